@@ -1,0 +1,15 @@
+import { defineProject } from 'vitest/config';
+
+/** Workspace packages resolve to their TypeScript sources, so tests never need a build. */
+export function packageProject(name: string, overrides: { testTimeout?: number; setupFiles?: string[] } = {}) {
+  return defineProject({
+    resolve: { conditions: ['source'] },
+    ssr: { resolve: { conditions: ['source'] } },
+    test: {
+      name,
+      include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
+      testTimeout: overrides.testTimeout ?? 20_000,
+      setupFiles: overrides.setupFiles ?? [],
+    },
+  });
+}
