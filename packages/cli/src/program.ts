@@ -4,7 +4,10 @@ import { reportError } from './output';
 type CommandModule = { register(program: Command): void };
 
 // One file per command, each a thin shell over @tokenmeter/core (or @tokenmeter/express for `proxy`).
-const commands: Array<() => Promise<CommandModule>> = [];
+const commands: Array<() => Promise<CommandModule>> = [
+  () => import('./command-models'),
+  () => import('./command-price'),
+];
 
 export async function createProgram(): Promise<Command> {
   const program = new Command('tokenmeter')

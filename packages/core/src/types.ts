@@ -3,6 +3,7 @@
  * a process boundary (JSON, headers, stores) carries them as decimal strings.
  */
 import type { Money } from './money';
+import type { Rational } from './rational';
 
 // ───────────────────────────── Usage ─────────────────────────────
 
@@ -113,7 +114,16 @@ export interface Catalog {
 }
 
 /** How a model name matched the catalog. */
-export type MatchKind = 'exact' | 'alias' | 'prefix-stripped' | 'snapshot' | 'platform' | 'deployment' | 'custom';
+export type MatchKind =
+  | 'exact'
+  | 'alias'
+  | 'prefix-stripped'
+  | 'snapshot'
+  | 'platform'
+  | 'deployment'
+  | 'custom'
+  /** `ft:base:org::id` priced as its base model (its fine-tuned inference price when the catalog has one). */
+  | 'fine-tune';
 
 export interface ResolvedModel {
   entry: CatalogEntry;
@@ -150,7 +160,14 @@ export interface CostResult {
   currency: 'USD';
   total?: Money;
   breakdown?: CostBreakdown;
+  /** The service tier asked for (or reported by the provider). */
   tier: ServiceTier;
+  /** The tier whose prices were used: `"standard"` when the model has no prices for the tier asked for. */
+  tierApplied: ServiceTier;
+  /** The token buckets priced (kept also when the model is unknown). */
+  usage: TokenBuckets;
+  /** Plain sentences about fallbacks taken (a missing tier, a cache price billed at the input price). */
+  notes: string[];
   /** The long-context tier applied, if any. */
   longContextTier?: LongContextTier;
   /** The usage was (partly) estimated, so the cost is too. */
@@ -193,4 +210,281 @@ export interface ToolDefinition {
     description?: string;
     parameters?: Record<string, unknown>;
   };
+}
+
+// ───────────────────────────── Planner ─────────────────────────────
+
+/** A count or a token size: a number or a decimal string (`"312.5"`). Fractions are kept exactly. */
+export type Quantity = number | string;
+
+/** A share or a rate: a decimal (`0.1`, `"0.1"`) or a percentage string (`"10%"`). */
+export type Share = number | string;
+
+/**
+ * What a workload sends, however the user knows it. Give exactly one volume: requests (or conversations)
+ * per day or per month, users × requests per user (per month), or a token total per month.
+ */
+export interface WorkloadProfile {
+  requestsPerDay?: Quantity;
+  requestsPerMonth?: Quantity;
+  /** A conversation counts as one request whose tokens are the whole conversation's. */
+  conversationsPerDay?: Quantity;
+  conversationsPerMonth?: Quantity;
+  /** Active users per month; with `requestsPerUser` (requests per user per month). */
+  users?: Quantity;
+  requestsPerUser?: Quantity;
+  /** A monthly token total when that is all that is known; with per-request sizes it becomes requests. */
+  tokensPerMonth?: Quantity;
+  inputTokensPerRequest?: Quantity;
+  outputTokensPerRequest?: Quantity;
+  /** How this workload is billed per token, when projecting a cost. */
+  pricing?: PerTokenPricing;
+  /** Share of input tokens read from the prompt cache (billed at the cached-input price). */
+  cacheHitShare?: Share;
+  /** Extra requests from retries, as a share of requests: each retry is resent and billed in full. */
+  retryRate?: Share;
+  /** Input tokens each request gains per month (growing history, growing context). */
+  contextGrowthPerMonth?: Quantity;
+  /** Traffic growth per month, compounded. */
+  monthlyGrowth?: Share;
+  /** Days in a billing month: 30 unless given. */
+  daysPerMonth?: number;
+  /** Traffic spikes inside each month (set by the spike scenario). */
+  spikes?: TrafficSpike[];
+}
+
+/** `multiplier` × the usual traffic for `days` days of the month. */
+export interface TrafficSpike {
+  multiplier: Quantity;
+  days: number;
+}
+
+/** A pay-per-token option: a catalog model, a blended price, or separate input/output prices (USD per million). */
+export type PerTokenPricing =
+  | { model: string; name?: string; tier?: ServiceTier }
+  | { pricePerMillion: string | number; name?: string }
+  | {
+      inputPricePerMillion: string | number;
+      outputPricePerMillion: string | number;
+      /** Absent: cache hits bill at the input price. */
+      cachedInputPricePerMillion?: string | number;
+      name?: string;
+    };
+
+/**
+ * One month of traffic. Counts are exact fractions (`Rational`); the input/output split is absent when the
+ * workload only gives a token total, and requests are absent when neither requests nor sizes are known.
+ */
+export interface MonthVolume {
+  /** 1 for the first projected month. */
+  month: number;
+  days: number;
+  /** Requests sent, retries included. */
+  requests?: Rational;
+  requestsPerDay?: Rational;
+  /** All input tokens, cache reads included. */
+  inputTokens?: Rational;
+  /** The part of `inputTokens` read from the cache. */
+  cachedInputTokens?: Rational;
+  outputTokens?: Rational;
+  tokens: Rational;
+  tokensPerDay: Rational;
+  /** The busiest day: the average day, or the spike day when there is a spike. */
+  peakDayTokens: Rational;
+  peakDayRequests?: Rational;
+  perRequest?: { inputTokens: Rational; cachedInputTokens: Rational; outputTokens: Rational };
+}
+
+export interface MonthProjection extends MonthVolume {
+  /** Undefined when the pricing is unknown (an unpriced model), never a silent zero. */
+  cost?: Money;
+  costPerDay?: Money;
+}
+
+export interface PricingLabel {
+  name: string;
+  kind: 'model' | 'blended' | 'split';
+  model?: string;
+  provider?: string;
+}
+
+export interface WorkloadProjection {
+  pricing?: PricingLabel;
+  priced: boolean;
+  /** Month 1 first. */
+  months: MonthProjection[];
+  tokensPerMonth: Rational;
+  tokensPerDay: Rational;
+  requestsPerMonth?: Rational;
+  costPerMonth?: Money;
+  costPerDay?: Money;
+  total: { tokens: Rational; cost?: Money };
+  /** Plain sentences stating what the numbers assume. */
+  assumptions: string[];
+}
+
+export interface RateLimits {
+  requestsPerMinute?: number;
+  tokensPerMinute?: number;
+  requestsPerDay?: number;
+  tokensPerDay?: number;
+}
+
+/** A flat-rate (subscription) plan. Quotas absent mean unlimited; a quota without an overage price is a hard cap. */
+export interface FlatRatePlan {
+  name: string;
+  monthlyFee: Money;
+  includedRequests?: number;
+  includedTokens?: number;
+  overagePerMillionTokens?: Money;
+  overagePerThousandRequests?: Money;
+  limits: RateLimits;
+  /** Models the plan serves; absent means any. */
+  models?: string[];
+}
+
+export type PlanLimitName = keyof RateLimits | 'includedTokens' | 'includedRequests';
+
+export interface LimitViolation {
+  limit: PlanLimitName;
+  allowed: number;
+  /** The peak (or the monthly volume, for a hard quota) that breaks the limit. */
+  peak: Rational;
+  message: string;
+}
+
+export interface PlanCost {
+  plan: string;
+  /** Fee plus overage; for a plan over a hard cap, the cost of what it can carry (and `feasible` is false). */
+  cost: Money;
+  fee: Money;
+  overage: Money;
+  feasible: boolean;
+  violations: LimitViolation[];
+  /** False when the plan lists the models it serves and the workload's model is not one of them. */
+  servesModel?: boolean;
+  /** Limits that could not be checked because the workload does not say how many requests it sends. */
+  unchecked: PlanLimitName[];
+}
+
+export interface PricingOption {
+  name: string;
+  kind: 'per-token' | 'flat-rate';
+  costPerMonth?: Money;
+  priced: boolean;
+  feasible: boolean;
+  violations: LimitViolation[];
+  /** The per-token price that produced the cost, or the plan. */
+  pricing?: PricingLabel;
+  plan?: FlatRatePlan;
+}
+
+export interface BreakEvenCrossing {
+  tokensPerMonth: Rational;
+  requestsPerMonth?: Rational;
+  /** The option that is cheaper just above this volume. */
+  cheaperAbove: string;
+  cheaperBelow: string;
+  /** False when the plan's rate limits cannot carry this volume at the peak factor used. */
+  withinLimits: boolean;
+}
+
+export interface BreakEven {
+  between: [string, string];
+  /** Volumes where the cheaper option changes, lowest first; empty means the lines never cross. */
+  crossings: BreakEvenCrossing[];
+  never: boolean;
+  /** The lowest crossing, for the common case of one. */
+  tokensPerMonth?: Rational;
+  requestsPerMonth?: Rational;
+  sentence: string;
+}
+
+export interface PricingComparison {
+  volume: MonthVolume;
+  peakFactor: Rational;
+  options: PricingOption[];
+  /** The cheapest priced option whose limits carry the workload. */
+  cheapest?: string;
+  breakEven: BreakEven[];
+  /** Cost lines behind the comparison, for charts (`costCurve`). */
+  lines: CostLine[];
+}
+
+/** Monthly cost as a function of monthly token volume, the workload's shape held fixed. */
+export type CostLine =
+  | { kind: 'per-token'; name: string; usdPerToken: Rational }
+  | {
+      kind: 'flat-rate';
+      name: string;
+      plan: FlatRatePlan;
+      tokensPerRequest?: Rational;
+      /** Largest monthly volume the rate limits and hard caps carry. */
+      capacityTokensPerMonth?: Rational;
+    };
+
+export interface DailyUsage {
+  /** YYYY-MM-DD */
+  date: string;
+  requests: number;
+  inputTokens: number;
+  outputTokens: number;
+  cost: Money;
+}
+
+export type Confidence = 'low' | 'medium' | 'high';
+
+export interface SeriesAnalysis {
+  days: number;
+  from: string;
+  to: string;
+  daysPerMonth: number;
+  meanDailyCost: Money;
+  /** Coefficient of variation of daily cost (standard deviation / mean); undefined for a zero mean. */
+  volatility?: number;
+  /** Trend of daily cost in USD per day per day (least squares), when used. */
+  trendPerDay?: Money;
+  trendApplied: boolean;
+  samples: number;
+  seed: number;
+  nextMonth: {
+    p50: Money;
+    p95: Money;
+    mean: Money;
+    tokensP50: Rational;
+    tokensP95: Rational;
+    requestsP50: Rational;
+    requestsP95: Rational;
+  };
+  budget?: { amount: Money; probabilityOver: number };
+  plans: Array<{ plan: string; p50: PlanCost; p95: PlanCost; cheaperThanPerTokenAtP50: boolean; cheaperThanPerTokenAtP95: boolean }>;
+  confidence: Confidence;
+  confidenceNote: string;
+}
+
+export type Scenario =
+  | { kind: 'spike'; multiplier: Quantity; days: number }
+  | { kind: 'retry-storm'; extraRequests: Share }
+  | { kind: 'context-growth'; tokensPerRequestPerMonth: Quantity; months?: number };
+
+export interface ScenarioEffect {
+  scenario: Scenario;
+  label: string;
+  perToken: Array<{ name: string; base?: Money; scenario?: Money; change?: Money }>;
+  plans: Array<{ name: string; base: Money; scenario: Money; change: Money; feasible: boolean; violations: LimitViolation[] }>;
+}
+
+export type Predictability = 'steady' | 'variable' | 'volatile' | 'unknown';
+
+export interface Advice {
+  cheapest?: string;
+  runnerUp?: string;
+  cheapestCost?: Money;
+  runnerUpCost?: Money;
+  savings?: Money;
+  /** The lowest volume where the answer flips, between the cheapest and the runner-up. */
+  flipsAt?: { tokensPerMonth: Rational; requestsPerMonth?: Rational; cheaperAbove: string };
+  predictability: Predictability;
+  volatility?: number;
+  sentence: string;
 }

@@ -74,6 +74,11 @@ export type ReserveResult =
       reservationId: string;
       /** Remaining amount per requested budget after this reservation, in request order. */
       remaining: number[];
+      /**
+       * Set by the fail-open policy when the store could not be reached: the call is allowed, but nothing
+       * holds budget for it (settle and release are no-ops).
+       */
+      unbacked?: boolean;
     }
   | {
       ok: false;
@@ -130,10 +135,14 @@ export interface UsageReport {
 
 /** One day of the series the planner reads (`tokenmeter compare --series`). */
 export interface DailyUsage {
+  /** Local date `YYYY-MM-DD` in the query's time zone. */
   date: string;
   requests: number;
+  /** Every input token: uncached, cache read and cache write. */
   inputTokens: number;
+  /** Every output token: visible and reasoning. */
   outputTokens: number;
+  /** Exact USD, decimal string. */
   cost: string;
 }
 
@@ -157,6 +166,11 @@ export interface Store {
   budgetUsage(budgetId: string, window: BudgetWindow, now: number): number | Promise<number>;
   query(query: UsageQuery): UsageReport | Promise<UsageReport>;
   dailySeries(query: Omit<UsageQuery, 'groupBy'>): DailyUsage[] | Promise<DailyUsage[]>;
+  /**
+   * Writes buffered events now. Once it has resolved, every event recorded before the call is durable
+   * (SQLite: committed; Redis: applied). Stores that write synchronously may omit it.
+   */
+  flush?(): void | Promise<void>;
   /** Flushes buffered writes and releases connections. */
   close(): void | Promise<void>;
 }

@@ -1,0 +1,91 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Money } from '@tokenmeter/core';
+import type { UsageEvent } from '@tokenmeter/express';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type RunningDemo, startDemo } from '../src/demo';
+import { driveTraffic, type TrafficResult } from '../src/traffic';
+
+/** Waits until the store answers with every event the meter reported (the SQLite store batches writes). */
+export async function settled(demo: RunningDemo, events: UsageEvent[], from = 0): Promise<void> {
+  for (let attempt = 0; attempt < 100; attempt++) {
+    const report = await demo.store.query({ from });
+    if (report.totals.requests >= events.length) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+describe('the demo app, end to end against the offline fake model', () => {
+  const directory = mkdtempSync(join(tmpdir(), 'tokenmeter-demo-'));
+  const events: UsageEvent[] = [];
+  let demo: RunningDemo;
+  let traffic: TrafficResult;
+
+  beforeAll(async () => {
+    demo = await startDemo({
+      port: 0,
+      databasePath: join(directory, 'usage.db'),
+      history: false,
+      chunkDelayMs: 1,
+      env: {},
+      onEvent: (event) => events.push(event),
+    });
+    traffic = await driveTraffic(demo.url, { thinkMs: 0 });
+    await settled(demo, events);
+  }, 60_000);
+
+  afterAll(async () => {
+    await demo?.close();
+    rmSync(directory, { recursive: true, force: true });
+  });
+
+  it('answers every request, refuses the over-budget user with 429 and lets one client hang up', () => {
+    expect(traffic.failed).toBe(0);
+    expect(traffic.rejected).toBeGreaterThan(0);
+    expect(traffic.cut).toBe(1);
+    expect(traffic.ok + traffic.rejected + traffic.cut).toBe(traffic.sent);
+  });
+
+  it('reports usage API totals equal to the sum of the recorded events', async () => {
+    const response = await fetch(`${demo.url}/usage`);
+    expect(response.status).toBe(200);
+    const { totals } = (await response.json()) as { totals: Record<string, number | string> };
+    const sum = (pick: (event: UsageEvent) => number) => events.reduce((total, event) => total + pick(event), 0);
+    expect(totals.requests).toBe(events.length);
+    expect(totals.inputTokens).toBe(sum((event) => event.inputTokens));
+    expect(totals.cachedInputTokens).toBe(sum((event) => event.cachedInputTokens));
+    expect(totals.outputTokens).toBe(sum((event) => event.outputTokens));
+    expect(totals.reasoningTokens).toBe(sum((event) => event.reasoningTokens));
+    expect(totals.rejectedRequests).toBe(events.filter((event) => event.rejected).length);
+    const cost = Money.sum(events.filter((event) => event.cost !== undefined).map((event) => Money.from(event.cost ?? '0')));
+    expect(totals.cost).toBe(cost.toString());
+    expect(Money.from(String(totals.cost)).compare(Money.ZERO)).toBe(1);
+  });
+
+  it('attributes calls to users and routes, with cached, reasoning and estimated tokens where they belong', () => {
+    const byUser = (name: string) => events.filter((event) => event.user === name);
+    expect(byUser('dave').filter((event) => event.rejected).length).toBe(traffic.rejected);
+    expect(byUser('dave').every((event) => !event.rejected || event.status === 429)).toBe(true);
+    // alice's follow-up turns resend the conversation so far: the fake model reports those prefixes cached.
+    expect(byUser('alice').some((event) => event.cachedInputTokens > 0)).toBe(true);
+    expect(byUser('carol').every((event) => event.reasoningTokens > 0 && event.route.endsWith('/code-helper'))).toBe(true);
+    // erin's closed stream is recorded from what was seen, marked estimated, never as zero.
+    const cut = byUser('erin').filter((event) => event.estimated);
+    expect(cut).toHaveLength(1);
+    expect(cut[0]?.outputTokens).toBeGreaterThan(0);
+    expect(events.every((event) => event.user !== undefined && !JSON.stringify(event).includes('demo-key'))).toBe(true);
+  });
+
+  it('refuses callers without a known API key and serves metrics', async () => {
+    const refused = await fetch(`${demo.url}/api/summarize`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': 'wrong' },
+      body: JSON.stringify({ thread: 'hello' }),
+    });
+    expect(refused.status).toBe(401);
+    const metrics = await fetch(`${demo.url}/metrics`);
+    expect(metrics.status).toBe(200);
+    expect(await metrics.text()).toMatch(/tokenmeter_/);
+  });
+});

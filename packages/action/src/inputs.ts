@@ -1,0 +1,41 @@
+import * as core from '@actions/core';
+import { Money } from '@tokenmeter/core';
+import { ActionInputError } from './action-input-error';
+
+export type CommentMode = 'update' | 'new' | 'off';
+
+export interface ActionInputs {
+  token: string;
+  configPath: string;
+  commentMode: CommentMode;
+  maxIncreaseUsd?: Money;
+  /** Percent as a decimal string (`"10"`, `"2.5"`). */
+  maxIncreasePercent?: string;
+}
+
+/** Reads and validates the step's `with:` inputs (`INPUT_<NAME>` variables). */
+export function readInputs(): ActionInputs {
+  const token = core.getInput('github-token');
+  const configPath = core.getInput('config') || '.tokenmeter.yml';
+  const mode = (core.getInput('comment-mode') || 'update').toLowerCase();
+  if (mode !== 'update' && mode !== 'new' && mode !== 'off') {
+    throw new ActionInputError('comment-mode', `must be update, new or off, got ${JSON.stringify(mode)}`);
+  }
+  if (token) core.setSecret(token);
+  const maxIncreaseUsd = decimalInput('max-increase-usd');
+  const maxIncreasePercent = decimalInput('max-increase-percent');
+  return {
+    token,
+    configPath: configPath.replace(/^\.\//, ''),
+    commentMode: mode,
+    ...(maxIncreaseUsd === undefined ? {} : { maxIncreaseUsd: Money.from(maxIncreaseUsd) }),
+    ...(maxIncreasePercent === undefined ? {} : { maxIncreasePercent }),
+  };
+}
+
+function decimalInput(name: string): string | undefined {
+  const value = core.getInput(name).replace(/^\$/, '').replace(/%$/, '').trim();
+  if (value === '') return undefined;
+  if (!/^\d+(\.\d+)?$/.test(value)) throw new ActionInputError(name, `must be a number ≥ 0, got ${JSON.stringify(value)}`);
+  return value;
+}

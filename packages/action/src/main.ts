@@ -1,0 +1,218 @@
+import * as core from '@actions/core';
+import * as github from '@actions/github';
+import {
+  type ChangedFile,
+  type CheckConfig,
+  costReportJson,
+  createPromptEngine,
+  diffPrompts,
+  formatUsd,
+  Money,
+  matchPromptRule,
+  type PromptDiff,
+  type PromptFileContent,
+  parseCheckConfig,
+  parseUsageVolume,
+  type RunStamp,
+  renderCostReport,
+  TokenmeterError,
+  type UsageVolume,
+} from '@tokenmeter/core';
+import { apiFileSource, type FileSource, gitFileSource } from './file-source';
+import { type ActionInputs, readInputs } from './inputs';
+import { GITHUB_FILES_CAP, listPullRequestFiles } from './pull-request-files';
+import { type CommentOutcome, postStickyComment } from './sticky-comment';
+
+interface PullRequestEvent {
+  number?: number;
+  pull_request?: { number: number; base: { sha: string }; head: { sha: string }; updated_at?: string };
+}
+
+/** The Action: price the prompt changes of a pull request, comment, summarize, set outputs, gate. Never throws. */
+export async function run(): Promise<void> {
+  try {
+    await check();
+  } catch (error) {
+    const message =
+      error instanceof TokenmeterError
+        ? `${error.message} (${error.code})`
+        : error instanceof Error
+          ? error.message
+          : String(error);
+    core.setFailed(`tokenmeter: ${message}`);
+  }
+}
+
+async function check(): Promise<void> {
+  const inputs = readInputs();
+  const payload = github.context.payload as PullRequestEvent;
+  const pullRequest = payload.pull_request;
+  if (!pullRequest) {
+    core.warning('tokenmeter compares prompt costs on pull_request events; this run has no pull request.');
+    await writeSummary('tokenmeter: nothing to compare: this run was not triggered by a pull request.\n');
+    return;
+  }
+  const { owner, repo } = github.context.repo;
+  const octokit = github.getOctokit(inputs.token);
+  const baseSha = pullRequest.base.sha;
+  const headSha = pullRequest.head.sha;
+
+  const workspace = process.env.GITHUB_WORKSPACE;
+  const source =
+    (workspace ? await gitFileSource(workspace, [baseSha, headSha]) : undefined) ??
+    apiFileSource(octokit, { owner, repo });
+  core.info(`Reading files from ${source.kind === 'git' ? 'the local checkout' : 'the GitHub contents API'}.`);
+
+  const config = await readConfig(source, inputs.configPath, headSha, baseSha);
+  const usage = config.usage ? await readUsage(source, config, headSha) : undefined;
+
+  const listing = await listPullRequestFiles(octokit, { owner, repo }, pullRequest.number);
+  const notes: string[] = [];
+  if (listing.capped) {
+    notes.push(
+      `GitHub lists at most ${GITHUB_FILES_CAP.toLocaleString('en-US')} files of a pull request: files beyond that were not checked.`,
+    );
+  }
+  const candidates = listing.files.filter(
+    (file) =>
+      matchPromptRule(config, file.path) !== undefined ||
+      (file.previousPath !== undefined && matchPromptRule(config, file.previousPath) !== undefined),
+  );
+  core.info(`${listing.files.length} changed files, ${candidates.length} of them prompts.`);
+  const files: ChangedFile[] = await mapLimit(candidates, 8, async (file) => {
+    const before =
+      file.status === 'added' ? undefined : await readSide(source, file.previousPath ?? file.path, baseSha);
+    const after = file.status === 'removed' ? undefined : await readSide(source, file.path, headSha);
+    return {
+      ...file,
+      ...(before === undefined ? {} : { before }),
+      ...(after === undefined ? {} : { after }),
+    };
+  });
+
+  const diff = diffPrompts({ files, config, engine: createPromptEngine(), ...(usage ? { usage } : {}), notes });
+  const stamp: RunStamp = {
+    headSha,
+    ...(process.env.GITHUB_RUN_ID ? { runId: process.env.GITHUB_RUN_ID } : {}),
+    ...(process.env.GITHUB_RUN_ATTEMPT ? { runAttempt: process.env.GITHUB_RUN_ATTEMPT } : {}),
+    ...(pullRequest.updated_at ? { at: pullRequest.updated_at } : {}),
+  };
+  const body = renderCostReport(diff, { stamp, baseLabel: baseSha.slice(0, 7), headLabel: headSha.slice(0, 7) });
+
+  setOutputs(diff);
+  await writeSummary(body);
+
+  const outcome = await postStickyComment(
+    octokit,
+    { owner, repo, issueNumber: pullRequest.number },
+    body,
+    stamp,
+    inputs.commentMode,
+  );
+  reportOutcome(outcome);
+
+  const failure = thresholdFailure(diff, inputs);
+  if (failure) core.setFailed(`tokenmeter: ${failure}`);
+}
+
+async function readConfig(source: FileSource, path: string, headSha: string, baseSha: string): Promise<CheckConfig> {
+  // The head's config, so a pull request that adds prompts can say how to price them; the base's as a fallback.
+  const content = (await source.read(path, headSha)) ?? (await source.read(path, baseSha));
+  if (content === undefined) {
+    throw new TokenmeterError('CONFIG_NOT_FOUND', `No ${path} at the head or base commit: add one (see the README).`);
+  }
+  if (!(content instanceof Uint8Array) && typeof content !== 'string') {
+    throw new TokenmeterError('CONFIG_NOT_FOUND', `${path} cannot be read: ${content.skipped}`);
+  }
+  return parseCheckConfig(typeof content === 'string' ? content : Buffer.from(content).toString('utf8'));
+}
+
+async function readUsage(source: FileSource, config: CheckConfig, headSha: string): Promise<UsageVolume | undefined> {
+  const usage = config.usage;
+  if (!usage) return undefined;
+  const content = await source.read(usage.file, headSha);
+  if (content === undefined || (typeof content === 'object' && !(content instanceof Uint8Array))) {
+    core.warning(`Usage file ${usage.file} not found at the head commit: using calls-per-month from the config.`);
+    return undefined;
+  }
+  const text = typeof content === 'string' ? content : Buffer.from(content).toString('utf8');
+  return parseUsageVolume(text, usage.file, usage.format);
+}
+
+async function readSide(source: FileSource, path: string, sha: string): Promise<PromptFileContent | undefined> {
+  try {
+    return await source.read(path, sha);
+  } catch (error) {
+    return { skipped: `could not be read (${(error as { status?: number }).status ?? 'error'})` };
+  }
+}
+
+function setOutputs(diff: PromptDiff): void {
+  const json = costReportJson(diff);
+  core.setOutput('cost-before', json.costBefore);
+  core.setOutput('cost-after', json.costAfter);
+  core.setOutput('cost-delta', json.costDelta);
+  core.setOutput('changed-prompts', String(diff.prompts.length));
+}
+
+async function writeSummary(body: string): Promise<void> {
+  try {
+    await core.summary.addRaw(body, true).write();
+  } catch (error) {
+    core.warning(`Could not write the job summary: ${(error as Error).message}`);
+  }
+}
+
+function reportOutcome(outcome: CommentOutcome): void {
+  switch (outcome.action) {
+    case 'created':
+    case 'updated':
+      core.info(`Comment ${outcome.action} (id ${outcome.id}).`);
+      break;
+    case 'unchanged':
+      core.info(`Comment ${outcome.id} already shows this report: not re-posted.`);
+      break;
+    case 'skipped-newer':
+      core.info(
+        `Comment ${outcome.id} was written by a newer run (${outcome.newer.runId ?? outcome.newer.headSha ?? 'unknown'}): left alone.`,
+      );
+      break;
+    case 'off':
+      core.info('comment-mode is off: the report is in the job summary only.');
+      break;
+    case 'forbidden':
+      core.warning(
+        'tokenmeter could not comment (403: the token is read-only, as on pull requests from forks). ' +
+          'The report is in the job summary.',
+      );
+      break;
+  }
+}
+
+/** The threshold a change exceeds, if any: the monthly increase in dollars, or in percent of the base cost. */
+export function thresholdFailure(diff: PromptDiff, inputs: Pick<ActionInputs, 'maxIncreaseUsd' | 'maxIncreasePercent'>) {
+  if (inputs.maxIncreaseUsd && diff.costDelta.compare(inputs.maxIncreaseUsd) > 0) {
+    return `monthly cost increase ${formatUsd(diff.costDelta, { signed: true })} exceeds max-increase-usd ${formatUsd(inputs.maxIncreaseUsd)}.`;
+  }
+  if (inputs.maxIncreasePercent !== undefined && !diff.costBefore.isZero()) {
+    // delta / before > percent / 100  ⇔  delta × 100 > before × percent, in exact money.
+    if (diff.costDelta.times(100).compare(diff.costBefore.timesDecimal(inputs.maxIncreasePercent)) > 0) {
+      return `monthly cost increase ${diff.deltaPercent} % exceeds max-increase-percent ${inputs.maxIncreasePercent} %.`;
+    }
+  }
+  return undefined;
+}
+
+async function mapLimit<T, R>(items: T[], limit: number, map: (item: T) => Promise<R>): Promise<R[]> {
+  const results: R[] = new Array(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const index = next++;
+      results[index] = await map(items[index] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return results;
+}
+

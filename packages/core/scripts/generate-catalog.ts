@@ -1,0 +1,266 @@
+/**
+ * Generates src/catalog.generated.json from the two public price feeds and scripts/curation.ts.
+ *
+ *   pnpm --filter @tokenmeter/core generate-catalog [feed-directory] [--checked-at YYYY-MM-DD]
+ *
+ * The feed directory (default: ../shared/data next to the repository) holds LiteLLM's
+ * model_prices_and_context_window.json and genai-prices data.json. Merge rules: LiteLLM gives breadth,
+ * platform ids, service-tier variants, context windows; genai-prices gives price history and tiers where it
+ * has them (unless the curation prefers LiteLLM for a provider). Disagreements are printed for review.
+ */
+import { existsSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { importGenAiPrices, matchesGenAiRule } from '../src/import-genai-prices';
+import { importLiteLLM, UNKNOWN_EFFECTIVE_FROM } from '../src/import-litellm';
+import type { Catalog, CatalogEntry, PriceSet, TokenPrices } from '../src/types';
+import { CURATION, EXTRA_ALIASES, OPENAI_ENCODINGS, type ProviderCuration, RELEASE_DATES } from './curation';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const packageRoot = resolve(here, '..');
+const repositoryRoot = resolve(packageRoot, '../..');
+
+interface Arguments {
+  feeds: string;
+  checkedAt?: string;
+  out: string;
+}
+
+function parseArguments(argv: string[]): Arguments {
+  const result: Arguments = {
+    feeds: resolve(repositoryRoot, '../shared/data'),
+    out: join(packageRoot, 'src/catalog.generated.json'),
+  };
+  for (let index = 0; index < argv.length; index++) {
+    const argument = argv[index] ?? '';
+    if (argument === '--checked-at') result.checkedAt = argv[++index];
+    else if (argument === '--out') result.out = resolve(argv[++index] ?? result.out);
+    else if (!argument.startsWith('--')) result.feeds = resolve(argument);
+    else throw new Error(`unknown option ${argument}`);
+  }
+  return result;
+}
+
+function findFeed(directory: string, names: string[]): string {
+  for (const name of names) {
+    const path = join(directory, name);
+    if (existsSync(path)) return path;
+  }
+  throw new Error(`none of ${names.join(', ')} in ${directory}`);
+}
+
+type GenAiModel = { id: string; match: unknown; entry: CatalogEntry };
+
+/** genai-prices models of one provider, each with its imported entry, in feed order. */
+function genaiModels(document: unknown[], providerId: string, checkedAt: string): GenAiModel[] {
+  const provider = document.find((item) => (item as { id?: string }).id === providerId) as
+    | { id: string; models: Array<{ id: string; match: unknown }> }
+    | undefined;
+  if (!provider) return [];
+  const result: GenAiModel[] = [];
+  for (const model of provider.models) {
+    const [entry] = importGenAiPrices([{ ...provider, models: [model] }], { checkedAt });
+    if (entry) result.push({ id: model.id, match: model.match, entry });
+  }
+  return result;
+}
+
+const CORE_FIELDS: Array<keyof TokenPrices> = ['input', 'cachedInput', 'output'];
+
+function corePrices(entry: CatalogEntry): string {
+  const latest = entry.prices[entry.prices.length - 1];
+  return CORE_FIELDS.map((field) => latest?.standard[field] ?? '-').join('/');
+}
+
+function fieldCount(entry: CatalogEntry): number {
+  const latest = entry.prices[entry.prices.length - 1];
+  if (!latest) return 0;
+  return (
+    Object.keys(latest.standard).length +
+    (latest.tiers?.length ?? 0) * 4 +
+    ['batch', 'flex', 'priority'].filter((variant) => variant in latest).length * 2
+  );
+}
+
+function dateOf(name: string): string | undefined {
+  const iso = /(\d{4})-(\d{2})-(\d{2})$/.exec(name);
+  if (iso) return `${iso[1]}-${iso[2]}-${iso[3]}`;
+  const compact = /[-@](20\d{2})(\d{2})(\d{2})(?:-v\d+(?::\d+)?)?$/.exec(name);
+  if (compact) return `${compact[1]}-${compact[2]}-${compact[3]}`;
+  return undefined;
+}
+
+const warnings: string[] = [];
+const proposedAliases = new Map<string, string[]>();
+
+function mergeGenAi(base: CatalogEntry, genai: CatalogEntry | undefined, curation: ProviderCuration): CatalogEntry {
+  const litellmSet = base.prices[base.prices.length - 1] as PriceSet;
+  if (!genai || curation.prefer === 'litellm') return base;
+  const sets = genai.prices.map((set) => structuredClone(set));
+  const latest = sets[sets.length - 1] as PriceSet;
+  const same = (set: PriceSet) =>
+    set.standard.input === litellmSet.standard.input && set.standard.output === litellmSet.standard.output;
+  const agrees = same(latest);
+  const conflict = `${base.id}: genai-prices ${latest.standard.input}/${latest.standard.output} vs LiteLLM ${litellmSet.standard.input}/${litellmSet.standard.output}`;
+  if (!agrees && !sets.some(same)) {
+    // No dated set explains the difference: trust the feed that lists this exact model id.
+    warnings.push(`${conflict} (LiteLLM kept)`);
+    return base;
+  }
+  if (!agrees) {
+    warnings.push(`${conflict} (genai-prices history kept: LiteLLM has an earlier set)`);
+  } else {
+    // Fields genai-prices does not carry come from LiteLLM when both agree on the base prices.
+    for (const field of ['cachedInput', 'cacheWrite5m', 'cacheWrite1h', 'reasoning'] as const) {
+      const value = litellmSet.standard[field];
+      if (latest.standard[field] === undefined && value !== undefined) latest.standard[field] = value;
+    }
+    for (const variant of ['batch', 'flex', 'priority'] as const) {
+      const prices = litellmSet[variant];
+      if (prices) latest[variant] = prices;
+    }
+    if (!latest.tiers && litellmSet.tiers) latest.tiers = litellmSet.tiers;
+  }
+  const { input, cachedInput, cacheWrite5m, cacheWrite1h, output, reasoning } = latest.standard;
+  latest.standard = Object.fromEntries(
+    Object.entries({ input, cachedInput, cacheWrite5m, cacheWrite1h, output, reasoning }).filter(
+      ([, value]) => value !== undefined,
+    ),
+  ) as unknown as TokenPrices;
+  return {
+    ...base,
+    displayName: genai.displayName ?? base.displayName,
+    prices: sets,
+    contextWindow: base.contextWindow ?? genai.contextWindow,
+  };
+}
+
+function finalize(entry: CatalogEntry, curation: ProviderCuration, checkedAt: string): CatalogEntry {
+  const prices = entry.prices.map((set) => ({
+    ...set,
+    tiers: set.tiers?.map((tier) => ({ ...tier, ...curation.tierRule })),
+  }));
+  for (const set of prices) if (!set.tiers) delete set.tiers;
+  const first = prices[0] as PriceSet;
+  const next = prices[1]?.effectiveFrom;
+  const dated = [entry.id, ...entry.aliases].map(dateOf).filter((day): day is string => day !== undefined).sort()[0];
+  const release = RELEASE_DATES[entry.id] ?? dated;
+  if (first.effectiveFrom === UNKNOWN_EFFECTIVE_FROM) {
+    if (release && (!next || release < next)) first.effectiveFrom = release;
+    else if (!next) first.effectiveFrom = checkedAt;
+  }
+  const result: CatalogEntry = {
+    id: entry.id,
+    provider: curation.provider,
+    ...(entry.displayName ? { displayName: entry.displayName } : {}),
+    aliases: entry.aliases,
+    mode: entry.mode,
+    prices,
+    ...(entry.contextWindow ? { contextWindow: entry.contextWindow } : {}),
+    ...(entry.maxOutputTokens ? { maxOutputTokens: entry.maxOutputTokens } : {}),
+    sourceUrl: curation.sourceUrl,
+    checkedAt,
+  };
+  const encoding = OPENAI_ENCODINGS.find(([pattern]) => pattern.test(entry.id))?.[1];
+  if (encoding && ['openai', 'azure', 'bedrock'].includes(curation.provider)) result.encoding = encoding;
+  if (entry.deprecated) result.deprecated = true;
+  return result;
+}
+
+function generate(args: Arguments): Catalog {
+  const litellmPath = findFeed(args.feeds, ['litellm_model_prices.json', 'model_prices_and_context_window.json']);
+  const genaiPath = findFeed(args.feeds, ['genai_prices.json', 'data.json']);
+  const checkedAt = args.checkedAt ?? statSync(genaiPath).mtime.toISOString().slice(0, 10);
+  const litellm = importLiteLLM(JSON.parse(readFileSync(litellmPath, 'utf8')), { checkedAt });
+  const genaiDocument = JSON.parse(readFileSync(genaiPath, 'utf8')) as unknown[];
+  const entries: CatalogEntry[] = [];
+
+  for (const curation of CURATION) {
+    const genai = curation.genaiProvider ? genaiModels(genaiDocument, curation.genaiProvider, checkedAt) : [];
+    const groups = new Map<string, CatalogEntry[]>();
+    for (const entry of litellm) {
+      if (!curation.litellmProviders.includes(entry.provider)) continue;
+      if (entry.mode !== 'chat' && entry.mode !== 'responses') continue;
+      const name = curation.name(entry.id);
+      if (!name) continue;
+      const key = curation.group(name);
+      if (!curation.include.test(key) || curation.exclude?.test(name)) continue;
+      const members = groups.get(key) ?? [];
+      if (!members.some((member) => member.id === name)) members.push({ ...entry, id: name });
+      groups.set(key, members);
+    }
+    for (const [key, members] of groups) {
+      const representative =
+        members.find((member) => member.id === key) ??
+        [...members].sort((a, b) => fieldCount(b) - fieldCount(a) || (a.id < b.id ? 1 : -1))[0];
+      if (!representative) continue;
+      const core = corePrices(representative);
+      const aliases = new Set<string>(EXTRA_ALIASES[key] ?? []);
+      for (const member of members) {
+        if (member === representative) continue;
+        if (corePrices(member) === core) aliases.add(member.id);
+        else entries.push(buildEntry(member, member.id, [], genai, curation, checkedAt));
+      }
+      if (representative.id !== key) aliases.add(representative.id);
+      entries.push(buildEntry(representative, key, [...aliases], genai, curation, checkedAt));
+    }
+    for (const [genaiId, id] of Object.entries(curation.genaiOnly ?? {})) {
+      const model = genai.find((candidate) => candidate.id === genaiId);
+      if (!model) throw new Error(`curation: genai-prices has no ${genaiId} for ${curation.provider}`);
+      if (entries.some((entry) => entry.id === id)) continue;
+      proposedAliases.set(id, [genaiId, ...model.entry.aliases.filter((alias) => !alias.includes('/'))]);
+      entries.push(finalize({ ...model.entry, id, aliases: [...(EXTRA_ALIASES[id] ?? [])] }, curation, checkedAt));
+    }
+  }
+
+  // An alias that is another entry's id would never be reached; drop it so the file says what resolves.
+  const ids = new Set(entries.map((entry) => entry.id));
+  const claimed = new Set(entries.flatMap((entry) => entry.aliases));
+  for (const entry of entries) {
+    const proposed = (proposedAliases.get(entry.id) ?? []).filter((alias) => !claimed.has(alias));
+    for (const alias of proposed) claimed.add(alias);
+    entry.aliases = [...new Set([...entry.aliases, ...proposed])].filter((alias) => !ids.has(alias)).sort();
+  }
+  entries.sort((a, b) => (a.provider === b.provider ? (a.id < b.id ? -1 : 1) : a.provider < b.provider ? -1 : 1));
+  return { generatedAt: checkedAt, entries };
+}
+
+function buildEntry(
+  source: CatalogEntry,
+  id: string,
+  aliases: string[],
+  genai: GenAiModel[],
+  curation: ProviderCuration,
+  checkedAt: string,
+): CatalogEntry {
+  const names = [id, ...aliases].map((name) => name.replace(/^(?:vertex_ai|azure)\/(?:[a-z-]+\/)?/, ''));
+  const match = genai.find((model) => names.some((name) => matchesGenAiRule(model.match, name)));
+  // genai-prices' exact names become aliases only for its own canonical model, and only where no entry claims them.
+  if (match && match.id === id && !['azure', 'vertex', 'bedrock'].includes(curation.provider)) {
+    proposedAliases.set(
+      id,
+      match.entry.aliases.filter((alias) => !alias.includes('/')),
+    );
+  }
+  // Vertex model ids are also used without the `vertex_ai/` prefix: `claude-sonnet-4-5@20250929`.
+  const platformAliases =
+    curation.provider === 'vertex' ? aliases.filter((alias) => alias.includes('@')).map((alias) => alias.replace(/^vertex_ai\//, '')) : [];
+  const merged = mergeGenAi({ ...source, id, aliases: [...new Set([...aliases, ...platformAliases])] }, match?.entry, curation);
+  return finalize(merged, curation, checkedAt);
+}
+
+function writeCompact(catalog: Catalog, path: string): void {
+  const lines = catalog.entries.map((entry) => `    ${JSON.stringify(entry)}`);
+  const text = `{\n  "generatedAt": ${JSON.stringify(catalog.generatedAt)},\n  "entries": [\n${lines.join(',\n')}\n  ]\n}\n`;
+  writeFileSync(path, text);
+}
+
+const args = parseArguments(process.argv.slice(2));
+const catalog = generate(args);
+writeCompact(catalog, args.out);
+const providers = new Map<string, number>();
+for (const entry of catalog.entries) providers.set(entry.provider, (providers.get(entry.provider) ?? 0) + 1);
+for (const warning of warnings) process.stderr.write(`note: ${warning}\n`);
+process.stdout.write(
+  `wrote ${catalog.entries.length} models (${[...providers].map(([name, count]) => `${name} ${count}`).join(', ')}) to ${args.out}, ${statSync(args.out).size} bytes\n`,
+);

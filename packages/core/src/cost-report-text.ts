@@ -1,0 +1,144 @@
+import { costHeadline, groupDigits } from './cost-report';
+import { formatUsd, type Money } from './money';
+import type { PromptDiff, PromptSide } from './prompt-diff';
+
+/** The cost report for a terminal: headline, aligned table, totals, flat-rate lines, notes. */
+export function renderCostReportText(diff: PromptDiff): string {
+  const lines = [costHeadline(diff), ''];
+  if (diff.prompts.length === 0) {
+    lines.push('No prompt files matched the configured globs in this change.');
+    return `${lines.join('\n')}\n`;
+  }
+  const headers = ['Prompt', 'Status', 'Tokens before', 'Tokens after', 'Per call', 'Monthly before', 'Monthly after', 'Change'];
+  const rows = diff.prompts.map((prompt) => {
+    const name = oneLine(prompt.previousPath ? `${prompt.previousPath} → ${prompt.path}` : prompt.path);
+    if (prompt.skipped) return [name, prompt.status, `skipped: ${prompt.skipped}`, '', '', '', '', ''];
+    return [
+      name,
+      prompt.status,
+      tokens(prompt.before),
+      tokens(prompt.after),
+      prompt.priced ? signed(prompt.perCallDelta) : 'unpriced',
+      prompt.before?.monthly ? formatUsd(prompt.before.monthly) : '—',
+      prompt.after?.monthly ? formatUsd(prompt.after.monthly) : '—',
+      prompt.priced ? signed(prompt.monthlyDelta) : '—',
+    ];
+  });
+  rows.push(['Total', '', '', '', '', formatUsd(diff.costBefore), formatUsd(diff.costAfter), signed(diff.costDelta)]);
+  lines.push(alignTable(headers, rows), '');
+  for (const plan of diff.plans) {
+    const breakEven = plan.breakEvenTokensPerMonth
+      ? `; break-even at ${groupDigits(plan.breakEvenTokensPerMonth)} tokens/month`
+      : '';
+    lines.push(
+      `${plan.name} (${formatUsd(plan.monthlyUsd)}/month) vs pay-per-token ${formatUsd(plan.payPerToken)}/month: ${plan.cheaper === 'equal' ? 'equal' : `${plan.cheaper} cheaper by ${formatUsd(plan.savings)}`}${breakEven}`,
+    );
+  }
+  for (const model of diff.models) {
+    lines.push(
+      model.priced
+        ? `Model ${model.model}: $${model.inputPerMillion} input / $${model.outputPerMillion} output per million tokens`
+        : `Model ${model.model}: not in the price catalog (unpriced)`,
+    );
+  }
+  if (diff.catalogDate) lines.push(`Prices as of ${diff.catalogDate}; ≈ marks estimated token counts.`);
+  if (!diff.complete) lines.push('Some prompts are unpriced or skipped: totals leave them out.');
+  for (const note of diff.notes) lines.push(note);
+  return `${lines.join('\n')}\n`;
+}
+
+/** The JSON shape `tokenmeter diff --format json` prints and the Action's outputs mirror; money as decimal strings. */
+export interface CostReportJson {
+  costBefore: string;
+  costAfter: string;
+  costDelta: string;
+  deltaPercent: string | null;
+  complete: boolean;
+  prompts: Array<{
+    path: string;
+    previousPath: string | null;
+    status: string;
+    skipped: string | null;
+    model: string | null;
+    priced: boolean;
+    estimated: boolean;
+    tokensBefore: number | null;
+    tokensAfter: number | null;
+    callsPerMonth: number | null;
+    costPerCallBefore: string | null;
+    costPerCallAfter: string | null;
+    costBefore: string | null;
+    costAfter: string | null;
+    costDelta: string | null;
+  }>;
+  plans: Array<{
+    name: string;
+    monthlyUsd: string;
+    payPerToken: string;
+    cheaper: string;
+    savings: string;
+    breakEvenTokensPerMonth: string | null;
+  }>;
+  catalogDate: string | null;
+  notes: string[];
+}
+
+export function costReportJson(diff: PromptDiff): CostReportJson {
+  return {
+    costBefore: diff.costBefore.toString(),
+    costAfter: diff.costAfter.toString(),
+    costDelta: diff.costDelta.toString(),
+    deltaPercent: diff.deltaPercent ?? null,
+    complete: diff.complete,
+    prompts: diff.prompts.map((prompt) => ({
+      path: prompt.path,
+      previousPath: prompt.previousPath ?? null,
+      status: prompt.status,
+      skipped: prompt.skipped ?? null,
+      model: prompt.after?.model ?? prompt.before?.model ?? null,
+      priced: prompt.priced,
+      estimated: Boolean(prompt.before?.estimated || prompt.after?.estimated),
+      tokensBefore: prompt.before?.tokens ?? null,
+      tokensAfter: prompt.after?.tokens ?? null,
+      callsPerMonth: prompt.after?.callsPerMonth ?? prompt.before?.callsPerMonth ?? null,
+      costPerCallBefore: prompt.before?.costPerCall?.toString() ?? null,
+      costPerCallAfter: prompt.after?.costPerCall?.toString() ?? null,
+      costBefore: prompt.priced ? (prompt.before?.monthly?.toString() ?? '0') : null,
+      costAfter: prompt.priced ? (prompt.after?.monthly?.toString() ?? '0') : null,
+      costDelta: prompt.priced ? prompt.monthlyDelta.toString() : null,
+    })),
+    plans: diff.plans.map((plan) => ({
+      name: plan.name,
+      monthlyUsd: plan.monthlyUsd.toString(),
+      payPerToken: plan.payPerToken.toString(),
+      cheaper: plan.cheaper,
+      savings: plan.savings.toString(),
+      breakEvenTokensPerMonth: plan.breakEvenTokensPerMonth ?? null,
+    })),
+    catalogDate: diff.catalogDate ?? null,
+    notes: diff.notes,
+  };
+}
+
+function tokens(side: PromptSide | undefined): string {
+  return side ? `${side.estimated ? '≈' : ''}${groupDigits(side.tokens)}` : '—';
+}
+
+function signed(amount: Money): string {
+  return amount.isZero() ? '$0.00' : formatUsd(amount, { signed: true });
+}
+
+function oneLine(text: string): string {
+  // biome-ignore lint/suspicious/noControlCharactersInRegex: terminal control sequences in file names must not reach the terminal
+  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
+}
+
+function alignTable(headers: string[], rows: string[][]): string {
+  const widths = headers.map((header, column) => Math.max(header.length, ...rows.map((row) => (row[column] ?? '').length)));
+  const line = (cells: string[]) =>
+    cells
+      .map((cell, column) => (column >= 2 ? cell.padStart(widths[column] ?? 0) : cell.padEnd(widths[column] ?? 0)))
+      .join('  ')
+      .trimEnd();
+  return [line(headers), widths.map((width) => '─'.repeat(width)).join('  '), ...rows.map(line)].join('\n');
+}

@@ -1,0 +1,203 @@
+import { InvalidUsageError } from './invalid-usage-error';
+import { costOfTokens, divideRoundHalfEven, Money, parsePricePerMillion } from './money';
+import { PriceCatalog } from './price-catalog';
+import type {
+  CatalogEntry,
+  CostBreakdown,
+  CostOptions,
+  CostResult,
+  LongContextTier,
+  PriceSet,
+  ResolvedModel,
+  ServiceTier,
+  TokenBuckets,
+  TokenPrices,
+} from './types';
+import { MAX_TOKEN_COUNT } from './usage-normalize';
+
+/** What `computeCost` needs from a catalog: any object with these two methods will do. */
+export interface CostCatalog {
+  tryResolve(model: string): ResolvedModel | undefined;
+  priceSetAt(entry: CatalogEntry, at?: Date | string): PriceSet;
+}
+
+export type ComputeCostOptions = CostOptions & { catalog?: CostCatalog };
+
+const SERVICE_TIERS: readonly ServiceTier[] = ['standard', 'batch', 'flex', 'priority'];
+const BUCKETS = [
+  'inputTokens',
+  'cachedInputTokens',
+  'cacheWrite5mTokens',
+  'cacheWrite1hTokens',
+  'outputTokens',
+  'reasoningTokens',
+] as const;
+const PRICE_KEYS = ['input', 'cachedInput', 'cacheWrite5m', 'cacheWrite1h', 'output', 'reasoning'] as const;
+type PriceKey = (typeof PRICE_KEYS)[number];
+type PriceMap = Partial<Record<PriceKey, Money>>;
+
+/**
+ * The exact cost of a usage for a model.
+ *
+ * Every bucket is priced on its own (cache reads and writes, reasoning), the long-context tier the entry
+ * defines replaces the base prices for the whole request when the request passes its threshold, and a
+ * service tier's variant prices replace the standard ones where the entry has them. An unknown model is
+ * `priced: false` with `total: undefined`: never a silent zero, never a throw.
+ */
+export function computeCost(
+  usage: TokenBuckets & { estimated?: boolean; serviceTier?: string },
+  model: string | ResolvedModel,
+  options: ComputeCostOptions = {},
+): CostResult {
+  const buckets = validateBuckets(usage);
+  const requestedTier = chooseTier(options.tier, usage.serviceTier);
+  const estimated = usage.estimated === true;
+  const catalog = options.catalog ?? PriceCatalog.default();
+  const resolved = typeof model === 'string' ? catalog.tryResolve(model) : model;
+  if (resolved === undefined) {
+    return {
+      model: String(model),
+      priced: false,
+      currency: 'USD',
+      total: undefined,
+      tier: requestedTier,
+      tierApplied: requestedTier,
+      usage: buckets,
+      notes: [`Unknown model ${JSON.stringify(String(model))}: no price, so no cost (not $0).`],
+      estimated,
+    };
+  }
+
+  const entry = resolved.entry;
+  const priceSet = catalog.priceSetAt(entry, options.at);
+  const notes: string[] = [];
+  const standard = parsePrices(priceSet.standard);
+
+  const longContext = selectLongContextTier(priceSet.tiers, buckets);
+  const variantSource = requestedTier === 'standard' ? undefined : priceSet[requestedTier];
+  const variant = variantSource === undefined ? {} : parsePrices(variantSource);
+  const hasVariant = Object.keys(variant).length > 0;
+  const tierApplied: ServiceTier = hasVariant ? requestedTier : 'standard';
+  if (requestedTier !== 'standard' && !hasVariant) {
+    notes.push(`${entry.id} has no ${requestedTier} prices in the catalog: priced at standard prices.`);
+  }
+
+  const prices: PriceMap = { ...standard, ...variant };
+  if (longContext !== undefined) {
+    const tierPrices = parsePrices(longContext.prices);
+    for (const key of PRICE_KEYS) {
+      const tierPrice = tierPrices[key];
+      if (tierPrice === undefined) continue;
+      const base = standard[key];
+      const discounted = variant[key];
+      // Providers apply a batch/flex/priority adjustment to the long-context prices too; the catalog
+      // stores it once, so carry the variant's ratio over to the tier price (exact up to 10^-18 USD/M).
+      prices[key] =
+        discounted !== undefined && base !== undefined && !base.isZero()
+          ? Money.fromAtto(divideRoundHalfEven(tierPrice.atto * discounted.atto, base.atto))
+          : tierPrice;
+    }
+  }
+
+  const input = required(prices.input, entry, 'input');
+  const output = required(prices.output, entry, 'output');
+  const cachedInput = prices.cachedInput ?? input;
+  const cacheWrite5m = prices.cacheWrite5m ?? input;
+  const cacheWrite1h = prices.cacheWrite1h ?? prices.cacheWrite5m ?? input;
+  const reasoning = prices.reasoning ?? output;
+  if (prices.cachedInput === undefined && buckets.cachedInputTokens > 0) {
+    notes.push(`${entry.id} has no cache-read price: cache reads billed at the input price.`);
+  }
+  if (prices.cacheWrite5m === undefined && buckets.cacheWrite5mTokens > 0) {
+    notes.push(`${entry.id} has no cache-write price: cache writes billed at the input price.`);
+  }
+  if (prices.cacheWrite1h === undefined && buckets.cacheWrite1hTokens > 0) {
+    notes.push(`${entry.id} has no 1-hour cache-write price: billed at the ${prices.cacheWrite5m ? '5-minute cache-write' : 'input'} price.`);
+  }
+
+  const breakdown: CostBreakdown = {
+    input: costOfTokens(input, buckets.inputTokens),
+    cachedInput: costOfTokens(cachedInput, buckets.cachedInputTokens),
+    cacheWrite5m: costOfTokens(cacheWrite5m, buckets.cacheWrite5mTokens),
+    cacheWrite1h: costOfTokens(cacheWrite1h, buckets.cacheWrite1hTokens),
+    output: costOfTokens(output, buckets.outputTokens),
+    reasoning: costOfTokens(reasoning, buckets.reasoningTokens),
+  };
+  const result: CostResult = {
+    model: entry.id,
+    provider: entry.provider,
+    priced: true,
+    currency: 'USD',
+    total: Money.sum(Object.values(breakdown)),
+    breakdown,
+    tier: requestedTier,
+    tierApplied,
+    usage: buckets,
+    notes,
+    estimated,
+    pricesEffectiveFrom: priceSet.effectiveFrom,
+  };
+  if (longContext !== undefined) result.longContextTier = longContext;
+  return result;
+}
+
+/** The tokens a long-context tier's threshold is compared with, as the tier says. */
+export function tokensTowardThreshold(tier: LongContextTier, usage: TokenBuckets): number {
+  return tier.counts === 'uncached-input'
+    ? usage.inputTokens
+    : usage.inputTokens + usage.cachedInputTokens + usage.cacheWrite5mTokens + usage.cacheWrite1hTokens;
+}
+
+/** The highest long-context tier whose threshold the request passes (`>` or `>=` as the tier states). */
+export function selectLongContextTier(
+  tiers: LongContextTier[] | undefined,
+  usage: TokenBuckets,
+): LongContextTier | undefined {
+  let chosen: LongContextTier | undefined;
+  for (const tier of tiers ?? []) {
+    const counted = tokensTowardThreshold(tier, usage);
+    const passes = tier.comparison === '>=' ? counted >= tier.threshold : counted > tier.threshold;
+    if (passes && (chosen === undefined || tier.threshold > chosen.threshold)) chosen = tier;
+  }
+  return chosen;
+}
+
+function chooseTier(asked: ServiceTier | undefined, reported: string | undefined): ServiceTier {
+  if (asked !== undefined) {
+    if (!SERVICE_TIERS.includes(asked)) {
+      throw new RangeError(`Unknown service tier ${JSON.stringify(asked)}; expected one of ${SERVICE_TIERS.join(', ')}`);
+    }
+    return asked;
+  }
+  // A provider that says it served the request on a cheaper or dearer tier is billed on that tier.
+  return SERVICE_TIERS.includes(reported as ServiceTier) ? (reported as ServiceTier) : 'standard';
+}
+
+function validateBuckets(usage: TokenBuckets): TokenBuckets {
+  if (typeof usage !== 'object' || usage === null) {
+    throw new InvalidUsageError('expected token buckets (inputTokens, outputTokens, …)');
+  }
+  const buckets = {} as TokenBuckets;
+  for (const key of BUCKETS) {
+    const value = (usage as unknown as Record<string, unknown>)[key] ?? 0;
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > MAX_TOKEN_COUNT) {
+      throw new InvalidUsageError(`must be a whole number from 0 to 1e12, got ${String(value)}`, key);
+    }
+    buckets[key] = value;
+  }
+  return buckets;
+}
+
+function parsePrices(prices: Partial<TokenPrices>): PriceMap {
+  const parsed: PriceMap = {};
+  for (const key of PRICE_KEYS) {
+    const value = prices[key];
+    if (value !== undefined && value !== null) parsed[key] = parsePricePerMillion(value);
+  }
+  return parsed;
+}
+
+function required(price: Money | undefined, entry: CatalogEntry, name: string): Money {
+  if (price === undefined) throw new RangeError(`Catalog entry "${entry.id}" has no ${name} price`);
+  return price;
+}

@@ -1,0 +1,199 @@
+import { describe, expect, it } from 'vitest';
+import { PriceCatalog } from './price-catalog';
+import type { CatalogEntry } from './types';
+import { UnknownModelError } from './unknown-model-error';
+
+const catalog = PriceCatalog.default();
+
+function latest(model: string) {
+  const { entry } = catalog.resolve(model);
+  return catalog.priceSetAt(entry);
+}
+
+// Expected numbers below are the providers' published prices (USD per million tokens), checked against the
+// LiteLLM and genai-prices snapshots in ../shared/data (2026-08); none is computed by the code under test.
+describe('PriceCatalog.default(): published prices', () => {
+  it('gpt-4o: $2.50 input, $1.25 cached, $10 output; batch half price', () => {
+    const set = latest('gpt-4o');
+    expect(set.standard).toEqual({ input: '2.5', cachedInput: '1.25', output: '10' });
+    expect(set.batch).toEqual({ input: '1.25', output: '5' });
+    expect(catalog.resolve('gpt-4o').entry.encoding).toBe('o200k_base');
+  });
+
+  it('claude-sonnet-4-5: $3 / $0.30 read / $3.75 write 5m / $6 write 1h / $15; above 200k $6 / $22.50', () => {
+    const set = latest('claude-sonnet-4-5');
+    expect(set.standard).toEqual({ input: '3', cachedInput: '0.3', cacheWrite5m: '3.75', cacheWrite1h: '6', output: '15' });
+    expect(set.tiers).toEqual([
+      {
+        threshold: 200000,
+        comparison: '>',
+        counts: 'all-input',
+        prices: { input: '6', cachedInput: '0.6', cacheWrite5m: '7.5', cacheWrite1h: '12', output: '22.5' },
+      },
+    ]);
+  });
+
+  it('gemini-2.5-pro: $1.25 / $0.125 cached / $10; above 200k $2.50 / $0.25 / $15', () => {
+    const set = latest('gemini-2.5-pro');
+    expect(set.standard).toEqual({ input: '1.25', cachedInput: '0.125', output: '10' });
+    expect(set.tiers?.[0]).toEqual({
+      threshold: 200000,
+      comparison: '>',
+      counts: 'all-input',
+      prices: { input: '2.5', cachedInput: '0.25', output: '15' },
+    });
+  });
+
+  it('gpt-5.4: long-context tier above 272k, flex and priority variants', () => {
+    const set = latest('gpt-5.4');
+    expect(set.standard).toEqual({ input: '2.5', cachedInput: '0.25', output: '15' });
+    expect(set.tiers?.[0]?.threshold).toBe(272000);
+    expect(set.tiers?.[0]?.prices).toEqual({ input: '5', cachedInput: '0.5', output: '22.5' });
+    expect(set.priority).toEqual({ input: '5', cachedInput: '0.5', output: '30' });
+  });
+
+  it('keeps price history: o3 cost $10/$40 until 2025-06-10, then $2/$8', () => {
+    const { entry } = catalog.resolve('o3');
+    expect(catalog.priceSetAt(entry, '2025-05-01').standard).toMatchObject({ input: '10', output: '40' });
+    expect(catalog.priceSetAt(entry, '2025-06-10').standard).toMatchObject({ input: '2', output: '8' });
+    expect(catalog.priceSetAt(entry, new Date('2026-01-01T12:00:00Z')).standard).toMatchObject({ input: '2' });
+    // Dates before the first known set are priced with the first set.
+    expect(catalog.priceSetAt(entry, '2000-01-01').effectiveFrom).toBe(entry.prices[0]?.effectiveFrom);
+    expect(() => catalog.priceSetAt(entry, 'not a date')).toThrow(RangeError);
+  });
+
+  it('prices a Bedrock regional profile with its 10% uplift ($3.30 / $16.50) and the global one at list price', () => {
+    expect(latest('us.anthropic.claude-sonnet-4-5-20250929-v1:0').standard).toMatchObject({ input: '3.3', output: '16.5' });
+    expect(latest('global.anthropic.claude-sonnet-4-5-20250929-v1:0').standard).toMatchObject({ input: '3', output: '15' });
+  });
+
+  it('meets the coverage bar: ≥150 chat models from ≥8 providers, each with source, dates and prices', () => {
+    const entries = catalog.entries();
+    expect(entries.length).toBeGreaterThanOrEqual(150);
+    const providers = new Set(entries.map((entry) => entry.provider));
+    for (const provider of ['openai', 'anthropic', 'google', 'vertex', 'mistral', 'deepseek', 'xai', 'bedrock', 'azure']) {
+      expect(providers).toContain(provider);
+    }
+    for (const entry of entries) {
+      expect(entry.sourceUrl).toMatch(/^https:\/\//);
+      expect(entry.checkedAt).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+      expect(entry.prices.length).toBeGreaterThan(0);
+      for (const set of entry.prices) expect(set.effectiveFrom).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+    }
+    expect(catalog.generatedAt).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+  });
+
+  it('sets the tiktoken encoding of OpenAI models by family', () => {
+    const encoding = (model: string) => catalog.resolve(model).entry.encoding;
+    expect(encoding('gpt-4.1')).toBe('o200k_base');
+    expect(encoding('gpt-5')).toBe('o200k_base');
+    expect(encoding('o4-mini')).toBe('o200k_base');
+    expect(encoding('gpt-4')).toBe('cl100k_base');
+    expect(encoding('gpt-3.5-turbo')).toBe('cl100k_base');
+    expect(encoding('gpt-4-turbo')).toBe('cl100k_base');
+    expect(encoding('claude-sonnet-4-5')).toBeUndefined();
+  });
+});
+
+describe('PriceCatalog.resolve', () => {
+  const cases: Array<[string, string, string]> = [
+    ['gpt-4o', 'gpt-4o', 'exact'],
+    ['claude-sonnet-4-5-20250929', 'claude-sonnet-4-5', 'alias'],
+    ['openai/gpt-4o', 'gpt-4o', 'prefix-stripped'],
+    ['anthropic/claude-sonnet-4-5', 'claude-sonnet-4-5', 'prefix-stripped'],
+    ['gemini/gemini-2.5-pro', 'gemini-2.5-pro', 'prefix-stripped'],
+    ['google/gemini-2.5-pro', 'gemini-2.5-pro', 'prefix-stripped'],
+    ['deepseek/deepseek-chat', 'deepseek-chat', 'prefix-stripped'],
+    ['xai/grok-4', 'grok-4', 'prefix-stripped'],
+    ['mistral/mistral-large-latest', 'mistral-large-latest', 'prefix-stripped'],
+    ['anthropic.claude-3-5-sonnet-20240620-v1:0', 'anthropic.claude-3-5-sonnet-20240620-v1:0', 'exact'],
+    ['us.anthropic.claude-3-5-sonnet-20240620-v1:0', 'anthropic.claude-3-5-sonnet-20240620-v1:0', 'alias'],
+    ['bedrock/us.anthropic.claude-sonnet-4-5-20250929-v1:0', 'us.anthropic.claude-sonnet-4-5-20250929-v1:0', 'prefix-stripped'],
+    ['claude-3-5-sonnet@20240620', 'vertex_ai/claude-3-5-sonnet', 'alias'],
+    ['gpt-4o-2024-08-06', 'gpt-4o', 'alias'],
+    // An older snapshot with its own (higher) price is its own entry.
+    ['gpt-4o-2024-05-13', 'gpt-4o-2024-05-13', 'exact'],
+    ['gpt-4o-2031-01-01', 'gpt-4o', 'snapshot'],
+    ['claude-3-5-sonnet-latest', 'claude-3-5-sonnet', 'snapshot'],
+    ['gemini-2.5-pro-preview-05-06', 'gemini-2.5-pro', 'snapshot'],
+    ['ft:gpt-4o-mini:acme::abc123', 'ft:gpt-4o-mini', 'fine-tune'],
+    ['ft:gpt-5:acme::abc123', 'gpt-5', 'fine-tune'],
+    ['azure/gpt-4o', 'azure/gpt-4o', 'exact'],
+    ['azure/gpt-4o-2031-01-01', 'azure/gpt-4o', 'snapshot'],
+  ];
+  it.each(cases)('%s → %s (%s)', (name, id, kind) => {
+    const resolved = catalog.resolve(name);
+    expect(resolved.entry.id).toBe(id);
+    expect(resolved.matchedBy).toBe(kind);
+    expect(resolved.requested).toBe(name);
+  });
+
+  it('resolves names case-insensitively and caches results', () => {
+    expect(catalog.resolve('GPT-4o').entry.id).toBe('gpt-4o');
+    expect(catalog.resolve('openai/gpt-4o')).toEqual(catalog.resolve('openai/gpt-4o'));
+  });
+
+  it('throws UnknownModelError with the closest ids, and tryResolve returns undefined', () => {
+    expect(catalog.tryResolve('gpt-4o-minni')).toBeUndefined();
+    let error: unknown;
+    try {
+      catalog.resolve('claude-sonet-4-5');
+    } catch (caught) {
+      error = caught;
+    }
+    expect(error).toBeInstanceOf(UnknownModelError);
+    const unknown = error as UnknownModelError;
+    expect(unknown.code).toBe('UNKNOWN_MODEL');
+    expect(unknown.suggestions[0]).toBe('claude-sonnet-4-5');
+    expect(unknown.suggestions.length).toBeLessThanOrEqual(5);
+    expect(unknown.message).toMatch(/^Unknown model "claude-sonet-4-5"\. Did you mean "claude-sonnet-4-5"/);
+    expect(() => catalog.resolve('qqqqqqqqqqqqqqqqqqqqqqqqqqqq')).toThrow(/^Unknown model "q+"\.$/);
+  });
+});
+
+const negotiated: CatalogEntry = {
+  id: 'gpt-4o',
+  provider: 'openai',
+  aliases: [],
+  mode: 'chat',
+  prices: [{ effectiveFrom: '2026-01-01', standard: { input: '2', output: '8' } }],
+  sourceUrl: 'custom',
+  checkedAt: '2026-08-21',
+};
+const selfHosted: CatalogEntry = {
+  id: 'acme-llama',
+  provider: 'self-hosted',
+  aliases: ['ft:gpt-4o-mini:acme::abc123'],
+  mode: 'chat',
+  prices: [{ effectiveFrom: '2026-01-01', standard: { input: '0.1', output: '0.1' } }],
+  sourceUrl: 'custom',
+  checkedAt: '2026-08-21',
+};
+
+describe('PriceCatalog.withEntries / withDeployments', () => {
+  const custom = catalog.withEntries([negotiated, selfHosted]);
+
+  it('overrides an entry by id and adds new ones, leaving the original catalog untouched', () => {
+    expect(custom.priceSetAt(custom.resolve('gpt-4o').entry).standard).toEqual({ input: '2', output: '8' });
+    expect(custom.resolve('gpt-4o').matchedBy).toBe('custom');
+    expect(custom.resolve('openai/gpt-4o').entry).toBe(negotiated);
+    expect(catalog.priceSetAt(catalog.resolve('gpt-4o').entry).standard.input).toBe('2.5');
+    expect(custom.entries().length).toBe(catalog.entries().length + 1);
+  });
+
+  it('lets a custom alias claim a fine-tune name before the base-model fallback', () => {
+    expect(custom.resolve('ft:gpt-4o-mini:acme::abc123').entry.id).toBe('acme-llama');
+    expect(custom.resolve('ft:gpt-4o-mini:acme::other').entry.id).toBe('ft:gpt-4o-mini');
+  });
+
+  it('maps Azure deployment names to models, with or without the azure/ prefix', () => {
+    const azure = custom.withDeployments({ 'prod-chat': 'azure/gpt-4o', cheap: 'gpt-4o-mini' });
+    expect(azure.resolve('prod-chat')).toMatchObject({ matchedBy: 'deployment' });
+    expect(azure.resolve('prod-chat').entry.id).toBe('azure/gpt-4o');
+    expect(azure.resolve('azure/cheap').entry.id).toBe('gpt-4o-mini');
+    // Deployments survive withEntries, and custom entries survive withDeployments.
+    expect(azure.withEntries([]).resolve('prod-chat').entry.id).toBe('azure/gpt-4o');
+    expect(azure.resolve('gpt-4o').entry).toBe(negotiated);
+    expect(catalog.tryResolve('prod-chat')).toBeUndefined();
+  });
+});

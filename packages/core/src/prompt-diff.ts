@@ -1,0 +1,347 @@
+import { divideRoundHalfEven, formatScaled, Money } from './money';
+import { type CheckConfig, type CheckConfigPlan, matchPromptRule, type PromptRule } from './prompt-config';
+import { type ParsedPrompt, type PromptCounter, type PromptFormat, parsePromptFile } from './prompt-parse';
+import type { UsageVolume } from './prompt-usage';
+
+export type PromptFileStatus = 'added' | 'modified' | 'renamed' | 'removed';
+
+/** A file's text at one side of the change, or why it could not be read (too large, API refused…). */
+export type PromptFileContent = string | Uint8Array | { skipped: string };
+
+export interface ChangedFile {
+  /** Path at the head (for `removed`: the path that was deleted). */
+  path: string;
+  /** Path at the base, for renames. */
+  previousPath?: string;
+  status: PromptFileStatus;
+  /** Content at the base; absent for `added`. */
+  before?: PromptFileContent;
+  /** Content at the head; absent for `removed`. */
+  after?: PromptFileContent;
+}
+
+/** The price of one call of a model, as the diff needs it. */
+export interface CallPrice {
+  priced: boolean;
+  /** Canonical catalog id when priced, the requested name otherwise. */
+  modelId: string;
+  total?: Money;
+  /** USD per million input / output tokens, for the report's assumptions. */
+  inputPerMillion?: string;
+  outputPerMillion?: string;
+  pricesEffectiveFrom?: string;
+}
+
+/** Counting and pricing behind the diff; `defaultPromptEngine()` wires tiktoken and the shipped catalog. */
+export interface PromptEngine extends PromptCounter {
+  priceCall(model: string, inputTokens: number, outputTokens: number): CallPrice;
+  /** ISO date the catalog's prices were taken. */
+  catalogDate?: string;
+}
+
+export type VolumeSource = 'usage-per-prompt' | 'usage-daily-series' | 'config' | 'none';
+
+/** One side (base or head) of a changed prompt. */
+export interface PromptSide {
+  path: string;
+  format: PromptFormat;
+  model: string;
+  modelSource: 'config' | 'file';
+  modelId: string;
+  priced: boolean;
+  tokens: number;
+  estimated: boolean;
+  outputTokens: number;
+  callsPerMonth: number;
+  volumeSource: VolumeSource;
+  /** Cost of one call (input + expected output); undefined when the model is not priced. */
+  costPerCall?: Money;
+  /** Cost per call × calls per month; undefined when the model is not priced. */
+  monthly?: Money;
+  notes: string[];
+}
+
+export interface PromptChange {
+  path: string;
+  previousPath?: string;
+  status: PromptFileStatus;
+  before?: PromptSide;
+  after?: PromptSide;
+  /** Why it was not counted (binary or > 1 MB on either side): it is then left out of the totals. */
+  skipped?: string;
+  /** Whether both present sides are priced (and not skipped): only then do the monthly numbers count in totals. */
+  priced: boolean;
+  /** Monthly cost before / after (zero for an absent side); meaningful only when `priced`. */
+  monthlyBefore: Money;
+  monthlyAfter: Money;
+  monthlyDelta: Money;
+  /** Change of the cost of one call. */
+  perCallDelta: Money;
+  tokensDelta: number;
+}
+
+export interface PlanComparison {
+  name: string;
+  monthlyUsd: Money;
+  /** Pay-per-token monthly cost of the changed prompts after the change. */
+  payPerToken: Money;
+  cheaper: 'flat-rate' | 'pay-per-token' | 'equal';
+  /** How much the cheaper option saves per month. */
+  savings: Money;
+  /** Tokens per month (input + output, at the head's mix) from which the flat rate is cheaper; decimal string. */
+  breakEvenTokensPerMonth?: string;
+  /** Calls per month (all changed prompts, scaled together) from which the flat rate is cheaper. */
+  breakEvenCallsPerMonth?: number;
+}
+
+export interface ModelAssumption {
+  model: string;
+  modelId: string;
+  priced: boolean;
+  inputPerMillion?: string;
+  outputPerMillion?: string;
+  pricesEffectiveFrom?: string;
+}
+
+export interface PromptDiff {
+  prompts: PromptChange[];
+  costBefore: Money;
+  costAfter: Money;
+  costDelta: Money;
+  /** Percent change of the monthly total, one decimal (`"12.5"`); undefined when the base cost is zero. */
+  deltaPercent?: string;
+  /** Calls and tokens per month across the head sides (for break-even and the chart). */
+  callsPerMonthAfter: number;
+  tokensPerMonthAfter: number;
+  /** False when some prompt was unpriced or skipped: totals cover only the rest. */
+  complete: boolean;
+  plans: PlanComparison[];
+  models: ModelAssumption[];
+  volumeSources: VolumeSource[];
+  usageSource?: string;
+  catalogDate?: string;
+  /** Notes about the whole run (files cap reached…). */
+  notes: string[];
+}
+
+export interface DiffPromptsInput {
+  files: ChangedFile[];
+  config: CheckConfig;
+  engine: PromptEngine;
+  usage?: UsageVolume;
+  /** Notes from the caller to carry into the report (e.g. "GitHub lists at most 3000 files"). */
+  notes?: string[];
+}
+
+/**
+ * Prices the prompt files of a change: tokens per call before/after, cost per call and per month at the
+ * configured or measured volume, totals and the flat-rate comparison. Files outside the prompt globs are ignored.
+ */
+export function diffPrompts(input: DiffPromptsInput): PromptDiff {
+  const { config, engine, usage } = input;
+  const prompts: PromptChange[] = [];
+  const models = new Map<string, ModelAssumption>();
+  const volumeSources = new Set<VolumeSource>();
+
+  const sortedFiles = [...input.files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  for (const file of sortedFiles) {
+    const beforePath = file.previousPath ?? file.path;
+    const beforeRule = file.status === 'added' ? undefined : matchPromptRule(config, beforePath);
+    const afterRule = file.status === 'removed' ? undefined : matchPromptRule(config, file.path);
+    if (!beforeRule && !afterRule) continue;
+
+    const readSide = (
+      rule: PromptRule | undefined,
+      path: string,
+      content: PromptFileContent | undefined,
+      volumePaths: string[],
+    ): PromptSide | { skipped: string } | undefined => {
+      if (!rule) return undefined;
+      if (content === undefined) return undefined;
+      if (typeof content === 'object' && !(content instanceof Uint8Array)) return { skipped: content.skipped };
+      const parsed = parsePromptFile(path, content, {
+        model: rule.model ?? config.model ?? '',
+        variables: { ...config.variables, ...rule.variables },
+        defaultVariableTokens: config.defaultVariableTokens,
+        counter: engine,
+      });
+      if (parsed.skipped) return { skipped: parsed.skipped };
+      const side = priceSide(parsed, rule, volumePaths, usage, engine);
+      volumeSources.add(side.volumeSource);
+      if (!models.has(side.model)) {
+        const price = engine.priceCall(side.model, 0, 0);
+        models.set(side.model, {
+          model: side.model,
+          modelId: price.modelId,
+          priced: price.priced,
+          ...pick(price, ['inputPerMillion', 'outputPerMillion', 'pricesEffectiveFrom']),
+        });
+      }
+      return side;
+    };
+
+    const before = readSide(beforeRule, beforePath, file.before, [beforePath]);
+    const after = readSide(afterRule, file.path, file.after, [file.path, beforePath]);
+    // A file that moved into or out of the prompt globs is an added or removed prompt.
+    const status: PromptFileStatus =
+      before === undefined && after !== undefined
+        ? 'added'
+        : after === undefined && before !== undefined
+          ? 'removed'
+          : file.status;
+    const change: PromptChange = {
+      path: file.path,
+      ...(file.previousPath && file.previousPath !== file.path ? { previousPath: file.previousPath } : {}),
+      status,
+      priced: true,
+      monthlyBefore: Money.ZERO,
+      monthlyAfter: Money.ZERO,
+      monthlyDelta: Money.ZERO,
+      perCallDelta: Money.ZERO,
+      tokensDelta: 0,
+    };
+    const skipped = [before, after].find((side) => side !== undefined && 'skipped' in side) as
+      | { skipped: string }
+      | undefined;
+    if (skipped) {
+      prompts.push({ ...change, skipped: skipped.skipped, priced: false });
+      continue;
+    }
+    const beforeSide = before as PromptSide | undefined;
+    const afterSide = after as PromptSide | undefined;
+    if (beforeSide === undefined && afterSide === undefined) continue;
+    const priced = (beforeSide?.priced ?? true) && (afterSide?.priced ?? true);
+    const monthlyBefore = beforeSide?.monthly ?? Money.ZERO;
+    const monthlyAfter = afterSide?.monthly ?? Money.ZERO;
+    prompts.push({
+      ...change,
+      ...(beforeSide ? { before: beforeSide } : {}),
+      ...(afterSide ? { after: afterSide } : {}),
+      priced,
+      monthlyBefore,
+      monthlyAfter,
+      monthlyDelta: monthlyAfter.minus(monthlyBefore),
+      perCallDelta: (afterSide?.costPerCall ?? Money.ZERO).minus(beforeSide?.costPerCall ?? Money.ZERO),
+      tokensDelta: (afterSide?.tokens ?? 0) - (beforeSide?.tokens ?? 0),
+    });
+  }
+
+  const counted = prompts.filter((prompt) => prompt.priced);
+  const costBefore = Money.sum(counted.map((prompt) => prompt.monthlyBefore));
+  const costAfter = Money.sum(counted.map((prompt) => prompt.monthlyAfter));
+  const costDelta = costAfter.minus(costBefore);
+  let callsPerMonthAfter = 0;
+  let tokensPerMonthAfter = 0;
+  for (const prompt of counted) {
+    if (!prompt.after) continue;
+    callsPerMonthAfter += prompt.after.callsPerMonth;
+    tokensPerMonthAfter += (prompt.after.tokens + prompt.after.outputTokens) * prompt.after.callsPerMonth;
+  }
+  return {
+    prompts,
+    costBefore,
+    costAfter,
+    costDelta,
+    ...(costBefore.isZero() ? {} : { deltaPercent: percentChange(costBefore, costAfter) }),
+    callsPerMonthAfter,
+    tokensPerMonthAfter,
+    complete: counted.length === prompts.length,
+    plans: comparePlans(config.plans, costAfter, tokensPerMonthAfter, callsPerMonthAfter),
+    models: [...models.values()].sort((a, b) => (a.model < b.model ? -1 : a.model > b.model ? 1 : 0)),
+    volumeSources: [...volumeSources].sort(),
+    ...(usage ? { usageSource: usage.source } : {}),
+    ...(engine.catalogDate ? { catalogDate: engine.catalogDate } : {}),
+    notes: [...(input.notes ?? [])],
+  };
+}
+
+function priceSide(
+  parsed: ParsedPrompt,
+  rule: PromptRule,
+  volumePaths: string[],
+  usage: UsageVolume | undefined,
+  engine: PromptEngine,
+): PromptSide {
+  let callsPerMonth = 0;
+  let volumeSource: VolumeSource = 'none';
+  const measured = volumePaths.map((path) => usage?.perPrompt?.[path]).find((calls) => calls !== undefined);
+  if (measured !== undefined) {
+    callsPerMonth = measured;
+    volumeSource = 'usage-per-prompt';
+  } else if (usage?.callsPerMonth !== undefined) {
+    callsPerMonth = usage.callsPerMonth;
+    volumeSource = 'usage-daily-series';
+  } else if (rule.callsPerMonth !== undefined) {
+    callsPerMonth = rule.callsPerMonth;
+    volumeSource = 'config';
+  }
+  const outputTokens = rule.outputTokens ?? usage?.outputTokensPerCall ?? 0;
+  const price = engine.priceCall(parsed.model, parsed.tokens, outputTokens);
+  const notes = [...parsed.notes];
+  if (volumeSource === 'none') notes.push('no volume for this prompt in the usage file or config: 0 calls assumed');
+  if (!price.priced) notes.push(`model ${parsed.model} is not in the price catalog`);
+  return {
+    path: parsed.path,
+    format: parsed.format,
+    model: parsed.model,
+    modelSource: parsed.modelSource,
+    modelId: price.modelId,
+    priced: price.priced && price.total !== undefined,
+    tokens: parsed.tokens,
+    estimated: parsed.estimated,
+    outputTokens,
+    callsPerMonth,
+    volumeSource,
+    ...(price.total ? { costPerCall: price.total, monthly: price.total.times(callsPerMonth) } : {}),
+    notes,
+  };
+}
+
+/** (after − before) / before in percent with one decimal, rounded half to even. */
+export function percentChange(before: Money, after: Money): string {
+  const tenths = divideRoundHalfEven((after.atto - before.atto) * 1000n, before.atto);
+  return formatScaled(tenths, 1, false);
+}
+
+function comparePlans(
+  plans: CheckConfigPlan[],
+  payPerToken: Money,
+  tokensPerMonth: number,
+  callsPerMonth: number,
+): PlanComparison[] {
+  return plans.map((plan) => {
+    const order = plan.monthlyUsd.compare(payPerToken);
+    const breakEven = breakEvenVolume(plan.monthlyUsd, payPerToken, tokensPerMonth, callsPerMonth);
+    return {
+      name: plan.name,
+      monthlyUsd: plan.monthlyUsd,
+      payPerToken,
+      cheaper: order < 0 ? 'flat-rate' : order > 0 ? 'pay-per-token' : 'equal',
+      savings: plan.monthlyUsd.minus(payPerToken).abs(),
+      ...breakEven,
+    };
+  });
+}
+
+/**
+ * The volume at which a flat monthly price equals pay-per-token at today's mix: flat × volume / cost.
+ * ($25 flat against $3 per million tokens breaks even at 8,333,333.33 tokens per month.)
+ * Kept local until the planner's `breakEvenTokens` can be folded in.
+ */
+export function breakEvenVolume(
+  flatMonthly: Money,
+  payPerTokenMonthly: Money,
+  tokensPerMonth: number,
+  callsPerMonth: number,
+): { breakEvenTokensPerMonth?: string; breakEvenCallsPerMonth?: number } {
+  if (payPerTokenMonthly.atto <= 0n || tokensPerMonth <= 0) return {};
+  const tokens = divideRoundHalfEven(flatMonthly.atto * BigInt(tokensPerMonth) * 100n, payPerTokenMonthly.atto);
+  const calls = divideRoundHalfEven(flatMonthly.atto * BigInt(callsPerMonth), payPerTokenMonthly.atto);
+  return { breakEvenTokensPerMonth: formatScaled(tokens, 2, false), breakEvenCallsPerMonth: Number(calls) };
+}
+
+function pick<T extends object, K extends keyof T>(object: T, keys: K[]): Partial<Pick<T, K>> {
+  const result: Partial<Pick<T, K>> = {};
+  for (const key of keys) if (object[key] !== undefined) result[key] = object[key];
+  return result;
+}

@@ -1,0 +1,348 @@
+import {
+  type ChatMessage,
+  type CostResult,
+  computeCost,
+  countChatTokens,
+  countTokens,
+  type NormalizedUsage,
+  normalizeUsage,
+  type PriceCatalog,
+  type ResolvedModel,
+  type ServiceTier,
+  type ToolDefinition,
+  type UsageFormat,
+} from '@tokenmeter/core';
+import type { BudgetAmounts } from './budget-enforcer';
+
+/** The AI APIs tokenmeter meters, by the name events carry. */
+export type Operation = 'chat' | 'responses' | 'embeddings' | 'completions' | 'messages' | 'generate_content';
+
+type Json = Record<string, unknown>;
+
+/**
+ * One AI call as far as metering needs it: what was asked (operation, model, body), and lazily what the
+ * prompt counts. The body is held only while the call runs and is never stored or logged.
+ */
+export class AiCall {
+  readonly operation: Operation;
+  readonly format: UsageFormat;
+  /** The model as the request names it (`unknown` when it names none). */
+  readonly model: string;
+  /** The request asked for a stream. */
+  readonly streamRequested: boolean;
+  readonly body: Json;
+  private promptCount: { tokens: number; estimated: boolean } | undefined;
+
+  constructor(operation: Operation, body: Json, model?: string) {
+    this.operation = operation;
+    this.body = body;
+    this.format = FORMATS[operation];
+    this.model = model ?? (typeof body.model === 'string' && body.model !== '' ? body.model : 'unknown');
+    this.streamRequested = body.stream === true;
+  }
+
+  /** Tokens of the prompt, counted once (tiktoken for OpenAI models, an estimate for the others). */
+  promptTokens(): { tokens: number; estimated: boolean } {
+    this.promptCount ??= countPrompt(this);
+    return this.promptCount;
+  }
+
+  /** The output cap the request names (× `n` choices), if any. */
+  requestedMaxOutput(): number | undefined {
+    const body = this.body;
+    const config = isObject(body.generationConfig) ? body.generationConfig : {};
+    const value =
+      this.operation === 'responses'
+        ? body.max_output_tokens
+        : this.operation === 'generate_content'
+          ? config.maxOutputTokens
+          : (body.max_completion_tokens ?? body.max_tokens);
+    if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) return undefined;
+    const choices = typeof body.n === 'number' && Number.isSafeInteger(body.n) && body.n > 1 ? body.n : 1;
+    return Math.ceil(value) * choices;
+  }
+}
+
+const FORMATS: Record<Operation, UsageFormat> = {
+  chat: 'openai-chat',
+  completions: 'openai-chat',
+  embeddings: 'openai-chat',
+  responses: 'openai-responses',
+  messages: 'anthropic',
+  generate_content: 'gemini',
+};
+
+/** The provider an API shape implies when the catalog does not know the model. */
+export function providerHint(operation: Operation): string {
+  return operation === 'messages' ? 'anthropic' : operation === 'generate_content' ? 'google' : 'unknown';
+}
+
+export function isObject(value: unknown): value is Json {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/** The usage a whole (non-streamed) response reports, or undefined when it reports none or garbage. */
+export function usageFromResponse(call: AiCall, body: unknown): NormalizedUsage | undefined {
+  if (!isObject(body)) return undefined;
+  if (call.format === 'gemini' ? !isObject(body.usageMetadata) : !isObject(body.usage)) return undefined;
+  try {
+    return normalizeUsage(body, call.format);
+  } catch {
+    // Embeddings report only prompt_tokens; anything else unreadable is treated as missing usage.
+    const usage = body.usage as Json;
+    if (typeof usage.prompt_tokens === 'number' && Number.isSafeInteger(usage.prompt_tokens) && usage.prompt_tokens >= 0) {
+      return { ...emptyBuckets(), inputTokens: usage.prompt_tokens, estimated: false, format: call.format };
+    }
+    return undefined;
+  }
+}
+
+/** The generated text of a whole response, for estimating output tokens when usage is missing. */
+export function outputTextOf(call: AiCall, body: unknown): string {
+  if (!isObject(body)) return '';
+  const parts: string[] = [];
+  const push = (value: unknown) => {
+    if (typeof value === 'string') parts.push(value);
+  };
+  const list = (value: unknown): unknown[] => (Array.isArray(value) ? value : []);
+  switch (call.operation) {
+    case 'chat':
+      for (const choice of list(body.choices)) {
+        if (!isObject(choice) || !isObject(choice.message)) continue;
+        push(choice.message.content);
+        for (const toolCall of list(choice.message.tool_calls)) {
+          if (isObject(toolCall) && isObject(toolCall.function)) push(toolCall.function.arguments);
+        }
+      }
+      break;
+    case 'completions':
+      for (const choice of list(body.choices)) if (isObject(choice)) push(choice.text);
+      break;
+    case 'responses':
+      for (const item of list(body.output)) {
+        if (!isObject(item)) continue;
+        push(item.arguments);
+        for (const content of list(item.content)) if (isObject(content)) push(content.text);
+      }
+      break;
+    case 'messages':
+      for (const block of list(body.content)) {
+        if (!isObject(block)) continue;
+        push(block.text);
+        push(block.thinking);
+        if (block.input !== undefined) push(JSON.stringify(block.input));
+      }
+      break;
+    case 'generate_content':
+      for (const candidate of list(body.candidates)) {
+        if (!isObject(candidate) || !isObject(candidate.content)) continue;
+        for (const part of list(candidate.content.parts)) if (isObject(part)) push(part.text);
+      }
+      break;
+    case 'embeddings':
+      break;
+  }
+  return parts.join('');
+}
+
+export function emptyBuckets() {
+  return {
+    inputTokens: 0,
+    cachedInputTokens: 0,
+    cacheWrite5mTokens: 0,
+    cacheWrite1hTokens: 0,
+    outputTokens: 0,
+    reasoningTokens: 0,
+  };
+}
+
+/** Usage counted by tokenmeter when the provider reported none: the prompt plus whatever output was seen. */
+export function estimateUsage(call: AiCall, outputText: string, model?: string): NormalizedUsage {
+  const prompt = call.promptTokens();
+  const output = outputText === '' ? 0 : safeCount(outputText, call.model);
+  return {
+    ...emptyBuckets(),
+    inputTokens: prompt.tokens,
+    outputTokens: output,
+    estimated: true,
+    format: call.format,
+    ...(model === undefined ? {} : { model }),
+  };
+}
+
+/**
+ * Completes a reported usage with what was seen when the stream was cut after the provider's counters
+ * arrived (Anthropic's `message_start` already carries the input side): output never below the text seen.
+ */
+export function mergeCutUsage(call: AiCall, usage: NormalizedUsage, outputText: string): NormalizedUsage {
+  const counted = outputText === '' ? 0 : safeCount(outputText, usage.model ?? call.model);
+  return { ...usage, outputTokens: Math.max(usage.outputTokens, counted - usage.reasoningTokens), estimated: true };
+}
+
+/** The most a call can cost: the counted prompt plus the output cap, for budget reservations. */
+export function maximumAmounts(
+  call: AiCall,
+  catalog: PriceCatalog,
+  resolved: ResolvedModel | undefined,
+  defaultMaxOutput: number | undefined,
+): BudgetAmounts {
+  const prompt = call.promptTokens().tokens;
+  const output =
+    call.operation === 'embeddings'
+      ? 0
+      : (call.requestedMaxOutput() ?? defaultMaxOutput ?? resolved?.entry.maxOutputTokens ?? 4096);
+  const usage = { ...emptyBuckets(), inputTokens: prompt, outputTokens: output, estimated: true };
+  const cost = resolved === undefined ? undefined : computeCost(usage, resolved, { catalog }).total;
+  return { tokens: prompt + output, cost };
+}
+
+/** Cost of a usage; `priced: false` for models the catalog does not know (never a silent zero). */
+export function costOf(
+  usage: NormalizedUsage,
+  model: string,
+  resolved: ResolvedModel | undefined,
+  catalog: PriceCatalog,
+): CostResult {
+  const tier = SERVICE_TIERS.has(usage.serviceTier ?? '') ? (usage.serviceTier as ServiceTier) : undefined;
+  return computeCost(usage, resolved ?? model, { catalog, ...(tier ? { tier } : {}) });
+}
+
+const SERVICE_TIERS = new Set(['standard', 'batch', 'flex', 'priority']);
+
+export function totalTokens(usage: NormalizedUsage): number {
+  return (
+    usage.inputTokens +
+    usage.cachedInputTokens +
+    usage.cacheWrite5mTokens +
+    usage.cacheWrite1hTokens +
+    usage.outputTokens +
+    usage.reasoningTokens
+  );
+}
+
+function safeCount(text: string, model: string): number {
+  try {
+    return countTokens(text, model).tokens;
+  } catch {
+    // A model the tokenizer cannot place is still counted: about four characters a token in English.
+    return Math.ceil(text.length / 4);
+  }
+}
+
+/** Counts the prompt of a request body in its API's shape; never throws (falls back to the raw JSON). */
+function countPrompt(call: AiCall): { tokens: number; estimated: boolean } {
+  const body = call.body;
+  const model = call.model;
+  try {
+    switch (call.operation) {
+      case 'chat': {
+        const messages = Array.isArray(body.messages) ? (body.messages as ChatMessage[]) : [];
+        const tools = Array.isArray(body.tools) ? (body.tools as ToolDefinition[]).filter(isFunctionTool) : [];
+        const count = countChatTokens(messages, model, tools.length > 0 ? { tools } : undefined);
+        return { tokens: count.tokens, estimated: count.estimated };
+      }
+      case 'responses': {
+        const messages: ChatMessage[] = [];
+        if (typeof body.instructions === 'string') messages.push({ role: 'system', content: body.instructions });
+        if (typeof body.input === 'string') messages.push({ role: 'user', content: body.input });
+        else if (Array.isArray(body.input)) for (const item of body.input) messages.push(responsesItem(item));
+        const tools = Array.isArray(body.tools)
+          ? body.tools.filter(isObject).flatMap((tool): ToolDefinition[] =>
+              typeof tool.name === 'string'
+                ? [{ type: 'function', function: { name: tool.name, ...descriptionAndParameters(tool, 'parameters') } }]
+                : [],
+            )
+          : [];
+        const count = countChatTokens(messages, model, tools.length > 0 ? { tools } : undefined);
+        return { tokens: count.tokens, estimated: count.estimated };
+      }
+      case 'messages': {
+        const messages: ChatMessage[] = [];
+        const system = textOfBlocks(body.system);
+        if (system !== '') messages.push({ role: 'system', content: system });
+        for (const message of Array.isArray(body.messages) ? body.messages : []) {
+          if (!isObject(message)) continue;
+          messages.push({ role: String(message.role ?? 'user'), content: textOfBlocks(message.content) });
+        }
+        const tools = Array.isArray(body.tools)
+          ? body.tools.filter(isObject).flatMap((tool): ToolDefinition[] =>
+              typeof tool.name === 'string'
+                ? [{ type: 'function', function: { name: tool.name, ...descriptionAndParameters(tool, 'input_schema') } }]
+                : [],
+            )
+          : [];
+        const count = countChatTokens(messages, model, tools.length > 0 ? { tools } : undefined);
+        return { tokens: count.tokens, estimated: true };
+      }
+      case 'completions':
+      case 'embeddings': {
+        const input = call.operation === 'completions' ? body.prompt : body.input;
+        return countInputs(input, model);
+      }
+      case 'generate_content': {
+        let text = textOfGeminiContent(body.systemInstruction);
+        for (const content of Array.isArray(body.contents) ? body.contents : []) text += textOfGeminiContent(content);
+        return { tokens: safeCount(text, model), estimated: true };
+      }
+    }
+  } catch {
+    // An odd body shape still gets a count: the JSON itself overestimates, which is the safe side for budgets.
+  }
+  return { tokens: safeCount(JSON.stringify(body), model), estimated: true };
+}
+
+function countInputs(input: unknown, model: string): { tokens: number; estimated: boolean } {
+  if (typeof input === 'string') return { tokens: safeCount(input, model), estimated: false };
+  if (!Array.isArray(input)) return { tokens: 0, estimated: true };
+  // Token-id arrays (number[] or number[][]) are already tokens.
+  if (input.every((item) => typeof item === 'number')) return { tokens: input.length, estimated: false };
+  let tokens = 0;
+  for (const item of input) {
+    if (typeof item === 'string') tokens += safeCount(item, model);
+    else if (Array.isArray(item)) tokens += item.length;
+  }
+  return { tokens, estimated: false };
+}
+
+function isFunctionTool(tool: unknown): tool is ToolDefinition {
+  return isObject(tool) && isObject(tool.function) && typeof tool.function.name === 'string';
+}
+
+function descriptionAndParameters(tool: Json, schemaKey: string): Omit<ToolDefinition['function'], 'name'> {
+  const result: Omit<ToolDefinition['function'], 'name'> = {};
+  if (typeof tool.description === 'string') result.description = tool.description;
+  if (isObject(tool[schemaKey])) result.parameters = tool[schemaKey] as Json;
+  return result;
+}
+
+function responsesItem(item: unknown): ChatMessage {
+  if (typeof item === 'string') return { role: 'user', content: item };
+  if (!isObject(item)) return { role: 'user', content: '' };
+  const role = typeof item.role === 'string' ? item.role : 'user';
+  if (typeof item.content === 'string') return { role, content: item.content };
+  if (Array.isArray(item.content)) return { role, content: textOfBlocks(item.content) };
+  // Tool calls and their outputs: count their text fields.
+  const text = [item.arguments, item.output, item.name].filter((value) => typeof value === 'string').join(' ');
+  return { role, content: text };
+}
+
+/** Text of Anthropic/Responses content: a string or blocks with `text` (images and files are not counted). */
+function textOfBlocks(content: unknown): string {
+  if (typeof content === 'string') return content;
+  if (!Array.isArray(content)) return '';
+  const parts: string[] = [];
+  for (const block of content) {
+    if (!isObject(block)) continue;
+    if (typeof block.text === 'string') parts.push(block.text);
+    else if (typeof block.content === 'string') parts.push(block.content);
+    else if (block.input !== undefined) parts.push(JSON.stringify(block.input));
+  }
+  return parts.join('\n');
+}
+
+function textOfGeminiContent(content: unknown): string {
+  if (!isObject(content) || !Array.isArray(content.parts)) return '';
+  let text = '';
+  for (const part of content.parts) if (isObject(part) && typeof part.text === 'string') text += part.text;
+  return text;
+}

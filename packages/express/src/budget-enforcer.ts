@@ -1,0 +1,189 @@
+import type { Money } from '@tokenmeter/core';
+import { type BudgetRule, formatBudgetAmount, toNanoDollars } from './budget-rules';
+import type { BudgetScope, BudgetWarning, Identity } from './meter-options';
+import type { Store } from './types';
+
+/** A rule that applies to one request, with the subject it counts for. */
+export interface AppliedBudget {
+  rule: BudgetRule;
+  subject: string;
+  budgetId: string;
+}
+
+/** What a call may cost (before) or did cost (after). `cost` is undefined when the model has no price. */
+export interface BudgetAmounts {
+  tokens: number;
+  cost: Money | undefined;
+}
+
+/** Why a call was refused, in the words and numbers the 429 response carries. */
+export interface BudgetRejection {
+  budgetId: string;
+  scope: BudgetScope;
+  subject: string;
+  unit: 'usd' | 'tokens';
+  /** In the unit (USD decimal string or token count). */
+  limit: string;
+  used: string;
+  remaining: string;
+  /** What this call needed reserved. */
+  requested: string;
+  retryAfterSeconds: number;
+  message: string;
+}
+
+/** A successful reservation: settle it with the actual amounts, or release it. */
+export interface BudgetHold {
+  reservationId: string;
+  applied: AppliedBudget[];
+  warnings: BudgetWarning[];
+  /** Headers describing the tightest hard budget (and soft warnings). */
+  headers: Record<string, string>;
+}
+
+// Soft budgets are counted by the store like hard ones but can never refuse: their limit is the largest safe integer.
+const UNLIMITED = Number.MAX_SAFE_INTEGER;
+
+/** The budgets that apply to a request: rules whose subject is unknown (no user identified) do not apply. */
+export function applicableBudgets(rules: BudgetRule[], identity: Identity | undefined, route: string): AppliedBudget[] {
+  const applied: AppliedBudget[] = [];
+  for (const rule of rules) {
+    const subject =
+      rule.scope === 'global'
+        ? undefined
+        : rule.scope === 'route'
+          ? route
+          : rule.scope === 'user'
+            ? identity?.user
+            : rule.scope === 'tenant'
+              ? identity?.tenant
+              : identity?.feature;
+    if (rule.scope !== 'global' && (subject === undefined || subject === '')) continue;
+    const budgetId =
+      subject === undefined
+        ? rule.label
+        : `${rule.scope}:${subject}:${rule.label.startsWith(`${rule.scope}:`) ? rule.label.slice(rule.scope.length + 1) : rule.label}`;
+    applied.push({ rule, subject: subject ?? 'global', budgetId });
+  }
+  return applied;
+}
+
+export function amountFor(rule: BudgetRule, amounts: BudgetAmounts): number {
+  if (rule.unit === 'tokens') return Math.min(Math.max(0, Math.ceil(amounts.tokens)), UNLIMITED);
+  return amounts.cost === undefined ? 0 : toNanoDollars(amounts.cost);
+}
+
+export async function reserveBudgets(
+  store: Store,
+  applied: AppliedBudget[],
+  amounts: BudgetAmounts,
+  now: number,
+): Promise<{ ok: true; hold: BudgetHold } | { ok: false; rejection: BudgetRejection }> {
+  const requests = applied.map(({ rule, budgetId }) => ({
+    budgetId,
+    window: rule.window,
+    limit: rule.soft ? UNLIMITED : rule.limit,
+    amount: amountFor(rule, amounts),
+  }));
+  const result = await store.reserve(requests, now);
+  if (!result.ok) {
+    const index = Math.max(
+      0,
+      applied.findIndex((budget) => budget.budgetId === result.budgetId),
+    );
+    const budget = applied[index] as AppliedBudget;
+    const unit = budget.rule.unit;
+    const retryAfterSeconds = Math.max(1, Math.ceil(result.retryAfterMs / 1000));
+    const limit = formatBudgetAmount(result.limit, unit);
+    const used = formatBudgetAmount(result.used, unit);
+    const requested = formatBudgetAmount(requests[index]?.amount ?? 0, unit);
+    const remaining = formatBudgetAmount(Math.max(0, result.limit - result.used), unit);
+    const money = (text: string) => (unit === 'usd' ? `$${text}` : `${text} tokens`);
+    return {
+      ok: false,
+      rejection: {
+        budgetId: budget.budgetId,
+        scope: budget.rule.scope,
+        subject: budget.subject,
+        unit,
+        limit,
+        used,
+        remaining,
+        requested,
+        retryAfterSeconds,
+        message:
+          `Budget ${budget.budgetId} exceeded: ${money(used)} of ${money(limit)} used this ${budget.rule.windowLabel} ` +
+          `window and this request may need up to ${money(requested)}. Retry after ${retryAfterSeconds} s or raise the budget.`,
+      },
+    };
+  }
+  const warnings: BudgetWarning[] = [];
+  let tightest: { budget: AppliedBudget; remaining: number; share: number } | undefined;
+  applied.forEach((budget, index) => {
+    const remaining = result.remaining[index] ?? 0;
+    if (budget.rule.soft) {
+      const used = UNLIMITED - remaining;
+      if (used > budget.rule.limit) {
+        warnings.push({
+          budgetId: budget.budgetId,
+          scope: budget.rule.scope,
+          subject: budget.subject,
+          unit: budget.rule.unit,
+          limit: formatBudgetAmount(budget.rule.limit, budget.rule.unit),
+          used: formatBudgetAmount(used, budget.rule.unit),
+        });
+      }
+      return;
+    }
+    const share = remaining / budget.rule.limit;
+    if (tightest === undefined || share < tightest.share) tightest = { budget, remaining, share };
+  });
+  const headers: Record<string, string> = {};
+  if (tightest) Object.assign(headers, budgetHeaders(tightest.budget, tightest.remaining));
+  if (warnings.length > 0) headers['x-tokenmeter-budget-warning'] = warnings.map((warning) => warning.budgetId).join(', ');
+  return { ok: true, hold: { reservationId: result.reservationId, applied, warnings, headers } };
+}
+
+export function budgetHeaders(budget: AppliedBudget, remaining: number): Record<string, string> {
+  const unit = budget.rule.unit;
+  return {
+    'x-tokenmeter-budget-id': headerSafe(budget.budgetId),
+    'x-tokenmeter-budget-unit': unit,
+    'x-tokenmeter-budget-limit': formatBudgetAmount(budget.rule.limit, unit),
+    'x-tokenmeter-budget-remaining': formatBudgetAmount(Math.max(0, remaining), unit),
+  };
+}
+
+/** Headers and body of a 429 for a refused call (OpenAI's error shape, so every SDK surfaces it). */
+export function rejectionResponse(rejection: BudgetRejection): { headers: Record<string, string>; body: string } {
+  return {
+    headers: {
+      'content-type': 'application/json',
+      'retry-after': String(rejection.retryAfterSeconds),
+      'x-tokenmeter-budget-id': headerSafe(rejection.budgetId),
+      'x-tokenmeter-budget-unit': rejection.unit,
+      'x-tokenmeter-budget-limit': rejection.limit,
+      'x-tokenmeter-budget-remaining': rejection.remaining,
+    },
+    body: JSON.stringify({
+      error: { type: 'budget_exceeded', code: 'budget_exceeded', message: rejection.message, param: null },
+    }),
+  };
+}
+
+export async function settleBudgets(store: Store, hold: BudgetHold, amounts: BudgetAmounts, now: number): Promise<void> {
+  await store.settle(
+    hold.reservationId,
+    hold.applied.map(({ rule }) => amountFor(rule, amounts)),
+    now,
+  );
+}
+
+export async function releaseBudgets(store: Store, hold: BudgetHold, now: number): Promise<void> {
+  await store.release(hold.reservationId, now);
+}
+
+/** Header values must be visible ASCII: ids built from user names may hold anything. */
+function headerSafe(value: string): string {
+  return /^[\x20-\x7e]*$/.test(value) ? value : encodeURIComponent(value);
+}

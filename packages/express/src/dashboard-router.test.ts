@@ -1,0 +1,153 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { FlatRatePlan, Money } from '@tokenmeter/core';
+import express from 'express';
+import request from 'supertest';
+import { describe, expect, it } from 'vitest';
+import { dashboardHtml, dashboardScript, dashboardStyles } from './dashboard-assets';
+import { dashboardRouter } from './dashboard-router';
+import { InvalidDashboardOptionsError } from './invalid-dashboard-options-error';
+import { createMemoryStore } from './store-memory';
+import type { Store, UsageEvent } from './types';
+
+const NOW = Date.parse('2026-11-27T12:30:00Z');
+const HOUR = 3_600_000;
+
+function event(overrides: Partial<UsageEvent>): UsageEvent {
+  return {
+    id: overrides.id ?? Math.random().toString(36).slice(2),
+    timestamp: NOW,
+    requestId: 'request',
+    route: '/api/chat',
+    provider: 'openai',
+    model: 'gpt-4o-mini',
+    operation: 'chat',
+    inputTokens: 0,
+    cachedInputTokens: 0,
+    cacheWrite5mTokens: 0,
+    cacheWrite1hTokens: 0,
+    outputTokens: 0,
+    reasoningTokens: 0,
+    priced: true,
+    cost: '0',
+    estimated: false,
+    status: 200,
+    durationMs: 100,
+    streamed: false,
+    ...overrides,
+  };
+}
+
+// Costs by hand from published prices: gpt-4o-mini $0.15 in / $0.60 out per million, gpt-4.1-mini $0.40 / $1.60.
+const EVENTS: UsageEvent[] = [
+  // 1000 × 0.15/1M + 500 × 0.60/1M = 0.00015 + 0.0003
+  event({ id: 'a', user: 'alice', timestamp: NOW - 2.4 * HOUR, inputTokens: 1000, outputTokens: 500, cost: '0.00045' }),
+  // 2000 × 0.40/1M + 200 × 1.60/1M = 0.0008 + 0.00032
+  event({ id: 'b', user: 'bob', route: '/api/summarize', model: 'gpt-4.1-mini', timestamp: NOW - 1.3 * HOUR, inputTokens: 2000, outputTokens: 200, cost: '0.00112' }),
+  event({ id: 'c', user: 'dave', route: '/api/summarize', model: 'gpt-4.1-mini', timestamp: NOW - 1.1 * HOUR, status: 429, rejected: true }),
+  event({ id: 'd', user: 'alice', timestamp: NOW - 24 * HOUR, inputTokens: 3000, cachedInputTokens: 1000, outputTokens: 700, cost: '0.001' }),
+  event({ id: 'e', user: 'carol', model: 'my-own-llm', provider: 'unknown', timestamp: NOW - 72 * HOUR, inputTokens: 100, outputTokens: 50, priced: false, cost: undefined }),
+];
+
+async function appWith(store: Store, options: Partial<Parameters<typeof dashboardRouter>[0]> = {}) {
+  await store.recordEvents(EVENTS);
+  const app = express();
+  app.use('/dashboard', dashboardRouter({ store, authorize: () => true, now: () => NOW, topN: 2, ...options }));
+  return app;
+}
+
+describe('dashboardRouter', () => {
+  it('serves the page with its script and stylesheet from the mount point, offline and under a strict CSP', async () => {
+    const app = await appWith(createMemoryStore({ now: () => NOW }), { title: 'Spend <beta>' });
+    const page = await request(app).get('/dashboard/').expect(200);
+    expect(page.type).toBe('text/html');
+    expect(page.text).toContain('<title>Spend &#60;beta&#62;</title>');
+    expect(page.text).toContain('src="/dashboard/dashboard.js"');
+    expect(page.text).toContain('href="/dashboard/dashboard.css"');
+    expect(page.text).toContain('data-api="/dashboard/api/summary"');
+    expect(page.text).not.toMatch(/https?:\/\//);
+    expect(page.headers['content-security-policy']).toContain("script-src 'self'");
+    const script = await request(app).get('/dashboard/dashboard.js').expect(200);
+    expect(script.type).toBe('application/javascript');
+    expect(script.text).toBe(dashboardScript);
+    const styles = await request(app).get('/dashboard/dashboard.css').expect(200);
+    expect(styles.type).toBe('text/css');
+    await request(app).get('/dashboard?x=1').expect(301).expect('location', '/dashboard/?x=1');
+  });
+
+  it('answers 403 to everything when authorize says no', async () => {
+    const app = await appWith(createMemoryStore({ now: () => NOW }), { authorize: () => false });
+    await request(app).get('/dashboard/').expect(403);
+    await request(app).get('/dashboard/api/summary').expect(403);
+  });
+
+  it('summarizes today, the month, the range, days, hours and breakdowns exactly', async () => {
+    const app = await appWith(createMemoryStore({ now: () => NOW }));
+    const { body } = await request(app).get('/dashboard/api/summary').expect(200);
+    // Today: 0.00045 + 0.00112 (the rejected call costs nothing).
+    expect(body.kpis.today).toMatchObject({ requests: 3, cost: '0.00157', costDisplay: '$0.00157', rejectedRequests: 1 });
+    expect(body.kpis.month).toMatchObject({ requests: 5, cost: '0.00257', unpricedRequests: 1 });
+    expect(body.kpis.range.tokens).toBe(1000 + 500 + 2000 + 200 + 3000 + 1000 + 700 + 100 + 50);
+    expect(body.daily).toHaveLength(30);
+    expect(body.daily.at(-1)).toMatchObject({ date: '2026-11-27', requests: 3, cost: '0.00157' });
+    expect(body.daily.at(-2)).toMatchObject({ date: '2026-11-26', requests: 1, cost: '0.001' });
+    expect(body.hourly).toHaveLength(24);
+    expect(body.hourly[10]).toMatchObject({ label: '10:00', requests: 1, cost: '0.00045' });
+    expect(body.hourly[11]).toMatchObject({ label: '11:00', requests: 2, cost: '0.00112' });
+    expect(body.hourly[12].current).toBe(true);
+    // Top 2: alice, then the three others folded together.
+    expect(body.byUser.groups).toBe(4);
+    expect(body.byUser.rows).toEqual([
+      expect.objectContaining({ key: 'alice', requests: 2, cost: '0.00145' }),
+      expect.objectContaining({ key: '3 others', others: true, requests: 3, cost: '0.00112', rejectedRequests: 1 }),
+    ]);
+    expect(body.byModel.rows[0]).toMatchObject({ key: 'gpt-4o-mini', requests: 2, cost: '0.00145' });
+    expect(body.tokens).toEqual([
+      { bucket: 'input', label: 'Input (uncached)', tokens: 6100 },
+      { bucket: 'cached', label: 'Cached input', tokens: 1000 },
+      { bucket: 'cacheWrite', label: 'Cache writes', tokens: 0 },
+      { bucket: 'output', label: 'Output', tokens: 1450 },
+      { bucket: 'reasoning', label: 'Reasoning', tokens: 0 },
+    ]);
+    expect(body.rejected).toEqual({ requests: 1, byUser: [{ key: 'dave', requests: 1 }] });
+  });
+
+  it("shows each user's use of a budget from the store's own counters", async () => {
+    const store = createMemoryStore({ now: () => NOW });
+    const window = { kind: 'calendar', period: 'day', timeZone: 'UTC' } as const;
+    // alice spent $0.00045 today: 450,000 nano-dollars against a $0.001 (1,000,000 nano-dollar) limit.
+    const hold = await store.reserve([{ budgetId: 'user:alice:usd:day', window, limit: 1_000_000, amount: 600_000 }], NOW);
+    if (!hold.ok) throw new Error('reservation refused');
+    await store.settle(hold.reservationId, [450_000], NOW);
+    const app = await appWith(store, { budgets: 'user:0.001/day' });
+    const { body } = await request(app).get('/dashboard/api/summary').expect(200);
+    const alice = body.budgets.find((row: { subject: string }) => row.subject === 'alice');
+    expect(alice).toMatchObject({ unit: 'usd', used: '0.00045', limit: '0.001', fraction: 0.45, period: 'per day' });
+    expect(body.budgets.find((row: { subject: string }) => row.subject === 'dave')).toMatchObject({ used: '0', rejected: 1 });
+  });
+
+  it('projects the month from the measured days and compares each flat-rate plan', async () => {
+    const plan: FlatRatePlan = { name: 'Flat $25', monthlyFee: Money.from('25'), limits: {} };
+    const app = await appWith(createMemoryStore({ now: () => NOW }), { plans: [plan] });
+    const { body } = await request(app).get('/dashboard/api/summary').expect(200);
+    expect(body.plan.available).toBe(true);
+    expect(body.plan.options.map((option: { name: string }) => option.name)).toContain('Flat $25');
+    expect(typeof body.plan.advice).toBe('string');
+    expect(body.plan.advice.length).toBeGreaterThan(10);
+  });
+
+  it('refuses options it cannot use, at creation', () => {
+    const store = createMemoryStore();
+    expect(() => dashboardRouter({ store, authorize: undefined as never })).toThrow(InvalidDashboardOptionsError);
+    expect(() => dashboardRouter({ store, authorize: () => true, days: 0 })).toThrow(/days/);
+    expect(() => dashboardRouter({ store, authorize: () => true, timeZone: 'Mars/Olympus' })).toThrow(/time zone/);
+    expect(() => dashboardRouter({ store, authorize: () => true, budgets: 'nonsense' })).toThrow(InvalidDashboardOptionsError);
+  });
+
+  it('ships the generated assets exactly as in assets/ (rerun scripts/generate-dashboard-assets.mjs)', () => {
+    const assets = join(import.meta.dirname, '..', 'assets');
+    expect(dashboardHtml).toBe(readFileSync(join(assets, 'dashboard.html'), 'utf8'));
+    expect(dashboardScript).toBe(readFileSync(join(assets, 'dashboard.js'), 'utf8'));
+    expect(dashboardStyles).toBe(readFileSync(join(assets, 'dashboard.css'), 'utf8'));
+  });
+});

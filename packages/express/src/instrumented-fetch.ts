@@ -1,0 +1,283 @@
+import { randomUUID } from 'node:crypto';
+import {
+  AiCall,
+  estimateUsage,
+  isObject,
+  maximumAmounts,
+  mergeCutUsage,
+  type Operation,
+  outputTextOf,
+  totalTokens,
+  usageFromResponse,
+} from './ai-call';
+import {
+  applicableBudgets,
+  type BudgetHold,
+  rejectionResponse,
+  releaseBudgets,
+  reserveBudgets,
+  settleBudgets,
+} from './budget-enforcer';
+import { describeError, type MeterConfig, parseMeterOptions } from './meter-config';
+import { captureRoute, currentMeterContext, type MeterContext } from './meter-context';
+import type { MeterOptions } from './meter-options';
+import { SseTap } from './sse-tap';
+import type { UsageEvent } from './types';
+import { buildUsageEvent } from './usage-event';
+
+type Fetch = typeof globalThis.fetch;
+
+const PATH_OPERATIONS: Array<[string, Operation]> = [
+  ['/chat/completions', 'chat'],
+  ['/responses', 'responses'],
+  ['/embeddings', 'embeddings'],
+  ['/completions', 'completions'],
+  ['/messages', 'messages'],
+];
+const GEMINI_PATH = /\/models\/([^/:]+):(generateContent|streamGenerateContent)$/;
+
+interface DetectedCall {
+  call: AiCall;
+  /** The request body text, to rewrite when stream usage must be requested. */
+  text: string;
+  streamed: boolean;
+}
+
+/**
+ * Wraps a `fetch` so AI API calls made through it are metered: inside a request handled under `meter()`
+ * they join that request's context; elsewhere they are recorded with the `options` given here (or not
+ * metered at all when none were given). Other requests pass through untouched.
+ */
+export function instrumentFetch(baseFetch: Fetch = globalThis.fetch, options?: MeterOptions): Fetch {
+  if (typeof baseFetch !== 'function') throw new TypeError('instrumentFetch needs a fetch function');
+  const fallback = options === undefined ? undefined : parseMeterOptions(options);
+  const instrumented = async (input: Parameters<Fetch>[0], init?: Parameters<Fetch>[1]): Promise<Response> => {
+    const context = currentMeterContext();
+    const config = context?.config ?? fallback;
+    if (config === undefined) return baseFetch(input, init);
+    const detected = detectCall(input, init);
+    if (detected === undefined) return baseFetch(input, init);
+    return meteredFetch(config, context, baseFetch, detected, input, init);
+  };
+  return instrumented as Fetch;
+}
+
+function detectCall(input: Parameters<Fetch>[0], init: Parameters<Fetch>[1]): DetectedCall | undefined {
+  const method = (init?.method ?? (input instanceof Request ? input.method : 'GET')).toUpperCase();
+  if (method !== 'POST') return undefined;
+  const body = init?.body;
+  const text = typeof body === 'string' ? body : body instanceof Uint8Array ? new TextDecoder().decode(body) : undefined;
+  if (text === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(typeof input === 'string' ? input : input instanceof URL ? input.href : input.url);
+  } catch {
+    return undefined;
+  }
+  const path = url.pathname.replace(/\/+$/, '');
+  let operation: Operation | undefined;
+  let model: string | undefined;
+  let streamed = false;
+  const gemini = GEMINI_PATH.exec(path);
+  if (gemini) {
+    operation = 'generate_content';
+    model = decodeURIComponent(gemini[1] ?? '');
+    streamed = gemini[2] === 'streamGenerateContent';
+  } else {
+    operation = PATH_OPERATIONS.find(([suffix]) => path.endsWith(suffix))?.[1];
+  }
+  if (operation === undefined) return undefined;
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+  if (!isObject(parsed)) return undefined;
+  const call = new AiCall(operation, parsed, model);
+  return { call, text, streamed: streamed || call.streamRequested };
+}
+
+async function meteredFetch(
+  config: MeterConfig,
+  context: MeterContext | undefined,
+  baseFetch: Fetch,
+  detected: DetectedCall,
+  input: Parameters<Fetch>[0],
+  init: Parameters<Fetch>[1],
+): Promise<Response> {
+  const { call } = detected;
+  const started = performance.now();
+  const requestId = context?.requestId ?? randomUUID();
+  const route = context ? captureRoute(context) : '(background)';
+  const identity = context?.identity;
+
+  const record = (event: UsageEvent) => {
+    if (context && !context.ended) context.events.push(event);
+    else config.sink.record(event);
+  };
+
+  let hold: BudgetHold | undefined;
+  const applied = config.budgets.length > 0 ? applicableBudgets(config.budgets, identity, route) : [];
+  if (applied.length > 0) {
+    const amounts = maximumAmounts(call, config.catalog, config.resolveModel(call.model), config.maxOutputTokens);
+    const result = await reserveBudgets(config.store, applied, amounts, Date.now());
+    if (!result.ok) {
+      const { event } = buildUsageEvent(config, {
+        call,
+        requestId,
+        route,
+        identity,
+        usage: undefined,
+        status: 429,
+        streamed: false,
+        durationMs: performance.now() - started,
+        rejected: true,
+      });
+      record(event);
+      // An answer, not a thrown error: SDKs turn a thrown fetch error into a retried connection error, while
+      // a 429 with `x-should-retry: false` becomes their rate-limit error at once, with this body and headers.
+      const { headers, body } = rejectionResponse(result.rejection);
+      return new Response(body, { status: 429, statusText: 'Too Many Requests', headers: { ...headers, 'x-should-retry': 'false' } });
+    }
+    hold = result.hold;
+    for (const warning of hold.warnings) {
+      try {
+        config.onBudgetWarning(warning);
+      } catch (error) {
+        config.warnOnce('BUDGET_WARNING_CALLBACK_FAILED', `onBudgetWarning threw: ${describeError(error)}.`);
+      }
+    }
+  }
+
+  let done = false;
+  const finish = (
+    status: number,
+    usage: ReturnType<typeof usageFromResponse>,
+    error?: UsageEvent['error'],
+    streamed = false,
+  ) => {
+    if (done) return;
+    done = true;
+    const { event, cost } = buildUsageEvent(config, {
+      call,
+      requestId,
+      route: context ? captureRoute(context) : route,
+      identity: context?.identity ?? identity,
+      usage,
+      status,
+      streamed,
+      durationMs: performance.now() - started,
+      ...(error === undefined ? {} : { error }),
+    });
+    if (hold) {
+      const now = Date.now();
+      const settle =
+        usage === undefined
+          ? releaseBudgets(config.store, hold, now)
+          : settleBudgets(config.store, hold, { tokens: totalTokens(usage), cost: cost?.priced ? cost.total : undefined }, now);
+      settle.catch((failure: unknown) =>
+        config.warnOnce('STORE_SETTLE_FAILED', `a budget reservation could not be settled: ${describeError(failure)}.`),
+      );
+    }
+    record(event);
+  };
+
+  // Streamed Chat Completions report usage only when asked: ask, and hide the extra chunk from the caller.
+  const parsedBody = call.body;
+  const streamOptions = isObject(parsedBody.stream_options) ? parsedBody.stream_options : undefined;
+  const strip = call.operation === 'chat' && call.streamRequested && streamOptions?.include_usage !== true;
+  const requestInit = strip
+    ? { ...init, body: JSON.stringify({ ...parsedBody, stream_options: { ...streamOptions, include_usage: true } }) }
+    : init;
+
+  let response: Response;
+  try {
+    response = await baseFetch(input, requestInit);
+  } catch (error) {
+    finish(0, undefined, abortReason(error) ?? 'upstream_error');
+    throw error;
+  }
+  if (!response.ok || response.body === null) {
+    finish(response.status, response.ok ? estimateUsage(call, '') : undefined, response.ok ? undefined : 'upstream_error');
+    return response;
+  }
+  const isStream = /^text\/event-stream/i.test(response.headers.get('content-type') ?? '');
+  const tap = isStream ? new SseTap(call.format, { stripUsageChunk: strip }) : undefined;
+  const chunks: Uint8Array[] = [];
+  const reader = response.body.getReader();
+  const status = response.status;
+  const usageOfStream = (error?: UsageEvent['error']) => {
+    if (tap === undefined) return undefined;
+    const reported = tap.usage;
+    if (reported === undefined) return estimateUsage(call, tap.outputText, tap.accumulator.model);
+    return error === undefined ? reported : mergeCutUsage(call, reported, tap.outputText);
+  };
+  const body = new ReadableStream<Uint8Array>({
+    async pull(controller) {
+      let result: Awaited<ReturnType<typeof reader.read>>;
+      try {
+        result = await reader.read();
+      } catch (error) {
+        const reason = abortReason(error) ?? 'stream_cut';
+        if (tap) {
+          tap.finish();
+          finish(status, usageOfStream(reason), reason, true);
+        } else {
+          finish(status, estimateUsage(call, ''), reason);
+        }
+        controller.error(error);
+        return;
+      }
+      if (result.done) {
+        if (tap) {
+          const rest = tap.finish();
+          if (rest !== undefined) controller.enqueue(rest);
+          finish(status, usageOfStream(), tap.upstreamError ? 'upstream_error' : undefined, true);
+        } else {
+          const json = parseJson(chunks);
+          chunks.length = 0;
+          finish(status, usageFromResponse(call, json) ?? estimateUsage(call, outputTextOf(call, json)));
+        }
+        controller.close();
+        return;
+      }
+      if (tap) {
+        const out = tap.transform(result.value);
+        if (out !== undefined) controller.enqueue(out);
+      } else {
+        chunks.push(result.value);
+        controller.enqueue(result.value);
+      }
+    },
+    cancel(reason) {
+      if (tap) {
+        tap.finish();
+        finish(status, usageOfStream('client_abort'), 'client_abort', true);
+      } else {
+        finish(status, estimateUsage(call, ''), 'client_abort');
+      }
+      return reader.cancel(reason);
+    },
+  });
+  const headers = new Headers(response.headers);
+  if (strip) headers.delete('content-length');
+  const wrapped = new Response(body, { status: response.status, statusText: response.statusText, headers });
+  Object.defineProperty(wrapped, 'url', { value: response.url });
+  return wrapped;
+}
+
+function parseJson(chunks: Uint8Array[]): unknown {
+  try {
+    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+  } catch {
+    return undefined;
+  }
+}
+
+function abortReason(error: unknown): UsageEvent['error'] | undefined {
+  if (!(error instanceof Error)) return undefined;
+  if (error.name === 'TimeoutError') return 'timeout';
+  if (error.name === 'AbortError') return 'client_abort';
+  return undefined;
+}

@@ -1,0 +1,265 @@
+import { randomUUID } from 'node:crypto';
+import { PriceCatalog, type ResolvedModel, TokenmeterError } from '@tokenmeter/core';
+import type { Request } from 'express';
+import { type BudgetRule, parseBudgetRules } from './budget-rules';
+import { InvalidMeterOptionsError } from './invalid-meter-options-error';
+import type {
+  BudgetWarning,
+  IdentifyFunction,
+  MeteredProxyOptions,
+  MeterLogger,
+  MeterOptions,
+  UsageEventObserver,
+} from './meter-options';
+import { createMemoryStore } from './store-memory';
+import type { Store, UsageEvent } from './types';
+
+/** The options of `meter()` / `meteredProxy()`, checked once and turned into what the hot path reads. */
+export interface MeterConfig {
+  store: Store;
+  catalog: PriceCatalog;
+  identify: IdentifyFunction | undefined;
+  budgets: BudgetRule[];
+  onBudgetWarning: (warning: BudgetWarning) => void;
+  maxOutputTokens: number | undefined;
+  headers: boolean;
+  requestId: (req: Request) => string;
+  sink: EventSink;
+  warnOnce(code: string, message: string): void;
+  resolveModel(model: string): ResolvedModel | undefined;
+}
+
+export interface ProxyConfig extends MeterConfig {
+  upstream: URL;
+  anthropicUpstream: URL;
+  maxBodyBytes: number;
+  upstreamTimeoutMs: number;
+  requestStreamUsage: boolean;
+}
+
+const HELP_BASE = 'https://github.com/tokenmeter/tokenmeter/blob/main/docs/errors.md';
+const KNOWN_OPTIONS = new Set([
+  'store',
+  'catalog',
+  'identify',
+  'budgets',
+  'onBudgetWarning',
+  'maxOutputTokens',
+  'headers',
+  'onEvent',
+  'metrics',
+  'logger',
+  'requestId',
+]);
+const PROXY_OPTIONS = new Set([
+  'upstream',
+  'anthropicUpstream',
+  'maxBodyBytes',
+  'upstreamTimeoutMs',
+  'requestStreamUsage',
+]);
+
+export function parseMeterOptions(input: MeterOptions | undefined, proxy = false): MeterConfig {
+  const options = (input ?? {}) as MeterOptions & Record<string, unknown>;
+  if (typeof options !== 'object' || options === null) {
+    throw new InvalidMeterOptionsError('options', 'expected an object');
+  }
+  for (const key of Object.keys(options)) {
+    if (!KNOWN_OPTIONS.has(key) && !(proxy && PROXY_OPTIONS.has(key))) {
+      throw new InvalidMeterOptionsError(
+        key,
+        `unknown option${PROXY_OPTIONS.has(key) ? ' (it belongs to meteredProxy())' : ''}; known: ${[...KNOWN_OPTIONS].join(', ')}`,
+      );
+    }
+  }
+  const logger: MeterLogger = options.logger ?? console;
+  if (typeof logger.warn !== 'function') throw new InvalidMeterOptionsError('logger', 'expected { warn(message) }');
+  const warned = new Set<string>();
+  const warnOnce = (code: string, message: string) => {
+    if (warned.has(code)) return;
+    warned.add(code);
+    try {
+      logger.warn(`tokenmeter [${code}]: ${message} See ${HELP_BASE}#${code.toLowerCase().replaceAll('_', '-')}`);
+    } catch {
+      // A broken logger must not break a request.
+    }
+  };
+
+  const store = options.store ?? createMemoryStore();
+  for (const method of ['recordEvents', 'reserve', 'settle', 'release', 'query', 'close'] as const) {
+    if (typeof (store as unknown as Record<string, unknown>)[method] !== 'function') {
+      throw new InvalidMeterOptionsError('store', `expected a Store (missing ${method}())`);
+    }
+  }
+  let catalog: PriceCatalog;
+  if (options.catalog === undefined) {
+    catalog = PriceCatalog.default();
+  } else if (typeof (options.catalog as PriceCatalog).tryResolve === 'function') {
+    catalog = options.catalog;
+  } else {
+    throw new InvalidMeterOptionsError('catalog', 'expected a PriceCatalog (PriceCatalog.default().withEntries([...]))');
+  }
+  for (const name of ['identify', 'onBudgetWarning', 'onEvent', 'requestId'] as const) {
+    if (options[name] !== undefined && typeof options[name] !== 'function') {
+      throw new InvalidMeterOptionsError(name, 'expected a function');
+    }
+  }
+  if (options.metrics !== undefined && typeof (options.metrics as UsageEventObserver).observe !== 'function') {
+    throw new InvalidMeterOptionsError('metrics', 'expected an object with observe(event), e.g. createMetrics()');
+  }
+  if (
+    options.maxOutputTokens !== undefined &&
+    (!Number.isSafeInteger(options.maxOutputTokens) || options.maxOutputTokens <= 0)
+  ) {
+    throw new InvalidMeterOptionsError('maxOutputTokens', 'expected a whole number > 0');
+  }
+  if (options.headers !== undefined && typeof options.headers !== 'boolean') {
+    throw new InvalidMeterOptionsError('headers', 'expected true or false');
+  }
+  const budgets = parseBudgetRules(options.budgets);
+
+  const observers: Array<(event: UsageEvent) => void> = [];
+  if (options.metrics) {
+    const metrics = options.metrics;
+    observers.push((event) => metrics.observe(event));
+  }
+  if (options.onEvent) observers.push(options.onEvent);
+
+  const resolved = new Map<string, ResolvedModel | undefined>();
+  const resolveModel = (model: string): ResolvedModel | undefined => {
+    if (resolved.has(model)) return resolved.get(model);
+    let result: ResolvedModel | undefined;
+    try {
+      result = catalog.tryResolve(model);
+    } catch {
+      result = undefined;
+    }
+    // Model names come from requests: bound the cache so hostile names cannot grow it.
+    if (resolved.size >= 1000) resolved.clear();
+    resolved.set(model, result);
+    return result;
+  };
+
+  const onBudgetWarning =
+    options.onBudgetWarning ??
+    ((warning: BudgetWarning) =>
+      warnOnce(
+        `SOFT_BUDGET_EXCEEDED`,
+        `soft budget ${warning.budgetId} is over its limit (${warning.used} of ${warning.limit} ${warning.unit}); requests are still served.`,
+      ));
+
+  return {
+    store,
+    catalog,
+    identify: options.identify,
+    budgets,
+    onBudgetWarning,
+    maxOutputTokens: options.maxOutputTokens,
+    headers: options.headers ?? true,
+    requestId: options.requestId ?? (() => randomUUID()),
+    sink: new EventSink(store, observers, warnOnce),
+    warnOnce,
+    resolveModel,
+  };
+}
+
+export function parseProxyOptions(input: MeteredProxyOptions | undefined): ProxyConfig {
+  const options = input ?? {};
+  const base = parseMeterOptions(options, true);
+  const upstream = parseUrl(options.upstream ?? 'https://api.openai.com/v1', 'upstream');
+  const anthropicUpstream = parseUrl(options.anthropicUpstream ?? 'https://api.anthropic.com', 'anthropicUpstream');
+  const maxBodyBytes = options.maxBodyBytes ?? 10 * 1024 * 1024;
+  if (!Number.isSafeInteger(maxBodyBytes) || maxBodyBytes <= 0) {
+    throw new InvalidMeterOptionsError('maxBodyBytes', 'expected a whole number of bytes > 0');
+  }
+  const upstreamTimeoutMs = options.upstreamTimeoutMs ?? 600_000;
+  if (!Number.isSafeInteger(upstreamTimeoutMs) || upstreamTimeoutMs <= 0) {
+    throw new InvalidMeterOptionsError('upstreamTimeoutMs', 'expected a whole number of milliseconds > 0');
+  }
+  if (options.requestStreamUsage !== undefined && typeof options.requestStreamUsage !== 'boolean') {
+    throw new InvalidMeterOptionsError('requestStreamUsage', 'expected true or false');
+  }
+  return {
+    ...base,
+    upstream,
+    anthropicUpstream,
+    maxBodyBytes,
+    upstreamTimeoutMs,
+    requestStreamUsage: options.requestStreamUsage ?? true,
+  };
+}
+
+function parseUrl(value: unknown, option: string): URL {
+  let url: URL;
+  try {
+    url = new URL(String(value));
+  } catch {
+    throw new InvalidMeterOptionsError(option, `${JSON.stringify(value)} is not a URL`);
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') {
+    throw new InvalidMeterOptionsError(option, 'expected an http:// or https:// URL');
+  }
+  if (url.pathname.endsWith('/')) url.pathname = url.pathname.slice(0, -1);
+  return url;
+}
+
+/**
+ * Hands events to the store off the request path: events finished in the same tick go in one
+ * `recordEvents` call after the response is out, so recording never adds latency.
+ */
+export class EventSink {
+  private queue: UsageEvent[] = [];
+  private scheduled = false;
+  private readonly writes = new Set<Promise<void>>();
+
+  constructor(
+    private readonly store: Store,
+    private readonly observers: Array<(event: UsageEvent) => void>,
+    private readonly warnOnce: (code: string, message: string) => void,
+  ) {}
+
+  record(event: UsageEvent): void {
+    this.queue.push(event);
+    if (!this.scheduled) {
+      this.scheduled = true;
+      setImmediate(() => this.drain());
+    }
+  }
+
+  /** Resolves when every event recorded so far has been written (or its write has failed). */
+  async flush(): Promise<void> {
+    this.drain();
+    while (this.writes.size > 0) await Promise.all([...this.writes]);
+  }
+
+  private drain(): void {
+    this.scheduled = false;
+    if (this.queue.length === 0) return;
+    const batch = this.queue;
+    this.queue = [];
+    const write = Promise.resolve()
+      .then(() => this.store.recordEvents(batch))
+      .catch((error: unknown) => {
+        this.warnOnce(
+          'STORE_WRITE_FAILED',
+          `the ${this.store.name} store could not record ${batch.length} usage event(s): ${describeError(error)}. Wrap the store with withFailurePolicy() to buffer and retry.`,
+        );
+      })
+      .finally(() => this.writes.delete(write));
+    this.writes.add(write);
+    for (const event of batch) {
+      for (const observer of this.observers) {
+        try {
+          observer(event);
+        } catch (error) {
+          this.warnOnce('EVENT_OBSERVER_FAILED', `an onEvent/metrics observer threw: ${describeError(error)}.`);
+        }
+      }
+    }
+  }
+}
+
+export function describeError(error: unknown): string {
+  if (error instanceof TokenmeterError) return `${error.code}: ${error.message}`;
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,107 @@
+import type { PriceCatalog } from '@tokenmeter/core';
+import type { Request } from 'express';
+import type { Store, UsageEvent } from './types';
+
+/**
+ * Options of `meter()`, `meteredProxy()` and `startProxy()`. They are checked once, when the middleware is
+ * created: a bad option throws `InvalidMeterOptionsError` (code `INVALID_METER_OPTIONS`) at startup, never
+ * on a request.
+ */
+
+/** Who made the request, as the app says (never read from a header the app did not configure). */
+export interface Identity {
+  user?: string;
+  tenant?: string;
+  feature?: string;
+}
+
+export type IdentifyFunction = (req: Request) => Identity | undefined | Promise<Identity | undefined>;
+
+export type BudgetScope = 'user' | 'tenant' | 'feature' | 'route' | 'global';
+
+/**
+ * A limit: USD as a decimal string or number (`'5'`, `5`, `{ usd: '0.50' }`), or a token count
+ * (`{ tokens: 1_000_000 }`).
+ */
+export type BudgetLimitOption = string | number | { usd: string | number } | { tokens: number };
+
+/** A calendar period (counted in `timeZone`) or a rolling window of `rollingMs` milliseconds. */
+export type BudgetWindowOption = 'day' | 'week' | 'month' | { rollingMs: number };
+
+export interface BudgetRuleOptions {
+  /** Name used in budget ids and headers. Default: `<scope>:<unit>:<window>`. */
+  id?: string;
+  /** Whose spend is counted together. A rule whose subject is unknown for a request (no user) does not apply to it. */
+  scope: BudgetScope;
+  limit: BudgetLimitOption;
+  /** Default `'day'`. */
+  window?: BudgetWindowOption;
+  /** IANA time zone of calendar windows. Default `'UTC'`. */
+  timeZone?: string;
+  /** Only warn (callback and `x-tokenmeter-budget-warning` header), never refuse. Default `false`. */
+  soft?: boolean;
+}
+
+/** What `onBudgetWarning` receives when a soft budget is exceeded. */
+export interface BudgetWarning {
+  budgetId: string;
+  scope: BudgetScope;
+  subject: string;
+  unit: 'usd' | 'tokens';
+  /** In the unit: USD as a decimal string, tokens as an integer string. */
+  limit: string;
+  used: string;
+}
+
+export interface MeterLogger {
+  warn(message: string): void;
+}
+
+/** Anything that wants every usage event as it is recorded (the metrics of `createMetrics()` qualify). */
+export interface UsageEventObserver {
+  observe(event: UsageEvent): void;
+}
+
+export interface MeterOptions {
+  /** Where events and budget counters live. Default: `createMemoryStore()`. */
+  store?: Store;
+  /** Prices. Default: `PriceCatalog.default()`; use `withEntries()` for custom models. */
+  catalog?: PriceCatalog;
+  /** Attribution of a request to a user / tenant / feature. Default: none (events carry no user). */
+  identify?: IdentifyFunction;
+  /** Budgets: rule objects or shorthands like `'5/day'`, `'user:0.50/day'`, `'tenant:100000tokens/month'`. Default: none. */
+  budgets?: BudgetRuleOptions | string | Array<BudgetRuleOptions | string>;
+  /** Called when a soft budget is exceeded. Default: a log line via `logger` (once per budget and window). */
+  onBudgetWarning?: (warning: BudgetWarning) => void;
+  /**
+   * Output tokens reserved for a call that names no `max_tokens` / `max_output_tokens` / `max_completion_tokens`.
+   * Default: the model's maximum output from the catalog, else 4096.
+   */
+  maxOutputTokens?: number;
+  /** Add `x-tokenmeter-*` cost, token and budget headers to responses. Default `true`. */
+  headers?: boolean;
+  /** Called with every usage event after it is handed to the store. Default: none. */
+  onEvent?: (event: UsageEvent) => void;
+  /** Metrics to feed (e.g. `createMetrics()`); anything with `observe(event)`. Default: none. */
+  metrics?: UsageEventObserver;
+  /** Where one-time warnings go (each problem is reported once, with a code and a help link). Default `console`. */
+  logger?: MeterLogger;
+  /** Id of an incoming request for its events. Default: `x-request-id` is NOT trusted; a random UUID. */
+  requestId?: (req: Request) => string;
+}
+
+export interface MeteredProxyOptions extends MeterOptions {
+  /** OpenAI-compatible base URL, `/v1` included. Default `'https://api.openai.com/v1'`. */
+  upstream?: string;
+  /** Anthropic base URL (as the Anthropic SDK's `baseURL`); `/v1/messages` is appended. Default `'https://api.anthropic.com'`. */
+  anthropicUpstream?: string;
+  /** Largest request body accepted, in bytes; larger bodies get 413 and are not forwarded. Default 10 MiB. */
+  maxBodyBytes?: number;
+  /** Upstream inactivity timeout in ms (no byte for that long): 504 before the response, a stream error after. Default 600000. */
+  upstreamTimeoutMs?: number;
+  /**
+   * Ask the upstream for usage on streamed Chat Completions (`stream_options.include_usage`) and hide the extra
+   * chunk from clients that did not ask for it. Default `true`; turn off for upstreams that reject the option.
+   */
+  requestStreamUsage?: boolean;
+}

@@ -1,0 +1,557 @@
+import http, { type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
+import https from 'node:https';
+import type { NextFunction, Request, Response } from 'express';
+import {
+  AiCall,
+  estimateUsage,
+  isObject,
+  maximumAmounts,
+  mergeCutUsage,
+  type Operation,
+  outputTextOf,
+  totalTokens,
+  usageFromResponse,
+} from './ai-call';
+import {
+  applicableBudgets,
+  type BudgetHold,
+  rejectionResponse,
+  releaseBudgets,
+  reserveBudgets,
+  settleBudgets,
+} from './budget-enforcer';
+import { sendError, streamErrorEvent } from './error-response';
+import { describeError, type ProxyConfig, parseProxyOptions } from './meter-config';
+import type { Identity, MeteredProxyOptions } from './meter-options';
+import { SseTap } from './sse-tap';
+import { StoreUnavailableError } from './store-unavailable-error';
+import type { UsageEvent } from './types';
+import { buildUsageEvent, usageHeaders } from './usage-event';
+
+/** An Express handler that forwards AI API calls upstream and meters them. */
+export interface MeteredProxy {
+  (req: Request, res: Response, next: NextFunction): void;
+  /** Resolves when every event recorded so far has reached the store. */
+  flush(): Promise<void>;
+  /** Flushes and closes idle upstream connections (the store stays open: it is the app's). */
+  close(): Promise<void>;
+}
+
+/** Paths (relative to where the proxy is mounted, `/v1` by convention) that are metered. */
+const OPERATIONS: Record<string, Operation> = {
+  '/chat/completions': 'chat',
+  '/responses': 'responses',
+  '/embeddings': 'embeddings',
+  '/completions': 'completions',
+  '/messages': 'messages',
+};
+
+// Hop-by-hop headers belong to one connection and are never forwarded (RFC 9110 §7.6.1).
+const HOP_BY_HOP = new Set([
+  'connection',
+  'keep-alive',
+  'proxy-authenticate',
+  'proxy-authorization',
+  'proxy-connection',
+  'te',
+  'trailer',
+  'transfer-encoding',
+  'upgrade',
+  'host',
+  'expect',
+]);
+
+/**
+ * An OpenAI-compatible metering pass-through: mount it where the SDK's base URL points
+ * (`app.use('/v1', meteredProxy({ upstream }))`). Chat Completions, Responses, Embeddings and Completions
+ * go to `upstream`, Anthropic's `/messages` to `anthropicUpstream`; every other path is forwarded unmetered.
+ */
+export function meteredProxy(options?: MeteredProxyOptions): MeteredProxy {
+  const config = parseProxyOptions(options);
+  const agents = {
+    http: new http.Agent({ keepAlive: true }),
+    https: new https.Agent({ keepAlive: true }),
+  };
+  const handler = (req: Request, res: Response, next: NextFunction): void => {
+    const path = req.path;
+    const operation = req.method === 'POST' ? OPERATIONS[path] : undefined;
+    const run = operation
+      ? meterCall(config, agents, req, res, operation)
+      : forwardUnmetered(config, agents, req, res, path);
+    run.catch((error: unknown) => {
+      if (res.headersSent) res.destroy();
+      else next(error);
+    });
+  };
+  return Object.assign(handler, {
+    flush: () => config.sink.flush(),
+    close: async () => {
+      await config.sink.flush();
+      agents.http.destroy();
+      agents.https.destroy();
+    },
+  });
+}
+
+type Agents = { http: http.Agent; https: https.Agent };
+
+function upstreamFor(config: ProxyConfig, req: Request, path: string): URL {
+  const anthropic = path === '/messages' || path.startsWith('/messages/') || req.headers['anthropic-version'] !== undefined;
+  const base = anthropic ? config.anthropicUpstream : config.upstream;
+  const target = new URL(base.href);
+  const query = req.originalUrl.indexOf('?');
+  target.pathname = `${base.pathname}${anthropic ? '/v1' : ''}${path}`;
+  target.search = query === -1 ? '' : req.originalUrl.slice(query);
+  return target;
+}
+
+function forwardedHeaders(headers: IncomingHttpHeaders, bodyLength: number | undefined): OutgoingHttpHeaders {
+  const result: OutgoingHttpHeaders = {};
+  for (const [name, value] of Object.entries(headers)) {
+    if (value === undefined || HOP_BY_HOP.has(name)) continue;
+    result[name] = value;
+  }
+  if (bodyLength !== undefined) {
+    result['content-length'] = String(bodyLength);
+    // tokenmeter reads the response to find its usage: ask for it uncompressed.
+    result['accept-encoding'] = 'identity';
+  }
+  return result;
+}
+
+function responseHeaders(upstream: IncomingMessage, dropLength: boolean): OutgoingHttpHeaders {
+  const result: OutgoingHttpHeaders = {};
+  for (const [name, value] of Object.entries(upstream.headers)) {
+    if (value === undefined || HOP_BY_HOP.has(name) || (dropLength && name === 'content-length')) continue;
+    result[name] = value;
+  }
+  return result;
+}
+
+function sendUpstream(
+  agents: Agents,
+  target: URL,
+  method: string,
+  headers: OutgoingHttpHeaders,
+  timeoutMs: number,
+): http.ClientRequest {
+  const secure = target.protocol === 'https:';
+  const request = (secure ? https : http).request({
+    protocol: target.protocol,
+    hostname: target.hostname,
+    port: target.port,
+    path: `${target.pathname}${target.search}`,
+    method,
+    headers,
+    agent: secure ? agents.https : agents.http,
+  });
+  request.setTimeout(timeoutMs, () => {
+    timedOut.add(request);
+    request.destroy(new UpstreamTimeout());
+  });
+  return request;
+}
+
+/** Upstream requests ended by the inactivity timeout: their response may report the cut before the request does. */
+const timedOut = new WeakSet<http.ClientRequest>();
+
+function isTimeout(state: CallState, error: Error | undefined): boolean {
+  return error instanceof UpstreamTimeout || (state.upstream !== undefined && timedOut.has(state.upstream));
+}
+
+class UpstreamTimeout extends Error {
+  readonly code = 'UPSTREAM_TIMEOUT';
+}
+
+/** Every non-metered path (models lists, files, count_tokens, …) goes through untouched. */
+async function forwardUnmetered(
+  config: ProxyConfig,
+  agents: Agents,
+  req: Request,
+  res: Response,
+  path: string,
+): Promise<void> {
+  const target = upstreamFor(config, req, path);
+  const headers = forwardedHeaders(req.headers, undefined);
+  const parsedBody = bodyAlreadyRead(req);
+  if (parsedBody !== undefined) headers['content-length'] = String(parsedBody.length);
+  else if (req.headers['content-length'] !== undefined) headers['content-length'] = req.headers['content-length'];
+  const upstream = sendUpstream(agents, target, req.method, headers, config.upstreamTimeoutMs);
+  upstream.on('response', (response) => {
+    res.writeHead(response.statusCode ?? 502, responseHeaders(response, false));
+    response.pipe(res);
+    response.on('error', () => res.destroy());
+  });
+  upstream.on('error', (error) => upstreamFailure(res, error));
+  res.on('close', () => {
+    if (!res.writableFinished) upstream.destroy();
+  });
+  if (parsedBody !== undefined) upstream.end(parsedBody);
+  else req.pipe(upstream);
+}
+
+function upstreamFailure(res: Response, error: Error): void {
+  if (error instanceof UpstreamTimeout) {
+    sendError(res, 504, 'upstream_error', 'upstream_timeout', 'The upstream API did not answer in time.');
+  } else {
+    sendError(res, 502, 'upstream_error', 'upstream_unreachable', `The upstream API could not be reached (${errorCode(error)}).`);
+  }
+}
+
+function errorCode(error: Error): string {
+  return (error as NodeJS.ErrnoException).code ?? error.name;
+}
+
+/** A body another middleware (express.json(), express.raw()) already consumed, re-serialized. */
+function bodyAlreadyRead(req: Request): Buffer | undefined {
+  const body: unknown = req.body;
+  if (Buffer.isBuffer(body)) return body;
+  if (typeof body === 'string' && req.readableEnded) return Buffer.from(body);
+  if (isObject(body) && req.readableEnded) return Buffer.from(JSON.stringify(body));
+  return undefined;
+}
+
+type BodyResult = { ok: true; body: Buffer } | { ok: false; status: 400 | 413; code: string; message: string };
+
+function readBody(req: Request, limit: number): Promise<BodyResult> {
+  const already = bodyAlreadyRead(req);
+  if (already !== undefined) {
+    return Promise.resolve(
+      already.length > limit ? tooLarge(limit) : { ok: true, body: already },
+    );
+  }
+  const declared = Number(req.headers['content-length']);
+  if (Number.isFinite(declared) && declared > limit) {
+    req.resume();
+    return Promise.resolve(tooLarge(limit));
+  }
+  return new Promise((resolve) => {
+    const chunks: Buffer[] = [];
+    let length = 0;
+    let done = false;
+    const finish = (result: BodyResult) => {
+      if (done) return;
+      done = true;
+      req.off('data', onData);
+      resolve(result);
+    };
+    const onData = (chunk: Buffer) => {
+      length += chunk.length;
+      if (length > limit) {
+        // Discard the rest so the 413 reaches the client rather than a reset connection.
+        req.resume();
+        finish(tooLarge(limit));
+        return;
+      }
+      chunks.push(chunk);
+    };
+    req.on('data', onData);
+    req.once('end', () => finish({ ok: true, body: chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, length) }));
+    req.once('error', () =>
+      finish({ ok: false, status: 400, code: 'request_aborted', message: 'The request body could not be read.' }),
+    );
+    req.once('close', () =>
+      finish({ ok: false, status: 400, code: 'request_aborted', message: 'The request body was cut short.' }),
+    );
+  });
+}
+
+function tooLarge(limit: number): BodyResult {
+  return {
+    ok: false,
+    status: 413,
+    code: 'request_too_large',
+    message: `The request body is larger than ${limit} bytes (the proxy's maxBodyBytes).`,
+  };
+}
+
+/** One metered call through the proxy: read, identify, reserve, forward, observe, settle, record. */
+async function meterCall(
+  config: ProxyConfig,
+  agents: Agents,
+  req: Request,
+  res: Response,
+  operation: Operation,
+): Promise<void> {
+  const started = performance.now();
+  const bodyResult = await readBody(req, config.maxBodyBytes);
+  if (!bodyResult.ok) {
+    sendError(res, bodyResult.status, 'invalid_request_error', bodyResult.code, bodyResult.message);
+    return;
+  }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(bodyResult.body.toString('utf8'));
+  } catch {
+    sendError(res, 400, 'invalid_request_error', 'invalid_json', 'The request body is not valid JSON.');
+    return;
+  }
+  if (!isObject(parsed)) {
+    sendError(res, 400, 'invalid_request_error', 'invalid_json', 'The request body must be a JSON object.');
+    return;
+  }
+  const call = new AiCall(operation, parsed);
+  const requestId = config.requestId(req);
+  const route = `${req.baseUrl}${req.path}`;
+  const identity: Identity | undefined = config.identify ? await config.identify(req) : undefined;
+
+  let hold: BudgetHold | undefined;
+  const applied = config.budgets.length > 0 ? applicableBudgets(config.budgets, identity, route) : [];
+  if (applied.length > 0) {
+    const resolved = config.resolveModel(call.model);
+    const amounts = maximumAmounts(call, config.catalog, resolved, config.maxOutputTokens);
+    let result: Awaited<ReturnType<typeof reserveBudgets>>;
+    try {
+      result = await reserveBudgets(config.store, applied, amounts, Date.now());
+    } catch (error) {
+      if (!(error instanceof StoreUnavailableError)) {
+        config.warnOnce('STORE_RESERVE_FAILED', `budget reservation failed: ${describeError(error)}.`);
+      }
+      sendError(res, 503, 'service_unavailable', 'store_unavailable', 'Budgets cannot be checked right now; retry shortly.', {
+        'retry-after': '1',
+      });
+      return;
+    }
+    if (!result.ok) {
+      const { headers, body } = rejectionResponse(result.rejection);
+      res.writeHead(429, { ...headers, 'content-length': String(Buffer.byteLength(body)) });
+      res.end(body);
+      const { event } = buildUsageEvent(config, {
+        call,
+        requestId,
+        route,
+        identity,
+        usage: undefined,
+        status: 429,
+        streamed: false,
+        durationMs: performance.now() - started,
+        rejected: true,
+      });
+      config.sink.record(event);
+      return;
+    }
+    hold = result.hold;
+    for (const warning of hold.warnings) {
+      try {
+        config.onBudgetWarning(warning);
+      } catch (error) {
+        config.warnOnce('BUDGET_WARNING_CALLBACK_FAILED', `onBudgetWarning threw: ${describeError(error)}.`);
+      }
+    }
+  }
+
+  // Streamed Chat Completions only report usage when asked; ask, and hide the answer from clients that did not.
+  let body = bodyResult.body;
+  const streamOptions = isObject(parsed.stream_options) ? parsed.stream_options : undefined;
+  const stripUsageChunk =
+    operation === 'chat' && call.streamRequested && config.requestStreamUsage && streamOptions?.include_usage !== true;
+  if (stripUsageChunk) {
+    body = Buffer.from(JSON.stringify({ ...parsed, stream_options: { ...streamOptions, include_usage: true } }));
+  }
+
+  const state = new CallState(config, call, requestId, route, identity, hold, started);
+  const target = upstreamFor(config, req, req.path);
+  const upstream = sendUpstream(agents, target, 'POST', forwardedHeaders(req.headers, body.length), config.upstreamTimeoutMs);
+  state.upstream = upstream;
+
+  res.on('close', () => {
+    if (res.writableFinished) return;
+    upstream.destroy();
+    state.finish(res.headersSent ? res.statusCode : 499, 'client_abort');
+  });
+  upstream.on('error', (error) => {
+    if (state.done) return;
+    if (state.responseStarted) return; // the response's own handlers deal with a cut stream
+    upstreamFailure(res, error);
+    state.finish(res.statusCode, error instanceof UpstreamTimeout ? 'timeout' : 'upstream_error', { noTokens: true });
+  });
+  upstream.on('response', (response) => {
+    state.responseStarted = true;
+    const status = response.statusCode ?? 502;
+    const isStream = /^text\/event-stream/i.test(String(response.headers['content-type'] ?? ''));
+    if (status >= 400) {
+      // Errors reach the client exactly as the upstream sent them; nothing was generated, so nothing is spent.
+      res.writeHead(status, responseHeaders(response, false));
+      response.pipe(res);
+      response.on('end', () => state.finish(status, 'upstream_error', { noTokens: true }));
+      response.on('error', () => res.destroy());
+      return;
+    }
+    if (isStream) relayStream(config, state, response, res, status, stripUsageChunk);
+    else relayJson(config, state, response, res, status);
+  });
+  upstream.end(body);
+}
+
+/**
+ * What one call has seen so far, and the single place it ends: exactly one event is recorded and the
+ * reservation is settled or released exactly once, however the call ends.
+ */
+class CallState {
+  done = false;
+  responseStarted = false;
+  upstream: http.ClientRequest | undefined;
+  tap: SseTap | undefined;
+  /** Non-streamed upstream body once fully read. */
+  json: unknown;
+  jsonRead = false;
+
+  constructor(
+    readonly config: ProxyConfig,
+    readonly call: AiCall,
+    readonly requestId: string,
+    readonly route: string,
+    readonly identity: Identity | undefined,
+    readonly hold: BudgetHold | undefined,
+    readonly started: number,
+  ) {}
+
+  /** Builds the event for how the call ended, settles the budget and hands the event to the sink. */
+  finish(status: number, error?: UsageEvent['error'], options: { noTokens?: boolean } = {}): UsageEvent | undefined {
+    if (this.done) return undefined;
+    this.done = true;
+    const { config, call } = this;
+    let usage = undefined as ReturnType<typeof usageFromResponse>;
+    if (!options.noTokens) {
+      const tap = this.tap;
+      if (tap) {
+        const reported = tap.usage;
+        usage =
+          reported === undefined
+            ? estimateUsage(call, tap.outputText, tap.accumulator.model)
+            : error === undefined
+              ? reported
+              : mergeCutUsage(call, reported, tap.outputText);
+      } else if (this.jsonRead) {
+        usage = usageFromResponse(call, this.json) ?? estimateUsage(call, outputTextOf(call, this.json));
+      } else {
+        usage = estimateUsage(call, '');
+      }
+    }
+    const { event, cost } = buildUsageEvent(config, {
+      call,
+      requestId: this.requestId,
+      route: this.route,
+      identity: this.identity,
+      usage,
+      status,
+      streamed: this.tap !== undefined,
+      durationMs: performance.now() - this.started,
+      ...(error === undefined ? {} : { error }),
+    });
+    const hold = this.hold;
+    if (hold) {
+      const now = Date.now();
+      const settle =
+        usage === undefined
+          ? releaseBudgets(config.store, hold, now)
+          : settleBudgets(config.store, hold, { tokens: totalTokens(usage), cost: cost?.priced ? cost.total : undefined }, now);
+      settle.catch((failure: unknown) =>
+        config.warnOnce('STORE_SETTLE_FAILED', `a budget reservation could not be settled: ${describeError(failure)}.`),
+      );
+    }
+    config.sink.record(event);
+    return event;
+  }
+}
+
+function relayStream(
+  config: ProxyConfig,
+  state: CallState,
+  response: IncomingMessage,
+  res: Response,
+  status: number,
+  stripUsageChunk: boolean,
+): void {
+  const tap = new SseTap(state.call.format, { stripUsageChunk });
+  state.tap = tap;
+  const headers = responseHeaders(response, stripUsageChunk);
+  if (config.headers && state.hold) Object.assign(headers, state.hold.headers);
+  res.writeHead(status, headers);
+  res.flushHeaders();
+  let ended = false;
+  response.on('data', (chunk: Buffer) => {
+    const out = tap.transform(chunk);
+    if (out !== undefined && !res.write(out)) response.pause();
+  });
+  res.on('drain', () => response.resume());
+  response.on('end', () => {
+    ended = true;
+    const rest = tap.finish();
+    if (rest !== undefined) res.write(rest);
+    res.end();
+    state.finish(status, tap.upstreamError ? 'upstream_error' : undefined);
+  });
+  const cut = (error?: Error) => {
+    if (ended || state.done) return;
+    ended = true;
+    tap.finish();
+    const reason = isTimeout(state, error) ? 'timeout' : 'stream_cut';
+    if (!res.writableEnded && !res.destroyed) {
+      if (tap.atEventBoundary) {
+        res.end(
+          streamErrorEvent(
+            reason,
+            reason === 'timeout'
+              ? 'The upstream API stopped sending before the answer was complete (timeout).'
+              : 'The upstream API closed the stream before the answer was complete.',
+          ),
+        );
+      } else {
+        res.destroy();
+      }
+    }
+    state.finish(status, reason);
+  };
+  response.on('error', cut);
+  response.on('close', () => cut());
+  state.upstream?.on('error', cut);
+}
+
+function relayJson(config: ProxyConfig, state: CallState, response: IncomingMessage, res: Response, status: number): void {
+  const chunks: Buffer[] = [];
+  let length = 0;
+  let ended = false;
+  response.on('data', (chunk: Buffer) => {
+    chunks.push(chunk);
+    length += chunk.length;
+  });
+  response.on('end', () => {
+    ended = true;
+    const body = Buffer.concat(chunks, length);
+    try {
+      state.json = JSON.parse(body.toString('utf8'));
+    } catch {
+      // Malformed upstream JSON is passed through as it is; the call is recorded from the counted prompt.
+      state.json = undefined;
+    }
+    state.jsonRead = true;
+    const headers = responseHeaders(response, true);
+    headers['content-length'] = String(length);
+    const event = state.finish(status);
+    if (config.headers && event) {
+      Object.assign(headers, usageHeaders(event));
+      if (state.hold) Object.assign(headers, state.hold.headers);
+    }
+    if (res.destroyed) return;
+    res.writeHead(status, headers);
+    res.end(body);
+  });
+  const cut = (error?: Error) => {
+    if (ended || state.done) return;
+    ended = true;
+    const timeout = isTimeout(state, error);
+    sendError(
+      res,
+      timeout ? 504 : 502,
+      'upstream_error',
+      timeout ? 'upstream_timeout' : 'upstream_reset',
+      timeout ? 'The upstream API did not answer in time.' : 'The upstream API closed the connection mid-response.',
+    );
+    state.finish(res.statusCode, timeout ? 'timeout' : 'stream_cut');
+  };
+  response.on('error', cut);
+  response.on('close', () => cut());
+  state.upstream?.on('error', cut);
+}
+

@@ -1,0 +1,120 @@
+import {
+  createStreamUsageAccumulator,
+  type NormalizedUsage,
+  type StreamUsageAccumulator,
+  type UsageFormat,
+} from '@tokenmeter/core';
+import { createParser, type EventSourceMessage, type EventSourceParser } from 'eventsource-parser';
+
+const EVENT_BOUNDARY = /\r\n\r\n|\n\n|\r\r/g;
+
+/**
+ * Watches a server-sent-event stream on its way to the client and collects the usage it reports.
+ *
+ * Pass-through mode returns every chunk unchanged, as it arrived (nothing is held back, so the time to
+ * first byte and memory are the upstream's). Strip mode exists for one case: tokenmeter asked a Chat
+ * Completions upstream for `stream_options.include_usage` that the client did not ask for, so the final
+ * usage-only chunk and the `"usage":null` fields it causes are removed; there chunks are released at SSE
+ * event boundaries, at most one event is held.
+ */
+export class SseTap {
+  readonly accumulator: StreamUsageAccumulator;
+  /** The upstream reported an error inside the stream (an `error` event or an `{"error":…}` chunk). */
+  upstreamError = false;
+  /** Bytes (or text, in strip mode) delivered so far end exactly at an event boundary. */
+  private tail = '\n\n';
+  private readonly decoder = new TextDecoder();
+  private readonly parser: EventSourceParser;
+  private readonly strip: boolean;
+  private pending = '';
+  private readonly encoder = new TextEncoder();
+
+  constructor(format: UsageFormat, options: { stripUsageChunk?: boolean } = {}) {
+    this.accumulator = createStreamUsageAccumulator(format);
+    this.strip = options.stripUsageChunk === true;
+    this.parser = createParser({ onEvent: (event) => this.onEvent(event) });
+  }
+
+  /** Feeds one chunk; returns what to send the client now (the same chunk in pass-through mode). */
+  transform(chunk: Uint8Array): Uint8Array | undefined {
+    const text = this.decoder.decode(chunk, { stream: true });
+    this.parser.feed(text);
+    if (!this.strip) {
+      if (text.length > 0) this.tail = text.length >= 4 ? text.slice(-4) : (this.tail + text).slice(-4);
+      return chunk;
+    }
+    this.pending += text;
+    let end = 0;
+    EVENT_BOUNDARY.lastIndex = 0;
+    let output = '';
+    for (let match = EVENT_BOUNDARY.exec(this.pending); match; match = EVENT_BOUNDARY.exec(this.pending)) {
+      const eventEnd = match.index + match[0].length;
+      output += this.filterEvent(this.pending.slice(end, eventEnd));
+      end = eventEnd;
+    }
+    if (end === 0) return undefined;
+    this.pending = this.pending.slice(end);
+    return output === '' ? undefined : this.encoder.encode(output);
+  }
+
+  /** The stream ended: what is still held (strip mode), flushed as it is. */
+  finish(): Uint8Array | undefined {
+    const rest = this.decoder.decode();
+    if (rest !== '') this.parser.feed(rest);
+    if (!this.strip) return undefined;
+    const held = this.pending + rest;
+    this.pending = '';
+    return held === '' ? undefined : this.encoder.encode(this.filterEvent(held));
+  }
+
+  /** True when the client has received whole events only, so an error event can be appended cleanly. */
+  get atEventBoundary(): boolean {
+    if (this.strip) return true;
+    return this.tail.endsWith('\n\n') || this.tail.endsWith('\r\r') || this.tail.endsWith('\r\n\r\n');
+  }
+
+  get usage(): NormalizedUsage | undefined {
+    return this.accumulator.result();
+  }
+
+  get outputText(): string {
+    return this.accumulator.outputText;
+  }
+
+  private onEvent(event: EventSourceMessage): void {
+    if (event.event === 'error') this.upstreamError = true;
+    const data = event.data;
+    if (data === '' || data === '[DONE]') return;
+    let payload: unknown;
+    try {
+      payload = JSON.parse(data);
+    } catch {
+      return;
+    }
+    if (typeof payload === 'object' && payload !== null && 'error' in payload && (payload as { error: unknown }).error) {
+      this.upstreamError = true;
+    }
+    this.accumulator.push(payload);
+  }
+
+  /** Drops the usage-only chunk and the `"usage":null` member the client did not ask for; keeps all else byte-exact. */
+  private filterEvent(event: string): string {
+    if (event.includes('"choices":[]') && isUsageOnlyChunk(event)) return '';
+    if (!event.includes('"usage":null')) return event;
+    return event.replace(/,"usage":null(?=[,}])|"usage":null,/, '');
+  }
+}
+
+function isUsageOnlyChunk(event: string): boolean {
+  const data = event
+    .split(/\r\n|\n|\r/)
+    .filter((line) => line.startsWith('data:'))
+    .map((line) => line.slice(line.startsWith('data: ') ? 6 : 5))
+    .join('\n');
+  try {
+    const chunk = JSON.parse(data) as { choices?: unknown; usage?: unknown };
+    return Array.isArray(chunk.choices) && chunk.choices.length === 0 && typeof chunk.usage === 'object' && chunk.usage !== null;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,205 @@
+import { randomBytes } from 'node:crypto';
+import { createServer, type Server, type Socket, connect } from 'node:net';
+import { Redis } from 'ioredis';
+import { afterEach, describe, expect, it } from 'vitest';
+import { withFailurePolicy } from './store-failure-policy';
+import { createMemoryStore } from './store-memory';
+import { createRedisStore, type RedisStore } from './store-redis';
+import { DAY_UTC, usageEvent } from './store-test-support';
+import { StoreUnavailableError } from './store-unavailable-error';
+import type { Store } from './types';
+
+const redisUrl = new URL(process.env.REDIS_URL ?? 'redis://127.0.0.1:6379');
+const now = Date.parse('2026-03-10T12:00:00Z');
+const budget = { budgetId: 'global', window: DAY_UTC, limit: 1_000_000, amount: 10 };
+
+/** A TCP proxy in front of the shared Redis that a test can cut and restore (the real server keeps running). */
+class CuttableProxy {
+  private server: Server | undefined;
+  private readonly sockets = new Set<Socket>();
+  port = 0;
+
+  async start(): Promise<void> {
+    const server = createServer((client) => {
+      const upstream = connect(Number(redisUrl.port || 6379), redisUrl.hostname);
+      for (const socket of [client, upstream]) {
+        this.sockets.add(socket);
+        socket.on('close', () => this.sockets.delete(socket));
+        socket.on('error', () => {
+          client.destroy();
+          upstream.destroy();
+        });
+      }
+      client.pipe(upstream).pipe(client);
+    });
+    await new Promise<void>((resolve) => server.listen(this.port, '127.0.0.1', resolve));
+    this.port = (server.address() as { port: number }).port;
+    this.server = server;
+  }
+
+  async cut(): Promise<void> {
+    const server = this.server;
+    this.server = undefined;
+    for (const socket of this.sockets) socket.destroy();
+    await new Promise<void>((resolve) => (server ? server.close(() => resolve()) : resolve()));
+  }
+}
+
+const cleanups: (() => Promise<void>)[] = [];
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+function captureLogger() {
+  const lines: string[] = [];
+  return { lines, warn: (line: string) => lines.push(`warn ${line}`), info: (line: string) => lines.push(`info ${line}`) };
+}
+
+async function redisBehindProxy(): Promise<{ proxy: CuttableProxy; store: RedisStore; prefix: string }> {
+  const proxy = new CuttableProxy();
+  await proxy.start();
+  const prefix = `tokenmeter-test:${randomBytes(6).toString('hex')}:`;
+  const store = createRedisStore({ url: `redis://127.0.0.1:${proxy.port}`, prefix, commandTimeoutMs: 200 });
+  cleanups.push(async () => {
+    await proxy.cut();
+    await store.client.disconnect();
+    const admin = new Redis(redisUrl.toString());
+    const keys = await admin.keys(`${prefix}*`);
+    if (keys.length > 0) await admin.del(...keys);
+    await admin.quit();
+  });
+  return { proxy, store, prefix };
+}
+
+async function eventually(check: () => Promise<boolean>, attempts = 200): Promise<void> {
+  for (let attempt = 0; attempt < attempts; attempt += 1) {
+    if (await check()) return;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  throw new Error('condition not reached');
+}
+
+describe('withFailurePolicy against Redis cut mid-load', () => {
+  it('fail-open serves every request and loses no event across the outage', async () => {
+    const { proxy, store: inner, prefix } = await redisBehindProxy();
+    const logger = captureLogger();
+    const store = withFailurePolicy(inner, { mode: 'open', logger, retryInitialMs: 20, retryMaxMs: 200 });
+    const reservations: boolean[] = [];
+    const unbacked: boolean[] = [];
+    let id = 0;
+    async function load(requests: number): Promise<void> {
+      await Promise.all(
+        Array.from({ length: requests }, async () => {
+          const result = await store.reserve([budget], now);
+          reservations.push(result.ok);
+          if (result.ok) {
+            unbacked.push(result.unbacked === true);
+            await store.settle(result.reservationId, [10], now);
+          }
+          store.recordEvents([usageEvent({ id: `outage-${id++}`, cost: '0.001' })]);
+        }),
+      );
+    }
+    await load(50);
+    // Cut while requests and event batches are in flight: some batches may be applied by Redis yet
+    // reported failed to us; their retry must not count them twice.
+    const inFlight = load(50);
+    await new Promise((resolve) => setTimeout(resolve, 2));
+    await proxy.cut();
+    await inFlight;
+    await load(100);
+    await proxy.start();
+    await load(100);
+    await eventually(async () => {
+      try {
+        await store.flush();
+        return true;
+      } catch {
+        return false;
+      }
+    });
+    // Every request was served; those during the outage without the store.
+    expect(reservations).toHaveLength(300);
+    expect(reservations.every(Boolean)).toBe(true);
+    expect(unbacked.filter(Boolean).length).toBeGreaterThan(0);
+    expect(store.stats()).toMatchObject({ outage: false, buffered: 0, dropped: 0 });
+    // Every event is in Redis exactly once: 300 × $0.001 = $0.3.
+    const reader = createRedisStore({ url: redisUrl.toString(), prefix });
+    expect((await reader.query({})).totals).toMatchObject({ requests: 300, cost: '0.3' });
+    await reader.close();
+    // One warning for the outage and one notice for the recovery, not one per request.
+    expect(logger.lines.filter((line) => line.startsWith('warn'))).toHaveLength(1);
+    expect(logger.lines.filter((line) => line.startsWith('info'))).toEqual([
+      expect.stringMatching(/store is back after .* no usage event was lost/),
+    ]);
+    await store.close();
+  }, 30_000);
+
+  it('fail-closed refuses reservations with STORE_UNAVAILABLE while Redis is unreachable, then recovers', async () => {
+    const { proxy, store: inner } = await redisBehindProxy();
+    const store = withFailurePolicy(inner, { mode: 'closed', logger: captureLogger() });
+    expect(await store.reserve([budget], now)).toMatchObject({ ok: true });
+    await proxy.cut();
+    const refusal = await store.reserve([budget], now).catch((error: unknown) => error);
+    expect(refusal).toBeInstanceOf(StoreUnavailableError);
+    expect(refusal).toMatchObject({ code: 'STORE_UNAVAILABLE' });
+    await expect(store.query({})).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+    await proxy.start();
+    await eventually(async () => (await store.reserve([budget], now).catch(() => ({ ok: false }))).ok);
+    expect(store.stats().outage).toBe(false);
+    await store.close();
+  }, 30_000);
+});
+
+describe('withFailurePolicy', () => {
+  function brokenStore(): Store & { down: boolean; written: number } {
+    const memory = createMemoryStore();
+    const state = {
+      ...memory,
+      name: 'flaky',
+      down: true,
+      written: 0,
+      recordEvents(events: Parameters<Store['recordEvents']>[0]) {
+        if (state.down) throw new Error('disk on fire');
+        state.written += events.length;
+        memory.recordEvents(events);
+      },
+      reserve(...args: Parameters<Store['reserve']>) {
+        if (state.down) throw new Error('disk on fire');
+        return memory.reserve(...args);
+      },
+    };
+    return state;
+  }
+
+  it('keeps at most bufferLimit events, counting the dropped ones, and says so once recovered', async () => {
+    const inner = brokenStore();
+    const logger = captureLogger();
+    const store = withFailurePolicy(inner, { logger, bufferLimit: 5, retryInitialMs: 10_000 });
+    for (let index = 0; index < 8; index += 1) store.recordEvents([usageEvent()]);
+    expect(store.stats()).toMatchObject({ outage: true, buffered: 5, dropped: 3 });
+    inner.down = false;
+    await store.flush();
+    expect(inner.written).toBe(5);
+    expect(logger.lines).toEqual([
+      expect.stringMatching(/^warn tokenmeter: the flaky store is unavailable \(disk on fire\); serving requests/),
+      expect.stringMatching(/^info .*3 usage events were dropped/),
+    ]);
+  });
+
+  it('fail-open allows an unbacked reservation whose settle is a no-op', async () => {
+    const inner = brokenStore();
+    const store = withFailurePolicy(inner, { logger: captureLogger() });
+    const result = await store.reserve([{ ...budget, limit: 100, amount: 30 }], now);
+    expect(result).toMatchObject({ ok: true, unbacked: true, remaining: [70] });
+    if (result.ok) await store.settle(result.reservationId, [30], now);
+    expect(store.stats().unbackedReservations).toBe(1);
+  });
+
+  it('still throws on malformed input instead of treating it as an outage', async () => {
+    const store = withFailurePolicy(createMemoryStore(), { logger: captureLogger() });
+    expect(() => store.recordEvents([usageEvent({ cost: 'free' })])).toThrow(/Invalid amount/);
+    await expect(store.reserve([{ ...budget, amount: -1 }], now)).rejects.toThrow(/amount/);
+    expect(store.stats().outage).toBe(false);
+  });
+});

@@ -1,0 +1,138 @@
+import { randomBytes } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { createRedisStore, type RedisStore } from './store-redis';
+import { checkStoreContract, DAY_UTC, usageEvent } from './store-test-support';
+
+const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const admin = new Redis(url);
+const prefixes: string[] = [];
+const stores: RedisStore[] = [];
+
+function newPrefix(): string {
+  const prefix = `tokenmeter-test:${randomBytes(6).toString('hex')}:`;
+  prefixes.push(prefix);
+  return prefix;
+}
+
+function open(prefix: string, options: { reservationTtlMs?: number } = {}): RedisStore {
+  const store = createRedisStore({ url, prefix, ...options });
+  stores.push(store);
+  return store;
+}
+
+afterEach(async () => {
+  await Promise.all(stores.splice(0).map((store) => store.close()));
+  for (const prefix of prefixes.splice(0)) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await admin.scan(cursor, 'MATCH', `${prefix}*`, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await admin.del(...keys);
+    } while (cursor !== '0');
+  }
+});
+afterAll(async () => {
+  await admin.quit();
+});
+
+describe('createRedisStore', () => {
+  it('meets the store contract', async () => {
+    await checkStoreContract(open(newPrefix()));
+  });
+
+  it('leaves no key behind without an expiry, except the aggregates index', async () => {
+    const prefix = newPrefix();
+    const store = open(prefix);
+    await checkStoreContract(store);
+    const keys = await admin.keys(`${prefix}*`);
+    const withoutTtl = [];
+    for (const key of keys) if ((await admin.pttl(key)) < 0) withoutTtl.push(key.slice(prefix.length));
+    expect(withoutTtl).toEqual(['agg-buckets']);
+  });
+
+  it('never overspends a budget shared by four instances under 200 concurrent reservations', async () => {
+    const prefix = newPrefix();
+    const instances = [open(prefix), open(prefix), open(prefix), open(prefix)];
+    const now = Date.parse('2026-03-10T12:00:00Z');
+    const results = await Promise.all(
+      Array.from({ length: 200 }, async (_, index) => {
+        const store = instances[index % 4]!;
+        const result = await store.reserve(
+          [
+            { budgetId: 'tenant:acme', window: DAY_UTC, limit: 1000, amount: 7 },
+            { budgetId: `user:${index % 10}`, window: DAY_UTC, limit: 1_000_000, amount: 7 },
+          ],
+          now,
+        );
+        if (result.ok) await store.settle(result.reservationId, [7, 7], now);
+        return result.ok;
+      }),
+    );
+    // ⌊1000 / 7⌋ = 142 reservations fit: 994 of 1000 spent (99.4 % usable), never more.
+    expect(results.filter(Boolean)).toHaveLength(142);
+    expect(await instances[3]!.budgetUsage('tenant:acme', DAY_UTC, now)).toBe(994);
+    // Rejected calls held nothing on the other budget either: 142 × 7 spread over the ten users.
+    let userTotal = 0;
+    for (let user = 0; user < 10; user += 1) {
+      userTotal += await instances[0]!.budgetUsage(`user:${user}`, DAY_UTC, now);
+    }
+    expect(userTotal).toBe(994);
+  });
+
+  it('lets reservations of a crashed instance expire', async () => {
+    const store = open(newPrefix(), { reservationTtlMs: 60_000 });
+    const now = Date.parse('2026-03-10T12:00:00Z');
+    const result = await store.reserve([{ budgetId: 'global', window: DAY_UTC, limit: 100, amount: 100 }], now);
+    expect(result.ok).toBe(true);
+    expect(await store.reserve([{ budgetId: 'global', window: DAY_UTC, limit: 100, amount: 1 }], now + 59_999)).toMatchObject({ ok: false, used: 100 });
+    expect(await store.reserve([{ budgetId: 'global', window: DAY_UTC, limit: 100, amount: 1 }], now + 60_000)).toMatchObject({ ok: true, remaining: [99] });
+  });
+
+  it('counts an event once however many instances record it', async () => {
+    const prefix = newPrefix();
+    const a = open(prefix);
+    const b = open(prefix);
+    const events = Array.from({ length: 50 }, () => usageEvent());
+    await Promise.all([a.recordEvents(events), b.recordEvents(events), a.recordEvents(events.slice(0, 10))]);
+    const report = await b.query({});
+    // 50 × $0.00045 = $0.0225
+    expect(report.totals).toMatchObject({ requests: 50, cost: '0.0225' });
+  });
+
+  it('keeps cost exact to the atto-dollar over 100,000 events in shared aggregates', async () => {
+    const prefix = newPrefix();
+    const writers = [open(prefix), open(prefix)];
+    let expected = 0n;
+    const expectedByModel = new Map<string, bigint>();
+    const models = ['gpt-4o', 'gpt-4o-mini', 'claude-sonnet-4-5'];
+    const start = Date.parse('2026-03-01T00:00:00Z');
+    const pending: Promise<void>[] = [];
+    for (let index = 0; index < 100_000; index += 1) {
+      // Costs with all 18 decimal places and amounts up to $12: floats would drift; the sum must not.
+      const atto = BigInt(index) * 123_456_789_012_345_679n + 1n;
+      const cost = `${atto / 10n ** 18n}.${(atto % 10n ** 18n).toString().padStart(18, '0')}`;
+      const model = models[index % 3]!;
+      expected += atto;
+      expectedByModel.set(model, (expectedByModel.get(model) ?? 0n) + atto);
+      pending.push(
+        writers[index % 2]!.recordEvents([usageEvent({ model, cost, timestamp: start + (index % 1000) * 3_600_000 })]),
+      );
+    }
+    await Promise.all(pending);
+    const format = (atto: bigint) =>
+      `${atto / 10n ** 18n}.${(atto % 10n ** 18n).toString().padStart(18, '0')}`.replace(/\.?0+$/, '');
+    const report = await writers[0]!.query({ groupBy: 'model' });
+    expect(report.totals.requests).toBe(100_000);
+    expect(report.totals.cost).toBe(format(expected));
+    expect(Object.fromEntries(report.groups.map((group) => [group.key, group.cost]))).toEqual(
+      Object.fromEntries(models.map((model) => [model, format(expectedByModel.get(model)!)])),
+    );
+  }, 120_000);
+
+  it('rejects bad events without sending anything', async () => {
+    const store = open(newPrefix());
+    await expect(store.recordEvents([usageEvent({ outputTokens: Number.NaN })])).rejects.toThrow(/outputTokens/);
+    expect((await store.query({})).totals.requests).toBe(0);
+  });
+});
