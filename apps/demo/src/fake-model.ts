@@ -54,7 +54,10 @@ export async function startFakeModel(options: FakeModelOptions = {}): Promise<Fa
   async function handle(request: IncomingMessage, response: ServerResponse) {
     const url = new URL(request.url ?? '/', 'http://127.0.0.1');
     if (request.method === 'GET' && url.pathname === '/v1/models') {
-      return sendJson(response, 200, { object: 'list', data: REASONING_MODELS.concat(CHAT_MODELS).map((id) => ({ id, object: 'model', owned_by: 'tokenmeter-demo' })) });
+      return sendJson(response, 200, {
+        object: 'list',
+        data: REASONING_MODELS.concat(CHAT_MODELS).map((id) => ({ id, object: 'model', owned_by: 'tokenmeter-demo' })),
+      });
     }
     if (request.method !== 'POST' || url.pathname !== '/v1/chat/completions') {
       return sendError(response, 404, 'invalid_request_error', `Unknown endpoint ${request.method} ${url.pathname}`);
@@ -83,7 +86,12 @@ export async function startFakeModel(options: FakeModelOptions = {}): Promise<Fa
       completion_tokens: visibleTokens + reasoningTokens,
       total_tokens: promptTokens + visibleTokens + reasoningTokens,
       prompt_tokens_details: { cached_tokens: cachedTokens, audio_tokens: 0 },
-      completion_tokens_details: { reasoning_tokens: reasoningTokens, audio_tokens: 0, accepted_prediction_tokens: 0, rejected_prediction_tokens: 0 },
+      completion_tokens_details: {
+        reasoning_tokens: reasoningTokens,
+        audio_tokens: 0,
+        accepted_prediction_tokens: 0,
+        rejected_prediction_tokens: 0,
+      },
     };
     const id = `chatcmpl-demo${requests.toString(36)}${Date.now().toString(36)}`;
     const created = Math.floor(Date.now() / 1000);
@@ -95,7 +103,14 @@ export async function startFakeModel(options: FakeModelOptions = {}): Promise<Fa
         object: 'chat.completion',
         created,
         model,
-        choices: [{ index: 0, message: { role: 'assistant', content: reply.text, refusal: null }, logprobs: null, finish_reason: finishReason }],
+        choices: [
+          {
+            index: 0,
+            message: { role: 'assistant', content: reply.text, refusal: null },
+            logprobs: null,
+            finish_reason: finishReason,
+          },
+        ],
         usage,
         service_tier: 'default',
         system_fingerprint: 'fp_tokenmeter_demo',
@@ -103,15 +118,26 @@ export async function startFakeModel(options: FakeModelOptions = {}): Promise<Fa
     }
 
     const includeUsage = body.stream_options?.include_usage === true;
-    response.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-cache', connection: 'keep-alive' });
+    response.writeHead(200, {
+      'content-type': 'text/event-stream',
+      'cache-control': 'no-cache',
+      connection: 'keep-alive',
+    });
     const base = { id, object: 'chat.completion.chunk', created, model, system_fingerprint: 'fp_tokenmeter_demo' };
     const write = (payload: unknown) => !response.destroyed && response.write(`data: ${JSON.stringify(payload)}\n\n`);
     const withUsage = (chunk: Record<string, unknown>) => (includeUsage ? { ...chunk, usage: null } : chunk);
-    write(withUsage({ ...base, choices: [{ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }] }));
+    write(
+      withUsage({
+        ...base,
+        choices: [{ index: 0, delta: { role: 'assistant', content: '' }, logprobs: null, finish_reason: null }],
+      }),
+    );
     for (const piece of splitForStreaming(reply.text)) {
       if (response.destroyed) return;
       await delay(chunkDelayMs);
-      write(withUsage({ ...base, choices: [{ index: 0, delta: { content: piece }, logprobs: null, finish_reason: null }] }));
+      write(
+        withUsage({ ...base, choices: [{ index: 0, delta: { content: piece }, logprobs: null, finish_reason: null }] }),
+      );
     }
     write(withUsage({ ...base, choices: [{ index: 0, delta: {}, logprobs: null, finish_reason: finishReason }] }));
     if (includeUsage) write({ ...base, choices: [], usage });

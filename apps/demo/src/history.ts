@@ -9,11 +9,18 @@ import { DEMO_USERS } from './users';
  * planner's p50/p95 projection have a month-like series to work with. Event ids are derived from the date,
  * so seeding twice records nothing new. Costs come from the same catalog as live traffic.
  */
-export async function seedHistory(store: Store, models: DemoModels, options: { days?: number; now?: number } = {}): Promise<number> {
+export async function seedHistory(
+  store: Store,
+  models: DemoModels,
+  options: { days?: number; now?: number } = {},
+): Promise<number> {
   const days = options.days ?? 20;
   const now = options.now ?? Date.now();
   const today = Date.UTC(new Date(now).getUTCFullYear(), new Date(now).getUTCMonth(), new Date(now).getUTCDate());
-  const users = [...DEMO_USERS.map((user) => user.name), ...Array.from({ length: 19 }, (_, index) => `agent-${String(index + 6).padStart(2, '0')}`)];
+  const users = [
+    ...DEMO_USERS.map((user) => user.name),
+    ...Array.from({ length: 19 }, (_, index) => `agent-${String(index + 6).padStart(2, '0')}`),
+  ];
   let recorded = 0;
   for (let back = days; back >= 1; back--) {
     const dayStart = today - back * 86_400_000;
@@ -29,9 +36,19 @@ export async function seedHistory(store: Store, models: DemoModels, options: { d
       const pick = random();
       const kind = pick < 0.6 ? 'chat' : pick < 0.85 ? 'summarize' : 'code';
       const model = kind === 'chat' ? models.chat : kind === 'summarize' ? models.summarize : models.codeHelper;
-      const prompt = kind === 'chat' ? 420 + Math.floor(random() * 900) : kind === 'summarize' ? 700 + Math.floor(random() * 2600) : 480 + Math.floor(random() * 500);
+      const prompt =
+        kind === 'chat'
+          ? 420 + Math.floor(random() * 900)
+          : kind === 'summarize'
+            ? 700 + Math.floor(random() * 2600)
+            : 480 + Math.floor(random() * 500);
       const cached = kind === 'chat' && random() < 0.55 ? Math.floor((prompt * 0.6) / 128) * 128 : 0;
-      const output = kind === 'chat' ? 90 + Math.floor(random() * 160) : kind === 'summarize' ? 110 + Math.floor(random() * 60) : 180 + Math.floor(random() * 220);
+      const output =
+        kind === 'chat'
+          ? 90 + Math.floor(random() * 160)
+          : kind === 'summarize'
+            ? 110 + Math.floor(random() * 60)
+            : 180 + Math.floor(random() * 220);
       const reasoning = kind === 'code' ? 2 * output + 64 : 0;
       const buckets = {
         inputTokens: prompt - cached,

@@ -63,7 +63,10 @@ async function main(): Promise<number> {
     `  listening        ${demo.url}${demo.portNote ? `  (${demo.portNote})` : ''}`,
     `  store            SQLite ${demo.store.name === 'sqlite' ? '' : `(${demo.store.name})`}`.trimEnd(),
   ];
-  if (demo.historyEvents > 0) lines.push(`  history          20 simulated days (${demo.historyEvents.toLocaleString('en-US')} events) so the projection has a series; --no-history to skip`);
+  if (demo.historyEvents > 0)
+    lines.push(
+      `  history          20 simulated days (${demo.historyEvents.toLocaleString('en-US')} events) so the projection has a series; --no-history to skip`,
+    );
   process.stdout.write(`${lines.join('\n')}\n\n`);
 
   if (values.traffic) {
@@ -88,7 +91,13 @@ async function main(): Promise<number> {
   return -1;
 }
 
-async function summary(demo: RunningDemo, result: TrafficResult, from: number, seconds: number, style: Style): Promise<string> {
+async function summary(
+  demo: RunningDemo,
+  result: TrafficResult,
+  from: number,
+  seconds: number,
+  style: Style,
+): Promise<string> {
   const query = (groupBy: 'user' | 'route' | 'model') => demo.store.query({ from, groupBy });
   const [byUser, byRoute, byModel] = await Promise.all([query('user'), query('route'), query('model')]);
   const parts: string[] = [];
@@ -141,7 +150,10 @@ async function planSummary(demo: RunningDemo): Promise<string | undefined> {
           `(${Math.round(plan.p50.tokens).toLocaleString('en-US')}–${Math.round(plan.p95.tokens).toLocaleString('en-US')} tokens)`,
       );
     }
-    for (const option of plan.options) lines.push(`  ${option.name.padEnd(34)} ${option.p50Display.padStart(10)} at p50  ${option.p95Display.padStart(10)} at p95`);
+    for (const option of plan.options)
+      lines.push(
+        `  ${option.name.padEnd(34)} ${option.p50Display.padStart(10)} at p50  ${option.p95Display.padStart(10)} at p95`,
+      );
     lines.push(`Per token or flat rate? ${plan.advice}`);
     return lines.join('\n');
   } catch {
@@ -158,4 +170,3 @@ main().then(
     process.exit(1);
   },
 );
-

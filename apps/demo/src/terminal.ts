@@ -30,7 +30,9 @@ export function progressBar(stream: NodeJS.WriteStream, label: string) {
       if (style.fancy) {
         const width = 28;
         const filled = Math.round(share * width);
-        stream.write(`\r${label} [${'█'.repeat(filled)}${'░'.repeat(width - filled)}] ${done}/${total} requests  ${seconds} s `);
+        stream.write(
+          `\r${label} [${'█'.repeat(filled)}${'░'.repeat(width - filled)}] ${done}/${total} requests  ${seconds} s `,
+        );
         if (done === total) stream.write('\n');
         return;
       }
@@ -45,8 +47,12 @@ export function progressBar(stream: NodeJS.WriteStream, label: string) {
 
 /** Left-aligned first column, right-aligned numbers. */
 export function renderTable(headers: string[], rows: string[][], style: Style): string {
-  const widths = headers.map((header, column) => Math.max(header.length, ...rows.map((row) => (row[column] ?? '').length)));
+  const widths = headers.map((header, column) =>
+    Math.max(header.length, ...rows.map((row) => (row[column] ?? '').length)),
+  );
   const line = (cells: string[]) =>
-    cells.map((cell, column) => (column === 0 ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0))).join('  ');
+    cells
+      .map((cell, column) => (column === 0 ? cell.padEnd(widths[column] ?? 0) : cell.padStart(widths[column] ?? 0)))
+      .join('  ');
   return [style.bold(line(headers)), line(widths.map((width) => '─'.repeat(width))), ...rows.map(line)].join('\n');
 }

@@ -66,7 +66,9 @@ export function ticketThread(seed: number, exchanges: number): string {
   ];
   const product = products[seed % products.length];
   const problem = problems[seed % problems.length];
-  const lines = [`Customer (day 1, 09:12): Hello, since the update to the ${product}, ${problem}. This is blocking my team.`];
+  const lines = [
+    `Customer (day 1, 09:12): Hello, since the update to the ${product}, ${problem}. This is blocking my team.`,
+  ];
   for (let index = 0; index < exchanges; index++) {
     const day = 1 + Math.floor(index / 2);
     lines.push(
@@ -87,22 +89,37 @@ function buildSteps(): Step[] {
   for (let conversation = 0; conversation < 3; conversation++) {
     const messages: { role: 'user' | 'assistant'; content: string }[] = [];
     for (let turn = 0; turn < 3; turn++) {
-      messages.push({ role: 'user', content: turn === 0 ? (CHAT_QUESTIONS[conversation] ?? '') : (FOLLOW_UPS[turn - 1] ?? '') });
+      messages.push({
+        role: 'user',
+        content: turn === 0 ? (CHAT_QUESTIONS[conversation] ?? '') : (FOLLOW_UPS[turn - 1] ?? ''),
+      });
       byUser(alice).push({ user: alice ?? '', path: '/api/chat', body: { messages: [...messages] } });
       messages.push({ role: 'assistant', content: 'Thanks for the details. Let me walk you through it.' });
     }
   }
   // bob: ordinary ticket summaries.
   for (let index = 0; index < 8; index++) {
-    byUser(bob).push({ user: bob ?? '', path: '/api/summarize', body: { thread: ticketThread(index, 4 + (index % 4)) } });
+    byUser(bob).push({
+      user: bob ?? '',
+      path: '/api/summarize',
+      body: { thread: ticketThread(index, 4 + (index % 4)) },
+    });
   }
   // carol: the code helper on a reasoning model.
-  for (let index = 0; index < 6; index++) {
-    byUser(carol).push({ user: carol ?? '', path: '/api/code-helper', body: { question: CODE_QUESTIONS[index % CODE_QUESTIONS.length], language: 'TypeScript' } });
+  for (let index = 0; index < 4; index++) {
+    byUser(carol).push({
+      user: carol ?? '',
+      path: '/api/code-helper',
+      body: { question: CODE_QUESTIONS[index % CODE_QUESTIONS.length], language: 'TypeScript' },
+    });
   }
   // dave: a backfill script summarizing long threads, until the daily budget answers 429.
   for (let index = 0; index < 22; index++) {
-    byUser(dave).push({ user: dave ?? '', path: '/api/summarize', body: { thread: ticketThread(100 + index, 30 + (index % 10)) } });
+    byUser(dave).push({
+      user: dave ?? '',
+      path: '/api/summarize',
+      body: { thread: ticketThread(100 + index, 30 + (index % 10)) },
+    });
   }
   // erin: chats; she closes the second streamed answer halfway.
   for (let index = 0; index < 6; index++) {
@@ -120,7 +137,12 @@ function buildSteps(): Step[] {
 function interleave(perUser: Step[][]): Step[] {
   const order: Step[] = [];
   const longest = Math.max(...perUser.map((steps) => steps.length));
-  for (let index = 0; index < longest; index++) for (const steps of perUser) if (steps[index]) order.push(steps[index]);
+  for (let index = 0; index < longest; index++) {
+    for (const steps of perUser) {
+      const step = steps[index];
+      if (step) order.push(step);
+    }
+  }
   return order;
 }
 

@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -21,7 +22,9 @@ const ARTIFACTS = join(DEMO_ROOT, 'test-artifacts');
 if (!HAVE_CHROMIUM && IN_CI) {
   describe('dashboard in Chromium', () => {
     it('needs Chromium', () => {
-      throw new Error(`Chromium not found at ${CHROMIUM}: install Debian's chromium package (apt-get install -y chromium) or set CHROMIUM_PATH.`);
+      throw new Error(
+        `Chromium not found at ${CHROMIUM}: install Debian's chromium package (apt-get install -y chromium) or set CHROMIUM_PATH.`,
+      );
     });
   });
 } else if (!HAVE_CHROMIUM) {
@@ -36,12 +39,27 @@ if (!HAVE_CHROMIUM && IN_CI) {
     let browser: Browser;
 
     beforeAll(async () => {
-      demo = await startDemo({ port: 0, databasePath: join(directory, 'usage.db'), chunkDelayMs: 1, env: {}, onEvent: (event) => events.push(event) });
+      demo = await startDemo({
+        port: 0,
+        databasePath: join(directory, 'usage.db'),
+        chunkDelayMs: 1,
+        env: {},
+        onEvent: (event) => events.push(event),
+      });
       await driveTraffic(demo.url, { thinkMs: 0 });
       await settled(demo, events, Date.now() - 3_600_000);
       browser = await chromium.launch({
         executablePath: CHROMIUM,
-        args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+        args: [
+          '--headless',
+          '--no-sandbox',
+          '--disable-gpu',
+          '--disable-quic',
+          '--no-first-run',
+          '--disable-background-networking',
+          '--disable-component-update',
+          '--disable-sync',
+        ],
       });
       mkdirSync(ARTIFACTS, { recursive: true });
     }, 90_000);
@@ -63,15 +81,21 @@ if (!HAVE_CHROMIUM && IN_CI) {
       await page.goto(`${demo.url}/dashboard`);
       await page.waitForSelector('body[data-loaded="true"]', { timeout: 15_000 });
 
-      const usage = (await (await fetch(`${demo.url}/usage`)).json()) as { totals: { cost: string; requests: number; rejectedRequests: number } };
+      const usage = (await (await fetch(`${demo.url}/usage`)).json()) as {
+        totals: { cost: string; requests: number; rejectedRequests: number };
+      };
       const summary = (await (await fetch(`${demo.url}/dashboard/api/summary`)).json()) as {
         kpis: { range: { cost: string; requests: number } };
         plan: { advice: string };
       };
       // The seeded history is within the dashboard's 30 days, so its range equals everything in the store.
       expect(await page.getAttribute('[data-testid="cost-range"]', 'data-value')).toBe(usage.totals.cost);
-      expect(await page.getAttribute('[data-testid="requests-range"]', 'data-value')).toBe(String(usage.totals.requests));
-      expect(await page.getAttribute('[data-testid="rejected-range"]', 'data-value')).toBe(String(usage.totals.rejectedRequests));
+      expect(await page.getAttribute('[data-testid="requests-range"]', 'data-value')).toBe(
+        String(usage.totals.requests),
+      );
+      expect(await page.getAttribute('[data-testid="rejected-range"]', 'data-value')).toBe(
+        String(usage.totals.rejectedRequests),
+      );
       expect(summary.kpis.range.cost).toBe(usage.totals.cost);
       expect(usage.totals.rejectedRequests).toBeGreaterThan(0);
       expect((await page.textContent('[data-testid="advice"]'))?.trim()).toBe(summary.plan.advice);
@@ -91,10 +115,12 @@ if (!HAVE_CHROMIUM && IN_CI) {
       const focused: string[] = [];
       for (let step = 0; step < 8; step++) {
         await page.keyboard.press('Tab');
-        focused.push(await page.evaluate(() => {
-          const element = document.activeElement as HTMLElement | null;
-          return element ? `${element.tagName.toLowerCase()}:${(element.textContent ?? '').trim().slice(0, 40)}` : '';
-        }));
+        focused.push(
+          await page.evaluate(() => {
+            const element = document.activeElement as HTMLElement | null;
+            return element ? `${element.tagName.toLowerCase()}:${(element.textContent ?? '').trim().slice(0, 40)}` : '';
+          }),
+        );
       }
       expect(focused[0]).toBe('a:Skip to the numbers');
       expect(focused).toContain('button:Pause updates');
@@ -107,7 +133,12 @@ if (!HAVE_CHROMIUM && IN_CI) {
     });
 
     it('fits a phone-width screen without sideways scrolling', async () => {
-      const page = await browser.newPage({ viewport: { width: 390, height: 844 }, deviceScaleFactor: 2, isMobile: true, hasTouch: true });
+      const page = await browser.newPage({
+        viewport: { width: 390, height: 844 },
+        deviceScaleFactor: 2,
+        isMobile: true,
+        hasTouch: true,
+      });
       await page.goto(`${demo.url}/dashboard/`);
       await page.waitForSelector('body[data-loaded="true"]');
       const overflow = await page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);

@@ -56,9 +56,10 @@ export function register(program: Command): void {
       printLine(`Prices in USD from ${current.effectiveFrom}:`);
       printLine(priceTable(current));
       for (const tier of current.tiers ?? []) {
-        const counted = tier.counts === 'all-input' ? 'all input tokens (cache reads and writes included)' : 'uncached input tokens';
+        const counted = tier.counts === 'all-input' ? 'input tokens (cache reads and writes included)' : 'uncached input tokens';
+        const passes = tier.comparison === '>' ? 'exceed' : 'reach';
         printLine(
-          `Long context: a request whose ${counted} ${tier.comparison === '>' ? 'exceed' : 'reach'} ${formatTokens(tier.threshold)} is billed entirely at the tier prices.`,
+          `Long context: when a request's ${counted} ${passes} ${formatTokens(tier.threshold)}, the whole request is billed at the tier prices.`,
         );
       }
       const earlier = entry.prices.filter((set) => set !== current);

@@ -7,6 +7,9 @@ type CommandModule = { register(program: Command): void };
 const commands: Array<() => Promise<CommandModule>> = [
   () => import('./command-models'),
   () => import('./command-price'),
+  () => import('./command-cost'),
+  () => import('./command-count'),
+  () => import('./command-proxy'),
 ];
 
 export async function createProgram(): Promise<Command> {

@@ -1,5 +1,5 @@
 import { Money } from './money';
-import { planCost, formatCount } from './plans';
+import { formatCount, planCost } from './plans';
 import { Rational } from './rational';
 import type { BreakEven, BreakEvenCrossing, CostLine, FlatRatePlan, MonthVolume } from './types';
 import { MINUTES_PER_DAY, scaleVolume } from './workload';
@@ -17,7 +17,11 @@ export function perTokenLine(name: string, pricePerMillion: Money | string | num
  * busiest day ÷ month) stays fixed as its volume scales. The capacity is the largest month the plan's hard
  * quotas and rate limits carry at this peak factor.
  */
-export function planLine(plan: FlatRatePlan, volume?: MonthVolume, peakFactor: Rational = Rational.from(3)): FlatRateLine {
+export function planLine(
+  plan: FlatRatePlan,
+  volume?: MonthVolume,
+  peakFactor: Rational = Rational.from(3),
+): FlatRateLine {
   const line: FlatRateLine = { kind: 'flat-rate', name: plan.name, plan };
   let capacity: Rational | undefined;
   const cap = (limit: Rational) => {
@@ -26,7 +30,8 @@ export function planLine(plan: FlatRatePlan, volume?: MonthVolume, peakFactor: R
   const tokensPerRequest =
     volume?.requests === undefined || volume.requests.isZero() ? undefined : volume.tokens.dividedBy(volume.requests);
   if (tokensPerRequest !== undefined) line.tokensPerRequest = tokensPerRequest;
-  if (plan.includedTokens !== undefined && plan.overagePerMillionTokens === undefined) cap(Rational.of(plan.includedTokens));
+  if (plan.includedTokens !== undefined && plan.overagePerMillionTokens === undefined)
+    cap(Rational.of(plan.includedTokens));
   if (plan.includedRequests !== undefined && plan.overagePerThousandRequests === undefined && tokensPerRequest) {
     cap(tokensPerRequest.times(plan.includedRequests));
   }
@@ -58,7 +63,9 @@ export function lineCostAt(line: CostLine, tokens: Rational): Rational {
 /** Monthly cost of a line at `tokens`, as `Money` rounded once at 10^-18 USD, and whether the plan carries it. */
 export function lineMoneyAt(line: CostLine, tokens: Rational): { cost: Money; feasible: boolean } {
   const feasible =
-    line.kind === 'per-token' || line.capacityTokensPerMonth === undefined || tokens.compare(line.capacityTokensPerMonth) <= 0;
+    line.kind === 'per-token' ||
+    line.capacityTokensPerMonth === undefined ||
+    tokens.compare(line.capacityTokensPerMonth) <= 0;
   return { cost: lineCostAt(line, tokens).toMoney(), feasible };
 }
 
@@ -148,7 +155,9 @@ function planSegmentAt(line: FlatRateLine, tokens: Rational): { fee: Rational; s
   ) {
     const threshold = line.tokensPerRequest.times(plan.includedRequests);
     if (tokens.compare(threshold) > 0) {
-      const perToken = Rational.fromMoney(plan.overagePerThousandRequests).dividedBy(1000).dividedBy(line.tokensPerRequest);
+      const perToken = Rational.fromMoney(plan.overagePerThousandRequests)
+        .dividedBy(1000)
+        .dividedBy(line.tokensPerRequest);
       slope = slope.plus(perToken);
       fee = fee.minus(perToken.times(threshold));
     }

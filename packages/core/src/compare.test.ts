@@ -135,7 +135,9 @@ describe('breakEvenTokens — piecewise lines', () => {
   });
 
   it('a plan whose overage costs more per token than the per-token price', () => {
-    const plan = parsePlans('- name: Cheap start\n  monthlyFee: 5\n  includedTokens: 1000000\n  overage: { perMillionTokens: 6 }\n')[0];
+    const plan = parsePlans(
+      '- name: Cheap start\n  monthlyFee: 5\n  includedTokens: 1000000\n  overage: { perMillionTokens: 6 }\n',
+    )[0];
     if (!plan) throw new Error('no plan');
     // $3/M vs $5 incl. 1 M then $6/M: 3T = 5 → 1,666,666.67 (> 1 M, so not in the first piece);
     // beyond 1 M: 3T = 5 + 6(T − 1 M) = 6T − 1 → T = 1/3 M… below 1 M, outside: never.

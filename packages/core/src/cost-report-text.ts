@@ -9,7 +9,16 @@ export function renderCostReportText(diff: PromptDiff): string {
     lines.push('No prompt files matched the configured globs in this change.');
     return `${lines.join('\n')}\n`;
   }
-  const headers = ['Prompt', 'Status', 'Tokens before', 'Tokens after', 'Per call', 'Monthly before', 'Monthly after', 'Change'];
+  const headers = [
+    'Prompt',
+    'Status',
+    'Tokens before',
+    'Tokens after',
+    'Per call',
+    'Monthly before',
+    'Monthly after',
+    'Change',
+  ];
   const rows = diff.prompts.map((prompt) => {
     const name = oneLine(prompt.previousPath ? `${prompt.previousPath} → ${prompt.path}` : prompt.path);
     if (prompt.skipped) return [name, prompt.status, `skipped: ${prompt.skipped}`, '', '', '', '', ''];
@@ -134,7 +143,9 @@ function oneLine(text: string): string {
 }
 
 function alignTable(headers: string[], rows: string[][]): string {
-  const widths = headers.map((header, column) => Math.max(header.length, ...rows.map((row) => (row[column] ?? '').length)));
+  const widths = headers.map((header, column) =>
+    Math.max(header.length, ...rows.map((row) => (row[column] ?? '').length)),
+  );
   const line = (cells: string[]) =>
     cells
       .map((cell, column) => (column >= 2 ? cell.padStart(widths[column] ?? 0) : cell.padEnd(widths[column] ?? 0)))

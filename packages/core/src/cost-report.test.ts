@@ -1,7 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { markdownCode, markdownText } from './cost-report-escape';
 import { costHeadline, MAX_COMMENT_LENGTH, renderCostReport } from './cost-report';
-import { COST_REPORT_MARKER, formatRunStamp, isNewerRunStamp, parseRunStamp, withoutRunStamp } from './cost-report-stamp';
+import { markdownCode, markdownText } from './cost-report-escape';
+import {
+  COST_REPORT_MARKER,
+  formatRunStamp,
+  isNewerRunStamp,
+  parseRunStamp,
+  withoutRunStamp,
+} from './cost-report-stamp';
 import { costReportJson, renderCostReportText } from './cost-report-text';
 import { parseCheckConfig } from './prompt-config';
 import { type ChangedFile, diffPrompts } from './prompt-diff';
@@ -41,13 +47,17 @@ describe('renderCostReport', () => {
     // Before 120.225 + 120.075 = 240.30, after 120.525 + 120.075 = 240.60: +$0.30, +0.1 %.
     expect(body).toContain('## Monthly cost +\\$0.30 (+0.1 %)');
     expect(body).toContain('| ` prompts/support.md `  | 3 → 7 | +\\$0.00001 | \\$120.22 | \\$120.52 | +\\$0.30 |');
-    expect(body).toContain('| ` prompts/old.md ` → ` prompts/new.md ` (renamed) | 1 → 1 | \\$0.00 | \\$120.08 | \\$120.08 | \\$0.00 |');
+    expect(body).toContain(
+      '| ` prompts/old.md ` → ` prompts/new.md ` (renamed) | 1 → 1 | \\$0.00 | \\$120.08 | \\$120.08 | \\$0.00 |',
+    );
     expect(body).toContain('| **Total** | | | **\\$240.30** | **\\$240.60** | **+\\$0.30** |');
   });
 
   it('states the assumptions and compares with the flat-rate plan, with a chart', () => {
     expect(body).toContain('- Volume: calls-per-month from the config.');
-    expect(body).toContain('- Model ` gpt-4o `: \\$2.5 input / \\$10 output per million tokens, prices effective 2024-10-01.');
+    expect(body).toContain(
+      '- Model ` gpt-4o `: \\$2.5 input / \\$10 output per million tokens, prices effective 2024-10-01.',
+    );
     expect(body).toContain("- Prices from tokenmeter's catalog as of 2026\\-11\\-01.");
     expect(body).toContain('**Flat 25** (\\$25.00/month) is cheaper by \\$215.60/month; break-even at');
     expect(body).toContain('```mermaid\nxychart-beta\n');
@@ -56,9 +66,7 @@ describe('renderCostReport', () => {
   });
 
   it('has no chart or plan section without plans', () => {
-    const plain = renderCostReport(
-      diffPrompts({ files, config: { ...config, plans: [] }, engine }),
-    );
+    const plain = renderCostReport(diffPrompts({ files, config: { ...config, plans: [] }, engine }));
     expect(plain).not.toContain('mermaid');
     expect(plain).not.toContain('flat rate');
   });
@@ -125,7 +133,12 @@ describe('run stamps', () => {
   it('round-trips and strips unsafe characters', () => {
     const stamp = formatRunStamp({ headSha: 'abc -->', runId: '7', runAttempt: '2', at: '2026-11-27T10:00:00Z' });
     expect(stamp).toBe('<!-- tokenmeter-run: sha=abc run=7 attempt=2 at=2026-11-27T10:00:00Z -->');
-    expect(parseRunStamp(`x\n${stamp}\ny`)).toEqual({ headSha: 'abc', runId: '7', runAttempt: '2', at: '2026-11-27T10:00:00Z' });
+    expect(parseRunStamp(`x\n${stamp}\ny`)).toEqual({
+      headSha: 'abc',
+      runId: '7',
+      runAttempt: '2',
+      at: '2026-11-27T10:00:00Z',
+    });
     expect(withoutRunStamp(`a\n${stamp}\nb`)).toBe('a\n\nb');
   });
 

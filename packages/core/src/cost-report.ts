@@ -184,9 +184,7 @@ function chart(diff: PromptDiff): string[] {
 function assumptions(diff: PromptDiff, options: CostReportOptions): string[] {
   const lines = ['**Assumptions**', ''];
   const volume = diff.volumeSources.map((source) => VOLUME_LABEL[source]).join('; ') || 'none';
-  lines.push(
-    `- Volume: ${volume}${diff.usageSource ? ` (usage file ${markdownCode(diff.usageSource)})` : ''}.`,
-  );
+  lines.push(`- Volume: ${volume}${diff.usageSource ? ` (usage file ${markdownCode(diff.usageSource)})` : ''}.`);
   for (const model of diff.models) {
     const name = markdownCode(model.model);
     if (!model.priced) {

@@ -105,7 +105,13 @@ describe('computeCost', () => {
     expect(result.breakdown?.cachedInput.toString()).toBe('0.5');
     expect(result.breakdown?.output.toString()).toBe('1');
     expect(total(result)).toBe('3');
-    expect(result).toMatchObject({ model: 'gpt-4o', provider: 'openai', priced: true, tier: 'standard', tierApplied: 'standard' });
+    expect(result).toMatchObject({
+      model: 'gpt-4o',
+      provider: 'openai',
+      priced: true,
+      tier: 'standard',
+      tierApplied: 'standard',
+    });
     expect(result.pricesEffectiveFrom).toBe('2024-10-01');
   });
 
@@ -137,9 +143,13 @@ describe('computeCost', () => {
   });
 
   it('long-context tier counts cache reads toward the threshold when the entry says all-input', () => {
-    const result = computeCost(usage({ inputTokens: 10_000, cachedInputTokens: 190_001, outputTokens: 1000 }), 'claude-sonnet-4-5', {
-      catalog,
-    });
+    const result = computeCost(
+      usage({ inputTokens: 10_000, cachedInputTokens: 190_001, outputTokens: 1000 }),
+      'claude-sonnet-4-5',
+      {
+        catalog,
+      },
+    );
     // 10,000×$6 + 190,001×$0.60 + 1,000×$22.50 per M = 0.06 + 0.1140006 + 0.0225
     expect(total(result)).toBe('0.1965006');
   });
@@ -148,14 +158,19 @@ describe('computeCost', () => {
     const at = computeCost(usage({ inputTokens: 1000, outputTokens: 1000 }), 'test-gte', { catalog });
     // 1,000×$2 + 1,000×$4 per M
     expect(total(at)).toBe('0.006');
-    const below = computeCost(usage({ inputTokens: 999, cachedInputTokens: 5000, outputTokens: 1000 }), 'test-gte', { catalog });
+    const below = computeCost(usage({ inputTokens: 999, cachedInputTokens: 5000, outputTokens: 1000 }), 'test-gte', {
+      catalog,
+    });
     // Below: 999×$1 + 5,000 cache reads at the input price $1 (no cache price) + 1,000×$2 per M.
     expect(total(below)).toBe('0.007999');
     expect(below.notes.join(' ')).toMatch(/cache reads billed at the input price/);
   });
 
   it('batch: the variant prices replace the standard ones it has', () => {
-    const result = computeCost(usage({ inputTokens: 1_000_000, outputTokens: 1_000_000 }), 'gpt-4o', { catalog, tier: 'batch' });
+    const result = computeCost(usage({ inputTokens: 1_000_000, outputTokens: 1_000_000 }), 'gpt-4o', {
+      catalog,
+      tier: 'batch',
+    });
     // 1M × $1.25 + 1M × $5 per M
     expect(total(result)).toBe('6.25');
     expect(result.tierApplied).toBe('batch');
@@ -172,7 +187,10 @@ describe('computeCost', () => {
 
   it('flex from the usage the provider reported (Responses fixture numbers)', () => {
     const result = computeCost(
-      { ...usage({ inputTokens: 1024, cachedInputTokens: 4096, outputTokens: 234, reasoningTokens: 1216 }), serviceTier: 'flex' },
+      {
+        ...usage({ inputTokens: 1024, cachedInputTokens: 4096, outputTokens: 234, reasoningTokens: 1216 }),
+        serviceTier: 'flex',
+      },
       'o3',
       { catalog, at: '2025-07-01' },
     );
@@ -182,7 +200,11 @@ describe('computeCost', () => {
   });
 
   it('a tier the model lacks: standard prices, and the result says so', () => {
-    const result = computeCost(usage({ inputTokens: 1_000_000 }), 'o3', { catalog, tier: 'priority', at: '2025-07-01' });
+    const result = computeCost(usage({ inputTokens: 1_000_000 }), 'o3', {
+      catalog,
+      tier: 'priority',
+      at: '2025-07-01',
+    });
     expect(total(result)).toBe('2');
     expect(result).toMatchObject({ tier: 'priority', tierApplied: 'standard' });
     expect(result.notes[0]).toMatch(/no priority prices/);
@@ -203,7 +225,9 @@ describe('computeCost', () => {
   });
 
   it('rejects garbage buckets', () => {
-    expect(() => computeCost(usage({ inputTokens: -1 }), 'gpt-4o', { catalog })).toThrow(/inputTokens must be a whole number/);
+    expect(() => computeCost(usage({ inputTokens: -1 }), 'gpt-4o', { catalog })).toThrow(
+      /inputTokens must be a whole number/,
+    );
     expect(() => computeCost(usage({ outputTokens: 0.5 }), 'gpt-4o', { catalog })).toThrow(/INVALID|whole number/);
   });
 
@@ -228,7 +252,8 @@ describe('computeCost: exact sums', () => {
     for (let index = 0; index < n; index++) sum += costs[index % 3] ?? 0n;
     for (let index = 0; index < 3; index++) {
       const count = Math.floor(n / 3) + (index < n % 3 ? 1 : 0);
-      for (const key of Object.keys(summed) as Array<keyof TokenBuckets>) summed[key] += (patterns[index]?.[key] ?? 0) * count;
+      for (const key of Object.keys(summed) as Array<keyof TokenBuckets>)
+        summed[key] += (patterns[index]?.[key] ?? 0) * count;
     }
     const whole = computeCost(summed, 'gpt-4o-mini', { catalog }).total;
     expect(Money.fromAtto(sum).toString()).toBe(whole?.toString());

@@ -112,7 +112,9 @@ export function computeCost(
     notes.push(`${entry.id} has no cache-write price: cache writes billed at the input price.`);
   }
   if (prices.cacheWrite1h === undefined && buckets.cacheWrite1hTokens > 0) {
-    notes.push(`${entry.id} has no 1-hour cache-write price: billed at the ${prices.cacheWrite5m ? '5-minute cache-write' : 'input'} price.`);
+    notes.push(
+      `${entry.id} has no 1-hour cache-write price: billed at the ${prices.cacheWrite5m ? '5-minute cache-write' : 'input'} price.`,
+    );
   }
 
   const breakdown: CostBreakdown = {
@@ -165,7 +167,9 @@ export function selectLongContextTier(
 function chooseTier(asked: ServiceTier | undefined, reported: string | undefined): ServiceTier {
   if (asked !== undefined) {
     if (!SERVICE_TIERS.includes(asked)) {
-      throw new RangeError(`Unknown service tier ${JSON.stringify(asked)}; expected one of ${SERVICE_TIERS.join(', ')}`);
+      throw new RangeError(
+        `Unknown service tier ${JSON.stringify(asked)}; expected one of ${SERVICE_TIERS.join(', ')}`,
+      );
     }
     return asked;
   }

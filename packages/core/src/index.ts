@@ -1,19 +1,30 @@
-export { InvalidMoneyError } from './invalid-money-error';
-export { costOfTokens, formatUsd, Money, parsePricePerMillion } from './money';
-export { TokenmeterError } from './tokenmeter-error';
-export type * from './types';
-export { parseCustomPrices, validateCatalogEntries } from './custom-prices';
-export { equalsNames, type GenAiMatchRule, importGenAiPrices, matchesGenAiRule } from './import-genai-prices';
-export { type ImportOptions, importLiteLLM, UNKNOWN_EFFECTIVE_FROM } from './import-litellm';
-export { InvalidPriceFileError } from './invalid-price-file-error';
-export { closestIds, editDistance } from './model-suggestions';
-export { PriceCatalog, type PriceCatalogOptions } from './price-catalog';
-export { detectPriceFeedFormat, type LoadPriceFeedOptions, loadPriceFeed, type PriceFeedFormat } from './price-feed';
-export { PriceFeedUnavailableError } from './price-feed-unavailable-error';
-export { normalizePerMillion, perTokenToPerMillion } from './price-values';
-export { MODEL_NAME_PREFIXES, PROVIDER_PRICING_URLS } from './provider-names';
-export { UnknownModelError } from './unknown-model-error';
-export { costHeadline, type CostReportOptions, MAX_COMMENT_LENGTH, renderCostReport } from './cost-report';
+export { advise, predictability, STEADY_BELOW, VOLATILE_FROM } from './advice';
+export {
+  breakEvenTokens,
+  type FlatRateLine,
+  lineCostAt,
+  lineMoneyAt,
+  type PerTokenLine,
+  perTokenLine,
+  planLine,
+} from './break-even';
+export {
+  type CostCurve,
+  type CostCurvePoint,
+  type CurveRange,
+  costCurve,
+  formatTokens,
+  renderTerminalChart,
+} from './chart';
+export { type CompareInput, comparePricing } from './compare';
+export {
+  type ComputeCostOptions,
+  type CostCatalog,
+  computeCost,
+  selectLongContextTier,
+  tokensTowardThreshold,
+} from './cost';
+export { type CostReportOptions, costHeadline, MAX_COMMENT_LENGTH, renderCostReport } from './cost-report';
 export { htmlText, markdownCode, markdownText } from './cost-report-escape';
 export {
   COST_REPORT_MARKER,
@@ -24,7 +35,40 @@ export {
   withoutRunStamp,
 } from './cost-report-stamp';
 export { type CostReportJson, costReportJson, renderCostReportText } from './cost-report-text';
+export { parseCustomPrices, validateCatalogEntries } from './custom-prices';
+export { equalsNames, type GenAiMatchRule, importGenAiPrices, matchesGenAiRule } from './import-genai-prices';
+export { type ImportOptions, importLiteLLM, UNKNOWN_EFFECTIVE_FROM } from './import-litellm';
 export { InvalidConfigError } from './invalid-config-error';
+export { InvalidMoneyError } from './invalid-money-error';
+export { InvalidPlanError } from './invalid-plan-error';
+export { InvalidPriceFileError } from './invalid-price-file-error';
+export { InvalidSeriesError } from './invalid-series-error';
+export { InvalidUsageError } from './invalid-usage-error';
+export { InvalidWorkloadError } from './invalid-workload-error';
+export { closestIds, editDistance } from './model-suggestions';
+export { costOfTokens, formatUsd, Money, parsePricePerMillion } from './money';
+export {
+  catalogModelPricer,
+  costOfVolume,
+  type ModelPricer,
+  type PricingContext,
+  type ResolvedPricing,
+  resolvePricing,
+  wholeTokenRequest,
+} from './per-token-pricing';
+export { DEFAULT_PEAK_FACTOR, flatRatePlan, formatCount, type PlanCostOptions, parsePlans, planCost } from './plans';
+export { PriceCatalog, type PriceCatalogOptions } from './price-catalog';
+export { detectPriceFeedFormat, type LoadPriceFeedOptions, loadPriceFeed, type PriceFeedFormat } from './price-feed';
+export { PriceFeedUnavailableError } from './price-feed-unavailable-error';
+export { normalizePerMillion, perTokenToPerMillion } from './price-values';
+export {
+  type CheapestModel,
+  type CheapestModelsOptions,
+  cheapestModels,
+  describeAssumptions,
+  type ProjectOptions,
+  projectWorkload,
+} from './projection';
 export {
   type CheckConfig,
   type CheckConfigPlan,
@@ -62,3 +106,40 @@ export {
   stripTemplate,
 } from './prompt-parse';
 export { parseUsageVolume, type UsageVolume } from './prompt-usage';
+export { MODEL_NAME_PREFIXES, PROVIDER_PRICING_URLS } from './provider-names';
+export { Rational } from './rational';
+export { applyScenario, compareScenarios, describeScenario } from './scenarios';
+export { seededRandom } from './seeded-random';
+export {
+  type AnalyzeSeriesOptions,
+  analyzeSeries,
+  coefficientOfVariation,
+  describeConfidence,
+  parseDailySeries,
+} from './series';
+export { ASSUMED_IMAGE_SIZE, countChatTokens, type ImageInput, imageTokens, tileCount } from './token-chat';
+export { RUN_LIMIT, splitForEncoding } from './token-chunks';
+export { clearTokenCountMemo, countTokens, countTokensAsync, countWithEncoding } from './token-count';
+export { encodingForModel, freeEncoders, getEncoder, warmUpEncoders } from './token-encoding';
+export { ESTIMATE_RULES, type EstimateRule, estimateRuleFor, estimateTokens } from './token-estimate';
+export { TokenmeterError } from './tokenmeter-error';
+export type * from './types';
+export { UnknownModelError } from './unknown-model-error';
+export {
+  detectUsageFormat,
+  MAX_TOKEN_COUNT,
+  normalizeUsage,
+  totalInputTokens,
+  totalOutputTokens,
+  USAGE_FORMATS,
+} from './usage-normalize';
+export { createStreamUsageAccumulator, type StreamUsageAccumulator } from './usage-stream';
+export {
+  DEFAULT_DAYS_PER_MONTH,
+  monthVolume,
+  type NormalizedWorkload,
+  normalizeWorkload,
+  parseQuantity,
+  parseShare,
+  scaleVolume,
+} from './workload';

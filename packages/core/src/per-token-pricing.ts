@@ -118,7 +118,9 @@ export function resolvePricing(pricing: PerTokenPricing, context: PricingContext
       },
     };
   }
-  throw new InvalidWorkloadError('A per-token option needs model, pricePerMillion, or inputPricePerMillion with outputPricePerMillion');
+  throw new InvalidWorkloadError(
+    'A per-token option needs model, pricePerMillion, or inputPricePerMillion with outputPricePerMillion',
+  );
 }
 
 /** A month's cost under a per-token option: USD per token × tokens, rounded once at 10^-18 USD. */
@@ -148,7 +150,11 @@ function requireSplit(volume: MonthVolume, what: string) {
   if (volume.inputTokens === undefined || volume.outputTokens === undefined || volume.cachedInputTokens === undefined) {
     throw new InvalidWorkloadError(`${what} need input and output tokens per request`);
   }
-  return { inputTokens: volume.inputTokens, cachedInputTokens: volume.cachedInputTokens, outputTokens: volume.outputTokens };
+  return {
+    inputTokens: volume.inputTokens,
+    cachedInputTokens: volume.cachedInputTokens,
+    outputTokens: volume.outputTokens,
+  };
 }
 
 function parsePrice(value: string | number, field: string): Money {

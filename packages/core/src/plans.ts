@@ -23,7 +23,9 @@ export function parsePlans(text: string, format?: 'json' | 'yaml'): FlatRatePlan
   try {
     document = format === 'json' ? JSON.parse(text) : parseYaml(text);
   } catch (error) {
-    throw new InvalidPlanError(`Plans are not valid ${format === 'json' ? 'JSON' : 'YAML/JSON'}: ${(error as Error).message}`);
+    throw new InvalidPlanError(
+      `Plans are not valid ${format === 'json' ? 'JSON' : 'YAML/JSON'}: ${(error as Error).message}`,
+    );
   }
   const list = Array.isArray(document)
     ? document
@@ -109,7 +111,8 @@ export function planCost(plan: FlatRatePlan, volume: MonthVolume, options: PlanC
     }
     if (peak.compare(allowed) > 0) {
       const [what, per] = describeLimit(key);
-      const basis = per === 'min' ? ` at peak (${trim(peakFactor.toDecimal(2))}× the average minute)` : ' on the busiest day';
+      const basis =
+        per === 'min' ? ` at peak (${trim(peakFactor.toDecimal(2))}× the average minute)` : ' on the busiest day';
       violations.push({
         limit: key,
         allowed,
@@ -198,13 +201,17 @@ function readPlan(item: unknown, index: number): FlatRatePlan {
 function readMoney(value: unknown, field: string, plan: string): Money {
   if (value instanceof Money) return value;
   if (typeof value !== 'string' && typeof value !== 'number') {
-    throw new InvalidPlanError(`Plan ${JSON.stringify(plan)}: ${field} must be a USD amount, got ${JSON.stringify(value)}`);
+    throw new InvalidPlanError(
+      `Plan ${JSON.stringify(plan)}: ${field} must be a USD amount, got ${JSON.stringify(value)}`,
+    );
   }
   let amount: Money;
   try {
     amount = Money.from(typeof value === 'string' ? value.trim().replace(/^\$/, '') : value);
   } catch {
-    throw new InvalidPlanError(`Plan ${JSON.stringify(plan)}: ${field} must be a USD amount, got ${JSON.stringify(value)}`);
+    throw new InvalidPlanError(
+      `Plan ${JSON.stringify(plan)}: ${field} must be a USD amount, got ${JSON.stringify(value)}`,
+    );
   }
   if (amount.isNegative()) throw new InvalidPlanError(`Plan ${JSON.stringify(plan)}: ${field} must not be negative`);
   return amount;

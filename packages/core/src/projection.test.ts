@@ -120,10 +120,20 @@ describe('projectWorkload — growth, retries, cache, context', () => {
     ).toThrow(InvalidWorkloadError);
     expect(() => projectWorkload({ requestsPerDay: 1 })).toThrow(/inputTokensPerRequest/);
     expect(() =>
-      projectWorkload({ requestsPerDay: 1, inputTokensPerRequest: 1, outputTokensPerRequest: 1, cacheHitShare: 'lots' }),
+      projectWorkload({
+        requestsPerDay: 1,
+        inputTokensPerRequest: 1,
+        outputTokensPerRequest: 1,
+        cacheHitShare: 'lots',
+      }),
     ).toThrow(/cacheHitShare/);
     expect(() =>
-      projectWorkload({ requestsPerDay: 1, inputTokensPerRequest: 1, outputTokensPerRequest: 1, cacheHitShare: '120%' }),
+      projectWorkload({
+        requestsPerDay: 1,
+        inputTokensPerRequest: 1,
+        outputTokensPerRequest: 1,
+        cacheHitShare: '120%',
+      }),
     ).toThrow(/at most/);
   });
 

@@ -4,7 +4,7 @@ import { costOfVolume, type PricingContext, type ResolvedPricing, resolvePricing
 import { PriceCatalog } from './price-catalog';
 import { Rational } from './rational';
 import type { CatalogEntry, MonthProjection, WorkloadProfile, WorkloadProjection } from './types';
-import { type NormalizedWorkload, monthVolume, normalizeWorkload } from './workload';
+import { monthVolume, type NormalizedWorkload, normalizeWorkload } from './workload';
 
 export interface ProjectOptions extends PricingContext {
   /** How many months to project, 1 (the default) to 120. */

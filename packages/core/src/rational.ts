@@ -51,7 +51,10 @@ export class Rational {
 
   plus(other: Rational | number | bigint): Rational {
     const o = Rational.from(other);
-    return Rational.of(this.numerator * o.denominator + o.numerator * this.denominator, this.denominator * o.denominator);
+    return Rational.of(
+      this.numerator * o.denominator + o.numerator * this.denominator,
+      this.denominator * o.denominator,
+    );
   }
 
   minus(other: Rational | number | bigint): Rational {

@@ -32,10 +32,12 @@ describe('parseDailySeries', () => {
 
   it('rejects a missing column, a bad date, a negative count and a repeated day', () => {
     expect(() => parseDailySeries('date,requests,cost\n2026-01-01,1,1')).toThrow(/lacks inputTokens, outputTokens/);
-    expect(() => parseDailySeries('[{"date":"yesterday","requests":1,"inputTokens":1,"outputTokens":1,"cost":"1"}]')).toThrow(
-      /YYYY-MM-DD/,
+    expect(() =>
+      parseDailySeries('[{"date":"yesterday","requests":1,"inputTokens":1,"outputTokens":1,"cost":"1"}]'),
+    ).toThrow(/YYYY-MM-DD/);
+    expect(() => parseDailySeries('date,requests,inputTokens,outputTokens,cost\n2026-01-01,-1,1,1,1')).toThrow(
+      /requests/,
     );
-    expect(() => parseDailySeries('date,requests,inputTokens,outputTokens,cost\n2026-01-01,-1,1,1,1')).toThrow(/requests/);
     expect(() =>
       parseDailySeries('date,requests,inputTokens,outputTokens,cost\n2026-01-01,1,1,1,1\n2026-01-01,1,1,1,1'),
     ).toThrow(InvalidSeriesError);

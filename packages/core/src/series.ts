@@ -179,7 +179,14 @@ export function analyzeSeries(series: DailyUsage[], options: AnalyzeSeriesOption
 
 /** The month of traffic behind a simulated month, for plans and for re-pricing at other per-token prices. */
 export function sampleVolume(
-  month: { tokens: bigint; inputTokens: bigint; outputTokens: bigint; requests: bigint; peakDayTokens: bigint; peakDayRequests: bigint },
+  month: {
+    tokens: bigint;
+    inputTokens: bigint;
+    outputTokens: bigint;
+    requests: bigint;
+    peakDayTokens: bigint;
+    peakDayRequests: bigint;
+  },
   days: number,
 ): MonthVolume {
   const requests = Rational.of(month.requests);
@@ -243,10 +250,13 @@ export function coefficientOfVariation(values: bigint[]): number | undefined {
 
 function squareRoot(value: bigint): bigint {
   if (value < 2n) return value < 0n ? 0n : value;
-  let x = BigInt(Math.floor(Math.sqrt(Number(value))));
-  while (x * x > value) x -= 1n;
-  while ((x + 1n) * (x + 1n) <= value) x += 1n;
-  return x;
+  // Newton's method from above: converges to ⌊√value⌋ for any size (a float estimate is too coarse here).
+  let x = 1n << BigInt(Math.ceil(value.toString(2).length / 2));
+  for (;;) {
+    const next = (x + value / x) >> 1n;
+    if (next >= x) return x;
+    x = next;
+  }
 }
 
 /** Least-squares slope of values (in their own unit) per day. */
@@ -340,7 +350,9 @@ function readDay(row: Record<string, unknown>, index: number): DailyUsage {
     const text = typeof value === 'number' ? String(value) : typeof value === 'string' ? value.trim() : '';
     const parsed = Number(text);
     if (!/^\d+$/.test(text) || !Number.isSafeInteger(parsed)) {
-      throw new InvalidSeriesError(`${where} (${date.slice(0, 10)}): ${key} must be a whole number ≥ 0, got ${JSON.stringify(value)}`);
+      throw new InvalidSeriesError(
+        `${where} (${date.slice(0, 10)}): ${key} must be a whole number ≥ 0, got ${JSON.stringify(value)}`,
+      );
     }
     return parsed;
   };
@@ -350,7 +362,9 @@ function readDay(row: Record<string, unknown>, index: number): DailyUsage {
     if (typeof rawCost !== 'string' && typeof rawCost !== 'number') throw new Error('missing');
     cost = Money.from(typeof rawCost === 'string' ? rawCost.trim().replace(/^\$/, '') : rawCost);
   } catch {
-    throw new InvalidSeriesError(`${where} (${date.slice(0, 10)}): cost must be a decimal amount, got ${JSON.stringify(rawCost)}`);
+    throw new InvalidSeriesError(
+      `${where} (${date.slice(0, 10)}): cost must be a decimal amount, got ${JSON.stringify(rawCost)}`,
+    );
   }
   if (cost.isNegative()) throw new InvalidSeriesError(`${where}: cost must not be negative`);
   return {

@@ -16,7 +16,11 @@ const cookbookMessages: ChatMessage[] = [
     name: 'example_user',
     content: "Let's circle back when we have more bandwidth to touch base on opportunities for increased leverage.",
   },
-  { role: 'system', name: 'example_assistant', content: "Let's talk later when we're less busy about how to do better." },
+  {
+    role: 'system',
+    name: 'example_assistant',
+    content: "Let's talk later when we're less busy about how to do better.",
+  },
   { role: 'user', content: "This late pivot means we don't have time to boil the ocean for the client deliverable." },
 ];
 
@@ -75,7 +79,10 @@ describe('countChatTokens (OpenAI cookbook rules)', () => {
   });
 
   it('image parts: low detail 85, high detail by tiles', () => {
-    const base = countChatTokens([{ role: 'user', content: [{ type: 'text', text: 'What is this?' }] }], 'gpt-4o').tokens;
+    const base = countChatTokens(
+      [{ role: 'user', content: [{ type: 'text', text: 'What is this?' }] }],
+      'gpt-4o',
+    ).tokens;
     const low = countChatTokens(
       [
         {
@@ -90,7 +97,12 @@ describe('countChatTokens (OpenAI cookbook rules)', () => {
     );
     expect(low).toMatchObject({ tokens: base + 85, estimated: false });
     const high = countChatTokens(
-      [{ role: 'user', content: [{ type: 'image_url', image_url: { url: 'x', detail: 'high', width: 2048, height: 4096 } }] }],
+      [
+        {
+          role: 'user',
+          content: [{ type: 'image_url', image_url: { url: 'x', detail: 'high', width: 2048, height: 4096 } }],
+        },
+      ],
       'gpt-4o',
     );
     // 2048×4096 → fit 1024×2048 → shortest side 768: 768×1536 → 2×3 tiles → 6×170 + 85 = 1105 (OpenAI's example).
@@ -104,7 +116,13 @@ describe('countChatTokens (OpenAI cookbook rules)', () => {
         {
           role: 'assistant',
           content: null,
-          tool_calls: [{ id: 'call_1', type: 'function', function: { name: 'get_current_weather', arguments: '{"location":"Paris"}' } }],
+          tool_calls: [
+            {
+              id: 'call_1',
+              type: 'function',
+              function: { name: 'get_current_weather', arguments: '{"location":"Paris"}' },
+            },
+          ],
         },
       ],
       'gpt-4o',
@@ -114,7 +132,10 @@ describe('countChatTokens (OpenAI cookbook rules)', () => {
   });
 
   it('Claude conversations are estimated', () => {
-    expect(countChatTokens(cookbookMessages, 'claude-sonnet-4-5')).toMatchObject({ encoding: 'estimate', estimated: true });
+    expect(countChatTokens(cookbookMessages, 'claude-sonnet-4-5')).toMatchObject({
+      encoding: 'estimate',
+      estimated: true,
+    });
   });
 
   it('rejects a non-array', () => {
@@ -125,15 +146,27 @@ describe('countChatTokens (OpenAI cookbook rules)', () => {
 describe('imageTokens', () => {
   it('follows the published examples', () => {
     // OpenAI vision guide: 1024×1024 high = 765; 2048×4096 high = 1105; any low = 85 (gpt-4o).
-    expect(imageTokens({ detail: 'high', width: 1024, height: 1024 }, 'gpt-4o')).toEqual({ tokens: 765, estimated: false });
-    expect(imageTokens({ detail: 'high', width: 2048, height: 4096 }, 'gpt-4o')).toEqual({ tokens: 1105, estimated: false });
-    expect(imageTokens({ detail: 'low', width: 4096, height: 4096 }, 'gpt-4o')).toEqual({ tokens: 85, estimated: false });
+    expect(imageTokens({ detail: 'high', width: 1024, height: 1024 }, 'gpt-4o')).toEqual({
+      tokens: 765,
+      estimated: false,
+    });
+    expect(imageTokens({ detail: 'high', width: 2048, height: 4096 }, 'gpt-4o')).toEqual({
+      tokens: 1105,
+      estimated: false,
+    });
+    expect(imageTokens({ detail: 'low', width: 4096, height: 4096 }, 'gpt-4o')).toEqual({
+      tokens: 85,
+      estimated: false,
+    });
     // gpt-4o-mini bills images at 2833 base + 5667 per tile.
     expect(imageTokens({ detail: 'low' }, 'gpt-4o-mini').tokens).toBe(2833);
   });
 
   it('auto with a size counts as high; without one it assumes 1024×1024 and says so', () => {
-    expect(imageTokens({ detail: 'auto', width: 512, height: 512 }, 'gpt-4o')).toEqual({ tokens: 255, estimated: false });
+    expect(imageTokens({ detail: 'auto', width: 512, height: 512 }, 'gpt-4o')).toEqual({
+      tokens: 255,
+      estimated: false,
+    });
     expect(imageTokens({ detail: 'auto' }, 'gpt-4o')).toEqual({ tokens: 765, estimated: true });
   });
 

@@ -11,7 +11,11 @@ import type { ChatMessage, TokenCount, TokenEncodingName, ToolDefinition } from 
  */
 const IMAGE_COSTS: ReadonlyArray<{ pattern: RegExp; base: number; tile: number }> = [
   { pattern: /(^|[/.])gpt-4o-mini/, base: 2833, tile: 5667 },
-  { pattern: /(^|[/.])(gpt-4o|chatgpt-4o|gpt-4\.5|gpt-4-turbo|gpt-4-vision|gpt-4\.1(?!-mini|-nano))/, base: 85, tile: 170 },
+  {
+    pattern: /(^|[/.])(gpt-4o|chatgpt-4o|gpt-4\.5|gpt-4-turbo|gpt-4-vision|gpt-4\.1(?!-mini|-nano))/,
+    base: 85,
+    tile: 170,
+  },
   { pattern: /(^|[/.])(o1|o3)(?!-mini)([-.@:]|$)/, base: 75, tile: 150 },
   { pattern: /(^|[/.])computer-use-preview/, base: 65, tile: 129 },
 ];
@@ -169,7 +173,9 @@ export function countChatTokens(
           estimated = true;
         }
         const description = typeof property.description === 'string' ? property.description : '';
-        total += count(`${key}:${Array.isArray(type) ? type.join('|') : String(type ?? '')}:${dropFinalPeriod(description)}`);
+        total += count(
+          `${key}:${Array.isArray(type) ? type.join('|') : String(type ?? '')}:${dropFinalPeriod(description)}`,
+        );
       }
     }
     return total + 12;

@@ -98,33 +98,60 @@ export interface ChunkEnd {
   forced: boolean;
 }
 
+/** Distance between probes for a safe cut: most text has one within a few characters of any position. */
+const PROBE_STRIDE = 256;
+
 /**
- * The end of the chunk that starts at `start`: the last safe cut at or before `start + size` (the text's
- * end if it is nearer), or a forced cut inside a run longer than `RUN_LIMIT`.
+ * The first safe cut in (from, to), or -1. `from` may sit on the second half of a surrogate pair: its class
+ * is then "other", which is never a safe side, and the scan continues on code-point boundaries.
+ */
+function findSafeCut(text: string, from: number, to: number): number {
+  let before = classAt(text, from);
+  let position = from + (isHighSurrogate(text.charCodeAt(from)) ? 2 : 1);
+  while (position < to) {
+    const code = text.charCodeAt(position);
+    const astral = isHighSurrogate(code) && position + 1 < text.length;
+    const after = classOf(astral ? (text.codePointAt(position) ?? code) : code);
+    if (isSafeCut(before, after)) return position;
+    before = after;
+    position += astral ? 2 : 1;
+  }
+  return -1;
+}
+
+/**
+ * The end of the chunk that starts at `start`: a safe cut at or before `start + size` (the text's end if it
+ * is nearer), or a forced cut inside a stretch of more than `RUN_LIMIT` code units without a safe cut.
+ *
+ * Rather than test every character, it probes every `PROBE_STRIDE` characters for the next safe cut, so a
+ * megabyte of prose costs a few thousand character tests. A stretch without safe cuts can therefore reach
+ * RUN_LIMIT + PROBE_STRIDE before it is noticed: still a bounded piece.
  */
 export function nextChunkEnd(text: string, start: number, size: number): ChunkEnd {
   const length = text.length;
   const limit = Math.max(size, 1);
   if (length - start <= Math.min(limit, RUN_LIMIT)) return { end: length, forced: false };
   let lastSafe = start;
-  let before = classAt(text, start);
-  let position = start + (isHighSurrogate(text.charCodeAt(start)) ? 2 : 1);
-  while (position < length) {
-    const code = text.charCodeAt(position);
-    const astral = isHighSurrogate(code) && position + 1 < length;
-    const after = classOf(astral ? (text.codePointAt(position) ?? code) : code);
-    if (isSafeCut(before, after)) {
-      if (position - start > limit && lastSafe > start) return { end: lastSafe, forced: false };
-      lastSafe = position;
-    } else if (position - Math.max(lastSafe, start) >= RUN_LIMIT) {
-      if (lastSafe > start && position - start > limit) return { end: lastSafe, forced: false };
-      return { end: position, forced: true };
+  let probe = start;
+  for (;;) {
+    const scanEnd = Math.min(length, probe + RUN_LIMIT + 1);
+    const cut = findSafeCut(text, probe, scanEnd);
+    if (cut === -1) {
+      if (scanEnd === length) {
+        // The tail is shorter than a run: take it whole if it fits, else stop at the last cut.
+        if (length - start <= limit || lastSafe === start) return { end: length, forced: false };
+        return { end: lastSafe, forced: false };
+      }
+      if (lastSafe > start) return { end: lastSafe, forced: false };
+      let end = start + RUN_LIMIT;
+      if (isHighSurrogate(text.charCodeAt(end - 1))) end++;
+      return { end, forced: true };
     }
-    before = after;
-    position += astral ? 2 : 1;
+    if (cut - start > limit) return { end: lastSafe > start ? lastSafe : cut, forced: false };
+    lastSafe = cut;
+    if (length - start <= limit && length - cut <= RUN_LIMIT) return { end: length, forced: false };
+    probe = Math.max(cut, Math.min(cut + PROBE_STRIDE, start + limit));
   }
-  if (length - start > limit && lastSafe > start) return { end: lastSafe, forced: false };
-  return { end: length, forced: false };
 }
 
 function isHighSurrogate(code: number): boolean {

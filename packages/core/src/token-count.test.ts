@@ -50,10 +50,13 @@ describe('countTokens', () => {
   });
 
   it('long realistic text counts exactly the same as raw encode_ordinary (chunked internally)', () => {
-    const sentence = fc.array(fc.constantFrom('The', 'meter', 'counts', 'tokens,', "don't", '東京', '🙂', '42', '\n', '  ', 'x=1;'), {
-      minLength: 1,
-      maxLength: 30,
-    });
+    const sentence = fc.array(
+      fc.constantFrom('The', 'meter', 'counts', 'tokens,', "don't", '東京', '🙂', '42', '\n', '  ', 'x=1;'),
+      {
+        minLength: 1,
+        maxLength: 30,
+      },
+    );
     fc.assert(
       fc.property(fc.array(sentence, { minLength: 500, maxLength: 1500 }), (sentences) => {
         const text = sentences.map((words) => words.join(' ')).join('\n');
@@ -108,7 +111,11 @@ describe('countTokensAsync', () => {
   });
 
   it('short text and estimate models resolve directly', async () => {
-    expect(await countTokensAsync('hello world', 'gpt-4o')).toEqual({ tokens: 2, encoding: 'o200k_base', estimated: false });
+    expect(await countTokensAsync('hello world', 'gpt-4o')).toEqual({
+      tokens: 2,
+      encoding: 'o200k_base',
+      estimated: false,
+    });
     expect((await countTokensAsync('hello', 'claude-3-5-haiku')).encoding).toBe('estimate');
   });
 });

@@ -73,7 +73,9 @@ onFreeEncoders(clearTokenCountMemo);
 
 // ── Counting ──────────────────────────────────────────────────────────────────────────────────────────
 
-type Plan = { kind: 'tiktoken'; encoding: TokenEncodingName; estimated: boolean } | { kind: 'estimate'; rule: EstimateRule };
+type Plan =
+  | { kind: 'tiktoken'; encoding: TokenEncodingName; estimated: boolean }
+  | { kind: 'estimate'; rule: EstimateRule };
 
 const plans = new Map<string, Plan>();
 
@@ -87,7 +89,8 @@ function planFor(model: string): Plan {
   } else {
     const rule = estimateRuleFor(model);
     // An unknown name is most likely a new or renamed OpenAI model: o200k_base is today's encoding.
-    plan = rule === undefined ? { kind: 'tiktoken', encoding: 'o200k_base', estimated: true } : { kind: 'estimate', rule };
+    plan =
+      rule === undefined ? { kind: 'tiktoken', encoding: 'o200k_base', estimated: true } : { kind: 'estimate', rule };
   }
   if (plans.size >= 5_000) plans.clear();
   plans.set(model, plan);
@@ -136,7 +139,8 @@ export function countWithEncoding(text: string, encoding: TokenEncodingName): { 
 export function countTokens(text: string, model: string): TokenCount {
   requireText(text);
   const plan = planFor(model);
-  if (plan.kind === 'estimate') return { tokens: estimateTokens(text, plan.rule), encoding: 'estimate', estimated: true };
+  if (plan.kind === 'estimate')
+    return { tokens: estimateTokens(text, plan.rule), encoding: 'estimate', estimated: true };
   const counted = countWithEncoding(text, plan.encoding);
   return { tokens: counted.tokens, encoding: plan.encoding, estimated: plan.estimated || counted.approximate };
 }

@@ -457,7 +457,13 @@ export interface SeriesAnalysis {
     requestsP95: Rational;
   };
   budget?: { amount: Money; probabilityOver: number };
-  plans: Array<{ plan: string; p50: PlanCost; p95: PlanCost; cheaperThanPerTokenAtP50: boolean; cheaperThanPerTokenAtP95: boolean }>;
+  plans: Array<{
+    plan: string;
+    p50: PlanCost;
+    p95: PlanCost;
+    cheaperThanPerTokenAtP50: boolean;
+    cheaperThanPerTokenAtP95: boolean;
+  }>;
   confidence: Confidence;
   confidenceNote: string;
 }
@@ -471,7 +477,14 @@ export interface ScenarioEffect {
   scenario: Scenario;
   label: string;
   perToken: Array<{ name: string; base?: Money; scenario?: Money; change?: Money }>;
-  plans: Array<{ name: string; base: Money; scenario: Money; change: Money; feasible: boolean; violations: LimitViolation[] }>;
+  plans: Array<{
+    name: string;
+    base: Money;
+    scenario: Money;
+    change: Money;
+    feasible: boolean;
+    violations: LimitViolation[];
+  }>;
 }
 
 export type Predictability = 'steady' | 'variable' | 'volatile' | 'unknown';

@@ -87,7 +87,12 @@ describe('normalizeUsage: whole responses (fixtures)', () => {
       cache_creation_input_tokens: 300,
       cache_read_input_tokens: null,
     });
-    expect(usage).toMatchObject({ format: 'anthropic', cacheWrite5mTokens: 300, cacheWrite1hTokens: 0, cachedInputTokens: 0 });
+    expect(usage).toMatchObject({
+      format: 'anthropic',
+      cacheWrite5mTokens: 300,
+      cacheWrite1hTokens: 0,
+      cachedInputTokens: 0,
+    });
   });
 
   it('Gemini omits zero counters and adds tool-use prompt tokens to input', () => {
@@ -127,11 +132,24 @@ describe('normalizeUsage: garbage is an error, never a silent zero', () => {
     ['NaN', { prompt_tokens: Number.NaN, completion_tokens: 0 }, /finite/],
     ['string', { prompt_tokens: '100', completion_tokens: 0 }, /must be a number, got a string/],
     ['missing', { prompt_tokens: 100 }, /completion_tokens is missing/],
-    ['cached > prompt', { prompt_tokens: 10, completion_tokens: 0, prompt_tokens_details: { cached_tokens: 11 } }, /exceeds/],
-    ['reasoning > output', { input_tokens: 1, output_tokens: 2, output_tokens_details: { reasoning_tokens: 3 } }, /exceeds/],
+    [
+      'cached > prompt',
+      { prompt_tokens: 10, completion_tokens: 0, prompt_tokens_details: { cached_tokens: 11 } },
+      /exceeds/,
+    ],
+    [
+      'reasoning > output',
+      { input_tokens: 1, output_tokens: 2, output_tokens_details: { reasoning_tokens: 3 } },
+      /exceeds/,
+    ],
     [
       'inconsistent Anthropic split',
-      { input_tokens: 1, output_tokens: 1, cache_creation_input_tokens: 10, cache_creation: { ephemeral_5m_input_tokens: 4 } },
+      {
+        input_tokens: 1,
+        output_tokens: 1,
+        cache_creation_input_tokens: 10,
+        cache_creation: { ephemeral_5m_input_tokens: 4 },
+      },
       /does not equal/,
     ],
     ['unknown shape', { tokens: 5 }, /cannot tell which API/],
@@ -152,6 +170,8 @@ describe('normalizeUsage: garbage is an error, never a silent zero', () => {
   });
 
   it('rejects an unknown explicit format', () => {
-    expect(() => normalizeUsage({ prompt_tokens: 1, completion_tokens: 1 }, 'cohere' as never)).toThrow(/unknown format/);
+    expect(() => normalizeUsage({ prompt_tokens: 1, completion_tokens: 1 }, 'cohere' as never)).toThrow(
+      /unknown format/,
+    );
   });
 });

@@ -100,7 +100,8 @@ export function detectUsageFormat(payload: unknown): UsageFormat | undefined {
 /** Finds the usage object inside a whole response, a stream event, or returns the payload itself. */
 function locateUsage(payload: Json, format: UsageFormat): { usage: Json; path: string; envelope: Json } {
   if (format === 'gemini') {
-    if (isObject(payload.usageMetadata)) return { usage: payload.usageMetadata, path: 'usageMetadata', envelope: payload };
+    if (isObject(payload.usageMetadata))
+      return { usage: payload.usageMetadata, path: 'usageMetadata', envelope: payload };
     if ('usageMetadata' in payload) throw new InvalidUsageError('must be an object', 'usageMetadata');
     return { usage: payload, path: 'usageMetadata', envelope: {} };
   }
@@ -130,7 +131,9 @@ export function normalizeUsage(payload: unknown, format?: UsageFormat): Normaliz
     throw new InvalidUsageError(`expected a usage object or a provider response, got ${describe(payload)}`);
   }
   if (format !== undefined && !USAGE_FORMATS.includes(format)) {
-    throw new InvalidUsageError(`unknown format ${JSON.stringify(format)}; expected one of ${USAGE_FORMATS.join(', ')}`);
+    throw new InvalidUsageError(
+      `unknown format ${JSON.stringify(format)}; expected one of ${USAGE_FORMATS.join(', ')}`,
+    );
   }
   const shape = format ?? detectUsageFormat(payload);
   if (shape === undefined) {
@@ -166,12 +169,19 @@ function fromOpenAiChat(usage: Json, path: string, envelope: Json): NormalizedUs
   const completion = readCount(usage, 'completion_tokens', path, true);
   const promptDetails = readObject(usage, 'prompt_tokens_details', path);
   const completionDetails = readObject(usage, 'completion_tokens_details', path);
-  const cached = promptDetails ? (readCount(promptDetails, 'cached_tokens', `${path}.prompt_tokens_details`, false) ?? 0) : 0;
+  const cached = promptDetails
+    ? (readCount(promptDetails, 'cached_tokens', `${path}.prompt_tokens_details`, false) ?? 0)
+    : 0;
   const reasoning = completionDetails
     ? (readCount(completionDetails, 'reasoning_tokens', `${path}.completion_tokens_details`, false) ?? 0)
     : 0;
   partNotAbove(cached, prompt, `${path}.prompt_tokens_details.cached_tokens`, `${path}.prompt_tokens`);
-  partNotAbove(reasoning, completion, `${path}.completion_tokens_details.reasoning_tokens`, `${path}.completion_tokens`);
+  partNotAbove(
+    reasoning,
+    completion,
+    `${path}.completion_tokens_details.reasoning_tokens`,
+    `${path}.completion_tokens`,
+  );
   return withMetadata(
     {
       format: 'openai-chat',
@@ -193,7 +203,9 @@ function fromOpenAiResponses(usage: Json, path: string, envelope: Json): Normali
   const output = readCount(usage, 'output_tokens', path, true);
   const inputDetails = readObject(usage, 'input_tokens_details', path);
   const outputDetails = readObject(usage, 'output_tokens_details', path);
-  const cached = inputDetails ? (readCount(inputDetails, 'cached_tokens', `${path}.input_tokens_details`, false) ?? 0) : 0;
+  const cached = inputDetails
+    ? (readCount(inputDetails, 'cached_tokens', `${path}.input_tokens_details`, false) ?? 0)
+    : 0;
   const reasoning = outputDetails
     ? (readCount(outputDetails, 'reasoning_tokens', `${path}.output_tokens_details`, false) ?? 0)
     : 0;

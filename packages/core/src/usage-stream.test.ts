@@ -58,16 +58,26 @@ describe('createStreamUsageAccumulator', () => {
     const accumulator = run('openai-responses', [
       {
         type: 'response.incomplete',
-        response: { model: 'gpt-5', usage: { input_tokens: 50, output_tokens: 4000, output_tokens_details: { reasoning_tokens: 3900 } } },
+        response: {
+          model: 'gpt-5',
+          usage: { input_tokens: 50, output_tokens: 4000, output_tokens_details: { reasoning_tokens: 3900 } },
+        },
       },
     ]);
-    expect(accumulator.result()).toMatchObject({ model: 'gpt-5', inputTokens: 50, outputTokens: 100, reasoningTokens: 3900 });
+    expect(accumulator.result()).toMatchObject({
+      model: 'gpt-5',
+      inputTokens: 50,
+      outputTokens: 100,
+      reasoningTokens: 3900,
+    });
   });
 
   it('Anthropic: message_delta counters are cumulative and overwrite, never add', () => {
     const accumulator = run('anthropic', sseEvents('anthropic-stream.sse'));
     expect(accumulator.model).toBe('claude-opus-4-1-20250805');
-    expect(accumulator.outputText).toBe('The user wants the shortest route; A→C→D is 14 km.Take A → C → D: 14 km in total.');
+    expect(accumulator.outputText).toBe(
+      'The user wants the shortest route; A→C→D is 14 km.Take A → C → D: 14 km in total.',
+    );
     // Two message_delta events said 187 then 203: the answer is 203, not 390.
     expect(accumulator.result()).toEqual({
       format: 'anthropic',

@@ -29,7 +29,9 @@ export function parseShare(value: Share, field: string, options: { max?: number 
   try {
     share = text.endsWith('%') ? Rational.from(text.slice(0, -1).trim()).dividedBy(100) : Rational.from(text);
   } catch {
-    throw new InvalidWorkloadError(`${field} must be a decimal (0.1) or a percentage ("10%"), got ${JSON.stringify(value)}`);
+    throw new InvalidWorkloadError(
+      `${field} must be a decimal (0.1) or a percentage ("10%"), got ${JSON.stringify(value)}`,
+    );
   }
   if (share.isNegative()) throw new InvalidWorkloadError(`${field} must not be negative, got ${JSON.stringify(value)}`);
   if (options.max !== undefined && share.compare(options.max) > 0) {
@@ -46,7 +48,8 @@ export function parseQuantity(value: Quantity, field: string): Rational {
   } catch {
     throw new InvalidWorkloadError(`${field} must be a number ≥ 0, got ${JSON.stringify(value)}`);
   }
-  if (quantity.isNegative()) throw new InvalidWorkloadError(`${field} must not be negative, got ${JSON.stringify(value)}`);
+  if (quantity.isNegative())
+    throw new InvalidWorkloadError(`${field} must not be negative, got ${JSON.stringify(value)}`);
   return quantity;
 }
 
@@ -92,7 +95,8 @@ export function normalizeWorkload(profile: WorkloadProfile): NormalizedWorkload 
   } else if (source === 'requestsPerMonth' || source === 'conversationsPerMonth') {
     requestsPerMonth = parseQuantity(profile[source] as Quantity, source);
   } else if (source === 'users') {
-    if (profile.requestsPerUser === undefined) throw new InvalidWorkloadError('users needs requestsPerUser (per month)');
+    if (profile.requestsPerUser === undefined)
+      throw new InvalidWorkloadError('users needs requestsPerUser (per month)');
     requestsPerMonth = parseQuantity(profile.users as Quantity, 'users').times(
       parseQuantity(profile.requestsPerUser, 'requestsPerUser'),
     );
@@ -133,10 +137,13 @@ export function normalizeWorkload(profile: WorkloadProfile): NormalizedWorkload 
     ...(output === undefined ? {} : { outputTokensPerRequest: output }),
     ...(profile.pricing === undefined ? {} : { pricing: profile.pricing }),
     cacheHitShare:
-      profile.cacheHitShare === undefined ? Rational.ZERO : parseShare(profile.cacheHitShare, 'cacheHitShare', { max: 1 }),
+      profile.cacheHitShare === undefined
+        ? Rational.ZERO
+        : parseShare(profile.cacheHitShare, 'cacheHitShare', { max: 1 }),
     retryRate: profile.retryRate === undefined ? Rational.ZERO : parseShare(profile.retryRate, 'retryRate'),
     contextGrowthPerMonth: contextGrowth,
-    monthlyGrowth: profile.monthlyGrowth === undefined ? Rational.ZERO : parseShare(profile.monthlyGrowth, 'monthlyGrowth'),
+    monthlyGrowth:
+      profile.monthlyGrowth === undefined ? Rational.ZERO : parseShare(profile.monthlyGrowth, 'monthlyGrowth'),
     daysPerMonth: days,
     spikes,
   };
@@ -212,7 +219,14 @@ export function scaleVolume(volume: MonthVolume, tokens: Rational): MonthVolume 
     tokensPerDay: volume.tokensPerDay.times(factor),
     peakDayTokens: volume.peakDayTokens.times(factor),
   };
-  for (const key of ['requests', 'requestsPerDay', 'inputTokens', 'cachedInputTokens', 'outputTokens', 'peakDayRequests'] as const) {
+  for (const key of [
+    'requests',
+    'requestsPerDay',
+    'inputTokens',
+    'cachedInputTokens',
+    'outputTokens',
+    'peakDayRequests',
+  ] as const) {
     const value = scale(volume[key]);
     if (value !== undefined) scaled[key] = value;
   }

@@ -1,7 +1,6 @@
 // tokenmeter dashboard: plain browser JavaScript, no framework and no network beyond this dashboard's own API.
 // Every amount arrives from the server already formatted from exact decimals; numbers here only size shapes.
 (() => {
-  'use strict';
   const SVG = 'http://www.w3.org/2000/svg';
   const body = document.body;
   const api = body.dataset.api;
@@ -71,7 +70,13 @@
   }
 
   function table(caption, headers, rows, options) {
-    const head = el('tr', {}, headers.map((header) => el('th', { scope: 'col', class: header.num ? 'num' : header.className, text: header.label })));
+    const head = el(
+      'tr',
+      {},
+      headers.map((header) =>
+        el('th', { scope: 'col', class: header.num ? 'num' : header.className, text: header.label }),
+      ),
+    );
     const bodyRows = rows.map((row) =>
       el(
         'tr',
@@ -84,7 +89,7 @@
       ),
     );
     const wrap = el('div', { class: 'table-wrap' }, [
-      el('table', options && options.testId ? { 'data-testid': options.testId } : {}, [
+      el('table', options?.testId ? { 'data-testid': options.testId } : {}, [
         el('caption', { text: caption }),
         el('thead', {}, [head]),
         el('tbody', {}, bodyRows),
@@ -95,10 +100,14 @@
 
   function shareBar(fraction, state) {
     const width = Math.max(0, Math.min(1, fraction)) * 100;
-    return svg('svg', { class: 'share', viewBox: '0 0 100 10', preserveAspectRatio: 'none', 'aria-hidden': 'true', focusable: 'false' }, [
-      svg('rect', { class: 'track', x: 0, y: 0, width: 100, height: 10, rx: 2 }),
-      svg('rect', { class: `fill ${state || ''}`, x: 0, y: 0, width: width.toFixed(2), height: 10, rx: 2 }),
-    ]);
+    return svg(
+      'svg',
+      { class: 'share', viewBox: '0 0 100 10', preserveAspectRatio: 'none', 'aria-hidden': 'true', focusable: 'false' },
+      [
+        svg('rect', { class: 'track', x: 0, y: 0, width: 100, height: 10, rx: 2 }),
+        svg('rect', { class: `fill ${state || ''}`, x: 0, y: 0, width: width.toFixed(2), height: 10, rx: 2 }),
+      ],
+    );
   }
 
   // ───────────── Charts ─────────────
@@ -106,7 +115,7 @@
   /** Charts are drawn at their container's pixel width so text stays readable from phone to desktop. */
   function widthOf(id) {
     const node = $(id);
-    return Math.max(280, Math.round((node && node.clientWidth) || 720));
+    return Math.max(280, Math.round(node?.clientWidth || 720));
   }
 
   function barChart(points, options) {
@@ -122,7 +131,15 @@
     for (let step = 0; step <= 4; step++) {
       const value = (max * step) / 4;
       const y = margin.top + innerHeight - (innerHeight * step) / 4;
-      children.push(svg('line', { class: step === 0 ? 'axis' : 'gridline', x1: margin.left, x2: width - margin.right, y1: y, y2: y }));
+      children.push(
+        svg('line', {
+          class: step === 0 ? 'axis' : 'gridline',
+          x1: margin.left,
+          x2: width - margin.right,
+          y1: y,
+          y2: y,
+        }),
+      );
       children.push(svg('text', { x: margin.left - 6, y: y + 4, 'text-anchor': 'end', text: dollarsShort(value) }));
     }
     const labelEvery = Math.ceil(points.length / Math.max(1, Math.floor(innerWidth / 56)));
@@ -130,16 +147,28 @@
       const barHeight = max > 0 ? (innerHeight * point.value) / max : 0;
       const x = margin.left + slot * index + (slot - barWidth) / 2;
       children.push(
-        svg('rect', {
-          class: `bar${point.highlight ? ' today' : ''}`,
-          x: x.toFixed(1),
-          y: (margin.top + innerHeight - barHeight).toFixed(1),
-          width: barWidth.toFixed(1),
-          height: Math.max(point.value > 0 ? 1 : 0, barHeight).toFixed(1),
-        }, [svg('title', { text: `${point.label}: ${point.display}` })]),
+        svg(
+          'rect',
+          {
+            class: `bar${point.highlight ? ' today' : ''}`,
+            x: x.toFixed(1),
+            y: (margin.top + innerHeight - barHeight).toFixed(1),
+            width: barWidth.toFixed(1),
+            height: Math.max(point.value > 0 ? 1 : 0, barHeight).toFixed(1),
+          },
+          [svg('title', { text: `${point.label}: ${point.display}` })],
+        ),
       );
-      if (index % labelEvery === 0 || index === points.length - 1) {
-        children.push(svg('text', { x: (x + barWidth / 2).toFixed(1), y: height - 8, 'text-anchor': 'middle', text: point.shortLabel || point.label }));
+      const isLast = index === points.length - 1;
+      if ((index % labelEvery === 0 && (isLast || points.length - 1 - index >= labelEvery * 0.75)) || isLast) {
+        children.push(
+          svg('text', {
+            x: (x + barWidth / 2).toFixed(1),
+            y: height - 8,
+            'text-anchor': 'middle',
+            text: point.shortLabel || point.label,
+          }),
+        );
       }
     });
     return svg('svg', { viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-label': options.title }, children);
@@ -153,12 +182,20 @@
     segments.forEach((segment, index) => {
       const segmentWidth = total > 0 ? (width * segment.value) / total : 0;
       if (segmentWidth > 0) {
-        children.push(svg('rect', { class: `seg-${index}`, x: x.toFixed(2), y: 0, width: segmentWidth.toFixed(2), height: 28 }, [svg('title', { text: `${segment.label}: ${count(segment.value)}` })]));
+        children.push(
+          svg('rect', { class: `seg-${index}`, x: x.toFixed(2), y: 0, width: segmentWidth.toFixed(2), height: 28 }, [
+            svg('title', { text: `${segment.label}: ${count(segment.value)}` }),
+          ]),
+        );
       }
       x += segmentWidth;
     });
     if (total === 0) children.push(svg('rect', { x: 0, y: 0, width, height: 28, class: 'gridline', fill: 'none' }));
-    return svg('svg', { viewBox: `0 0 ${width} 28`, preserveAspectRatio: 'none', role: 'img', 'aria-label': title }, children);
+    return svg(
+      'svg',
+      { viewBox: `0 0 ${width} 28`, preserveAspectRatio: 'none', role: 'img', 'aria-label': title },
+      children,
+    );
   }
 
   function planChart(plan, width) {
@@ -174,59 +211,165 @@
     maxCost = niceMax(maxCost);
     const xOf = (volume) => margin.left + (innerWidth * volume) / maxVolume;
     const yOf = (cost) => margin.top + innerHeight - (innerHeight * Math.min(cost, maxCost)) / maxCost;
-    const path = (costs) => curve.volumes.map((volume, index) => `${index ? 'L' : 'M'}${xOf(volume).toFixed(1)},${yOf(costs[index]).toFixed(1)}`).join('');
+    const path = (costs) =>
+      curve.volumes
+        .map((volume, index) => `${index ? 'L' : 'M'}${xOf(volume).toFixed(1)},${yOf(costs[index]).toFixed(1)}`)
+        .join('');
     const children = [svg('title', { text: 'Monthly cost against monthly token volume' })];
     for (let step = 0; step <= 4; step++) {
       const y = margin.top + innerHeight - (innerHeight * step) / 4;
-      children.push(svg('line', { class: step === 0 ? 'axis' : 'gridline', x1: margin.left, x2: width - margin.right, y1: y, y2: y }));
-      children.push(svg('text', { x: margin.left - 6, y: y + 4, 'text-anchor': 'end', text: dollarsShort((maxCost * step) / 4) }));
+      children.push(
+        svg('line', {
+          class: step === 0 ? 'axis' : 'gridline',
+          x1: margin.left,
+          x2: width - margin.right,
+          y1: y,
+          y2: y,
+        }),
+      );
+      children.push(
+        svg('text', { x: margin.left - 6, y: y + 4, 'text-anchor': 'end', text: dollarsShort((maxCost * step) / 4) }),
+      );
     }
     for (let step = 0; step <= 4; step++) {
       const volume = (maxVolume * step) / 4;
-      children.push(svg('text', { x: xOf(volume), y: height - 20, 'text-anchor': step === 0 ? 'start' : step === 4 ? 'end' : 'middle', text: compact(volume) }));
+      children.push(
+        svg('text', {
+          x: xOf(volume),
+          y: height - 20,
+          'text-anchor': step === 0 ? 'start' : step === 4 ? 'end' : 'middle',
+          text: compact(volume),
+        }),
+      );
     }
-    children.push(svg('text', { x: margin.left + innerWidth / 2, y: height - 4, 'text-anchor': 'middle', text: 'tokens per month' }));
+    children.push(
+      svg('text', {
+        x: margin.left + innerWidth / 2,
+        y: height - 4,
+        'text-anchor': 'middle',
+        text: 'tokens per month',
+      }),
+    );
     if (plan.p50 && plan.p95) {
       const x50 = xOf(plan.p50.tokens);
       const x95 = xOf(plan.p95.tokens);
-      children.push(svg('rect', { class: 'band', x: x50.toFixed(1), y: margin.top, width: Math.max(1, x95 - x50).toFixed(1), height: innerHeight }, [svg('title', { text: `Projected month: p50 ${compact(plan.p50.tokens)} to p95 ${compact(plan.p95.tokens)} tokens` })]));
+      children.push(
+        svg(
+          'rect',
+          {
+            class: 'band',
+            x: x50.toFixed(1),
+            y: margin.top,
+            width: Math.max(1, x95 - x50).toFixed(1),
+            height: innerHeight,
+          },
+          [
+            svg('title', {
+              text: `Projected month: p50 ${compact(plan.p50.tokens)} to p95 ${compact(plan.p95.tokens)} tokens`,
+            }),
+          ],
+        ),
+      );
       children.push(svg('line', { class: 'p50', x1: x50, x2: x50, y1: margin.top, y2: margin.top + innerHeight }));
       children.push(svg('text', { class: 'label-strong', x: x50 + 4, y: margin.top + 12, text: 'p50' }));
       children.push(svg('text', { x: x95 + 4, y: margin.top + 26, text: 'p95' }));
     }
     curve.plans.forEach((line, index) => {
-      children.push(svg('path', { class: `plan plan-${index % 4}`, d: path(line.costs) }, [svg('title', { text: line.name })]));
+      children.push(
+        svg('path', { class: `plan plan-${index % 4}`, d: path(line.costs) }, [svg('title', { text: line.name })]),
+      );
     });
-    children.push(svg('path', { class: 'per-token', d: path(curve.perToken) }, [svg('title', { text: curve.perTokenName })]));
+    children.push(
+      svg('path', { class: 'per-token', d: path(curve.perToken) }, [svg('title', { text: curve.perTokenName })]),
+    );
     for (const point of plan.breakEven) {
       if (!(point.tokensPerMonth > 0) || point.tokensPerMonth > maxVolume) continue;
       const x = xOf(point.tokensPerMonth);
       const y = yOf(point.costPerMonthNumber);
-      children.push(svg('circle', { class: 'break-even', cx: x.toFixed(1), cy: y.toFixed(1), r: 6 }, [svg('title', { text: `Break-even: ${point.label}` })]));
-      children.push(svg('text', { class: 'label-strong', x: (x + 9).toFixed(1), y: (y - 8).toFixed(1), text: `break-even ${compact(point.tokensPerMonth)}` }));
+      children.push(
+        svg('circle', { class: 'break-even', cx: x.toFixed(1), cy: y.toFixed(1), r: 6 }, [
+          svg('title', { text: `Break-even: ${point.label}` }),
+        ]),
+      );
+      children.push(
+        svg('text', {
+          class: 'label-strong',
+          x: (x + 9).toFixed(1),
+          y: (y - 8).toFixed(1),
+          text: `break-even ${compact(point.tokensPerMonth)}`,
+        }),
+      );
     }
-    return svg('svg', { viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-label': 'Monthly cost against monthly token volume: pay per token and each flat-rate plan' }, children);
+    return svg(
+      'svg',
+      {
+        viewBox: `0 0 ${width} ${height}`,
+        role: 'img',
+        'aria-label': 'Monthly cost against monthly token volume: pay per token and each flat-rate plan',
+      },
+      children,
+    );
   }
 
   // ───────────── Sections ─────────────
 
   function renderKpis(data) {
     const items = [
-      { id: 'cost-today', label: 'Spend today', value: data.kpis.today.costDisplay, exact: data.kpis.today.cost, small: `${count(data.kpis.today.requests)} requests` },
-      { id: 'cost-month', label: 'Spend this month', value: data.kpis.month.costDisplay, exact: data.kpis.month.cost, small: `${count(data.kpis.month.requests)} requests` },
-      { id: 'cost-range', label: `Spend, last ${data.range.days} days`, value: data.kpis.range.costDisplay, exact: data.kpis.range.cost, small: `${count(data.kpis.range.tokens)} tokens` },
-      { id: 'requests-range', label: `Requests, last ${data.range.days} days`, value: count(data.kpis.range.requests), exact: data.kpis.range.requests, small: `${count(data.kpis.range.estimatedRequests)} estimated · ${count(data.kpis.range.unpricedRequests)} unpriced` },
-      { id: 'rejected-range', label: 'Rejected by budget', value: count(data.kpis.range.rejectedRequests), exact: data.kpis.range.rejectedRequests, small: `last ${data.range.days} days`, warn: data.kpis.range.rejectedRequests > 0 },
+      {
+        id: 'cost-today',
+        label: 'Spend today',
+        value: data.kpis.today.costDisplay,
+        exact: data.kpis.today.cost,
+        small: `${count(data.kpis.today.requests)} requests`,
+      },
+      {
+        id: 'cost-month',
+        label: 'Spend this month',
+        value: data.kpis.month.costDisplay,
+        exact: data.kpis.month.cost,
+        small: `${count(data.kpis.month.requests)} requests`,
+      },
+      {
+        id: 'cost-range',
+        label: `Spend, last ${data.range.days} days`,
+        value: data.kpis.range.costDisplay,
+        exact: data.kpis.range.cost,
+        small: `${count(data.kpis.range.tokens)} tokens`,
+      },
+      {
+        id: 'requests-range',
+        label: `Requests, last ${data.range.days} days`,
+        value: count(data.kpis.range.requests),
+        exact: data.kpis.range.requests,
+        small: `${count(data.kpis.range.estimatedRequests)} estimated · ${count(data.kpis.range.unpricedRequests)} unpriced`,
+      },
+      {
+        id: 'rejected-range',
+        label: 'Rejected by budget',
+        value: count(data.kpis.range.rejectedRequests),
+        exact: data.kpis.range.rejectedRequests,
+        small: `last ${data.range.days} days`,
+        warn: data.kpis.range.rejectedRequests > 0,
+      },
     ];
-    if (data.plan && data.plan.p50) {
-      items.push({ id: 'projected-month', label: 'Projected month (p50)', value: data.plan.p50.costDisplay, exact: data.plan.p50.cost, small: `p95 ${data.plan.p95.costDisplay}` });
+    if (data.plan?.p50) {
+      items.push({
+        id: 'projected-month',
+        label: 'Projected month (p50)',
+        value: data.plan.p50.costDisplay,
+        exact: data.plan.p50.cost,
+        small: `p95 ${data.plan.p95.costDisplay}`,
+      });
     }
     replace(
       'kpis',
       ...items.map((item) =>
         el('div', { class: `kpi${item.warn ? ' warn' : ''}` }, [
           el('dt', { text: item.label }),
-          el('dd', { 'data-testid': item.id, 'data-value': item.exact }, [document.createTextNode(item.value), el('small', { text: item.small })]),
+          el('dd', { 'data-testid': item.id, 'data-value': item.exact }, [
+            document.createTextNode(item.value),
+            el('small', { text: item.small }),
+          ]),
         ]),
       ),
     );
@@ -240,23 +383,67 @@
       display: `${day.costDisplay}, ${count(day.requests)} requests`,
       highlight: index === data.daily.length - 1,
     }));
-    replace('daily-chart', barChart(points, { width: widthOf('daily-chart'), title: `Spend per day over the last ${data.range.days} days; today highlighted` }));
-    const peak = data.daily.reduce((best, day) => (Number(day.cost) > Number(best.cost) ? day : best), data.daily[0] || { cost: '0' });
-    replace('daily-caption', document.createTextNode(peak && Number(peak.cost) > 0 ? `Busiest day: ${peak.date} at ${peak.costDisplay}. Today is the last bar.` : 'No spend recorded yet.'));
+    replace(
+      'daily-chart',
+      barChart(points, {
+        width: widthOf('daily-chart'),
+        title: `Spend per day over the last ${data.range.days} days; today highlighted`,
+      }),
+    );
+    const peak = data.daily.reduce(
+      (best, day) => (Number(day.cost) > Number(best.cost) ? day : best),
+      data.daily[0] || { cost: '0' },
+    );
+    replace(
+      'daily-caption',
+      document.createTextNode(
+        peak && Number(peak.cost) > 0
+          ? `Busiest day: ${peak.date} at ${peak.costDisplay}. Today is the last bar.`
+          : 'No spend recorded yet.',
+      ),
+    );
     replace(
       'daily-table',
-      table('Spend per day', [{ label: 'Day' }, { label: 'Requests', num: true }, { label: 'Tokens', num: true }, { label: 'Cost', num: true }], data.daily.map((day) => ({ cells: [day.date, count(day.requests), count(day.tokens), day.costDisplay] })), { testId: 'daily-table' }),
+      table(
+        'Spend per day',
+        [
+          { label: 'Day' },
+          { label: 'Requests', num: true },
+          { label: 'Tokens', num: true },
+          { label: 'Cost', num: true },
+        ],
+        data.daily.map((day) => ({ cells: [day.date, count(day.requests), count(day.tokens), day.costDisplay] })),
+        { testId: 'daily-table' },
+      ),
     );
   }
 
   function renderHourly(data) {
-    const points = data.hourly.map((hour) => ({ label: hour.label, shortLabel: hour.label.slice(0, 2), value: Number(hour.cost), display: `${hour.costDisplay}, ${count(hour.requests)} requests`, highlight: hour.current }));
-    replace('hourly-chart', barChart(points, { width: widthOf('hourly-chart'), title: `Spend per hour today (${data.timeZone})` }));
+    const points = data.hourly.map((hour) => ({
+      label: hour.label,
+      shortLabel: hour.label.slice(0, 2),
+      value: Number(hour.cost),
+      display: `${hour.costDisplay}, ${count(hour.requests)} requests`,
+      highlight: hour.current,
+    }));
+    replace(
+      'hourly-chart',
+      barChart(points, { width: widthOf('hourly-chart'), title: `Spend per hour today (${data.timeZone})` }),
+    );
     const active = data.hourly.filter((hour) => hour.requests > 0);
-    replace('hourly-caption', document.createTextNode(active.length ? `Hours in ${data.timeZone}; the current hour is highlighted.` : 'No requests today yet.'));
+    replace(
+      'hourly-caption',
+      document.createTextNode(
+        active.length ? `Hours in ${data.timeZone}; the current hour is highlighted.` : 'No requests today yet.',
+      ),
+    );
     replace(
       'hourly-table',
-      table(`Spend per hour today (${data.timeZone}), hours with traffic`, [{ label: 'Hour' }, { label: 'Requests', num: true }, { label: 'Cost', num: true }], active.map((hour) => ({ cells: [hour.label, count(hour.requests), hour.costDisplay] }))),
+      table(
+        `Spend per hour today (${data.timeZone}), hours with traffic`,
+        [{ label: 'Hour' }, { label: 'Requests', num: true }, { label: 'Cost', num: true }],
+        active.map((hour) => ({ cells: [hour.label, count(hour.requests), hour.costDisplay] })),
+      ),
     );
   }
 
@@ -265,12 +452,21 @@
       replace(id, el('p', { class: 'empty', text: 'No traffic in this period.' }));
       return;
     }
-    const headers = [{ label: noun }, { label: 'Share', className: 'bar-cell' }, { label: 'Requests', num: true }, { label: 'Tokens', num: true }, { label: 'Cost', num: true }];
+    const headers = [
+      { label: noun },
+      { label: 'Share', className: 'bar-cell' },
+      { label: 'Requests', num: true },
+      { label: 'Tokens', num: true },
+      { label: 'Cost', num: true },
+    ];
     const rows = breakdown.rows.map((row) => ({
       className: row.others ? 'others' : undefined,
       cells: [row.key, shareBar(row.share), count(row.requests), count(row.tokens), row.costDisplay],
     }));
-    const caption = breakdown.groups > breakdown.rows.length ? `Top ${breakdown.rows.length - 1} of ${breakdown.groups} by cost, the rest as "others", last ${breakdown.days} days` : `By cost, last ${breakdown.days} days`;
+    const caption =
+      breakdown.groups > breakdown.rows.length
+        ? `Top ${breakdown.rows.length - 1} of ${breakdown.groups} by cost, the rest as "others", last ${breakdown.days} days`
+        : `By cost, last ${breakdown.days} days`;
     replace(id, table(caption, headers, rows, { testId: id }));
   }
 
@@ -278,16 +474,42 @@
     const segments = data.tokens.map((bucket) => ({ label: bucket.label, value: bucket.tokens }));
     const total = segments.reduce((sum, segment) => sum + segment.value, 0);
     replace('tokens-chart', stackedBar(segments, `Tokens by billing bucket, last ${data.range.days} days`));
-    replace('tokens-caption', el('ul', { class: 'legend' }, data.tokens.map((bucket, index) => el('li', {}, [el('span', { class: `swatch seg-${index}`, 'aria-hidden': 'true' }), document.createTextNode(bucket.label)]))));
+    replace(
+      'tokens-caption',
+      el(
+        'ul',
+        { class: 'legend' },
+        data.tokens.map((bucket, index) =>
+          el('li', {}, [
+            el('span', { class: `swatch seg-${index}`, 'aria-hidden': 'true' }),
+            document.createTextNode(bucket.label),
+          ]),
+        ),
+      ),
+    );
     replace(
       'tokens-table',
-      table(`Tokens by billing bucket, last ${data.range.days} days`, [{ label: 'Bucket' }, { label: 'Tokens', num: true }, { label: 'Share', num: true }], data.tokens.map((bucket) => ({ cells: [bucket.label, count(bucket.tokens), total ? `${((100 * bucket.tokens) / total).toFixed(1)} %` : '–'] })), { testId: 'tokens-table' }),
+      table(
+        `Tokens by billing bucket, last ${data.range.days} days`,
+        [{ label: 'Bucket' }, { label: 'Tokens', num: true }, { label: 'Share', num: true }],
+        data.tokens.map((bucket) => ({
+          cells: [bucket.label, count(bucket.tokens), total ? `${((100 * bucket.tokens) / total).toFixed(1)} %` : '–'],
+        })),
+        { testId: 'tokens-table' },
+      ),
     );
   }
 
   function renderBudgets(data) {
     const rejected = data.rejected;
-    replace('rejections', document.createTextNode(rejected.requests ? `${count(rejected.requests)} requests were refused by a budget in the last ${data.range.days} days${rejected.byUser.length ? ` (${rejected.byUser.map((row) => `${row.key}: ${count(row.requests)}`).join(', ')})` : ''}.` : `No request was refused by a budget in the last ${data.range.days} days.`));
+    replace(
+      'rejections',
+      document.createTextNode(
+        rejected.requests
+          ? `${count(rejected.requests)} requests were refused by a budget in the last ${data.range.days} days${rejected.byUser.length ? ` (${rejected.byUser.map((row) => `${row.key}: ${count(row.requests)}`).join(', ')})` : ''}.`
+          : `No request was refused by a budget in the last ${data.range.days} days.`,
+      ),
+    );
     if (!data.budgets.length) {
       replace('budgets', el('p', { class: 'empty', text: 'No budgets configured for this dashboard.' }));
       return;
@@ -295,10 +517,32 @@
     const limit = 12;
     const shown = data.budgets.slice(0, limit);
     const rows = shown.map((budget) => ({
-      cells: [budget.subject, shareBar(budget.fraction, budget.fraction >= 1 ? 'over' : budget.fraction >= 0.8 ? 'near' : ''), budget.usedDisplay, `${budget.limitDisplay} ${budget.period}`, `${Math.round(budget.fraction * 100)} %`, count(budget.rejected)],
+      cells: [
+        budget.subject,
+        shareBar(budget.fraction, budget.fraction >= 1 ? 'over' : budget.fraction >= 0.8 ? 'near' : ''),
+        budget.usedDisplay,
+        `${budget.limitDisplay} ${budget.period}`,
+        `${Math.round(budget.fraction * 100)} %`,
+        count(budget.rejected),
+      ],
     }));
     const caption = `Use of each budget in its current window (spent plus in flight), fullest first${data.budgets.length > limit ? `; ${data.budgets.length - limit} more not shown` : ''}`;
-    replace('budgets', table(caption, [{ label: 'Who' }, { label: 'Use', className: 'bar-cell' }, { label: 'Used', num: true }, { label: 'Limit', num: true }, { label: 'Used', num: true }, { label: 'Refused', num: true }], rows, { testId: 'budgets-table' }));
+    replace(
+      'budgets',
+      table(
+        caption,
+        [
+          { label: 'Who' },
+          { label: 'Use', className: 'bar-cell' },
+          { label: 'Used', num: true },
+          { label: 'Limit', num: true },
+          { label: 'Used', num: true },
+          { label: 'Refused', num: true },
+        ],
+        rows,
+        { testId: 'budgets-table' },
+      ),
+    );
   }
 
   function renderPlan(data) {
@@ -313,15 +557,53 @@
       return;
     }
     replace('plan-chart', planChart(plan, widthOf('plan-chart')));
-    const legend = [el('li', {}, [el('span', { class: 'line', 'aria-hidden': 'true' }), document.createTextNode(plan.curve.perTokenName)])];
-    plan.curve.plans.forEach((line, index) => legend.push(el('li', {}, [el('span', { class: `line dashed plan-${index % 4}`, 'aria-hidden': 'true' }), document.createTextNode(line.name)])));
-    legend.push(el('li', {}, [el('span', { class: 'band-swatch', 'aria-hidden': 'true' }), document.createTextNode('projected month, p50 to p95')]));
-    if (plan.breakEven.length) legend.push(el('li', {}, [el('span', { class: 'dot', 'aria-hidden': 'true' }), document.createTextNode('break-even volume')]));
+    const legend = [
+      el('li', {}, [
+        el('span', { class: 'line', 'aria-hidden': 'true' }),
+        document.createTextNode(plan.curve.perTokenName),
+      ]),
+    ];
+    plan.curve.plans.forEach((line, index) => {
+      legend.push(
+        el('li', {}, [
+          el('span', { class: `line dashed plan-${index % 4}`, 'aria-hidden': 'true' }),
+          document.createTextNode(line.name),
+        ]),
+      );
+    });
+    legend.push(
+      el('li', {}, [
+        el('span', { class: 'band-swatch', 'aria-hidden': 'true' }),
+        document.createTextNode('projected month, p50 to p95'),
+      ]),
+    );
+    if (plan.breakEven.length)
+      legend.push(
+        el('li', {}, [
+          el('span', { class: 'dot', 'aria-hidden': 'true' }),
+          document.createTextNode('break-even volume'),
+        ]),
+      );
     replace('plan-caption', el('ul', { class: 'legend' }, legend));
-    const rows = plan.options.map((option) => ({ cells: [option.name, option.kind, option.p50Display, option.p95Display] }));
-    const nodes = [table('Monthly cost of each option at the projected volume', [{ label: 'Option' }, { label: 'Billing' }, { label: 'At p50', num: true }, { label: 'At p95', num: true }], rows, { testId: 'plan-table' })];
+    const rows = plan.options.map((option) => ({
+      cells: [option.name, option.kind, option.p50Display, option.p95Display],
+    }));
+    const nodes = [
+      table(
+        'Monthly cost of each option at the projected volume',
+        [{ label: 'Option' }, { label: 'Billing' }, { label: 'At p50', num: true }, { label: 'At p95', num: true }],
+        rows,
+        { testId: 'plan-table' },
+      ),
+    ];
     if (plan.breakEven.length) {
-      nodes.push(table('Break-even volumes', [{ label: 'Between' }, { label: 'Tokens per month', num: true }], plan.breakEven.map((point) => ({ cells: [point.between.join(' and '), point.label] }))));
+      nodes.push(
+        table(
+          'Break-even volumes',
+          [{ label: 'Between' }, { label: 'Tokens per month', num: true }],
+          plan.breakEven.map((point) => ({ cells: [point.between.join(' and '), point.label] })),
+        ),
+      );
     }
     replace('plan-table', ...nodes);
     replace('plan-note', document.createTextNode(plan.note || ''));
@@ -338,7 +620,12 @@
     renderTokens(data);
     renderBudgets(data);
     renderPlan(data);
-    replace('range', document.createTextNode(`Period: ${data.range.from.slice(0, 10)} to ${data.range.to.slice(0, 10)} (${data.timeZone}).`));
+    replace(
+      'range',
+      document.createTextNode(
+        `Period: ${data.range.from.slice(0, 10)} to ${data.range.to.slice(0, 10)} (${data.timeZone}).`,
+      ),
+    );
   }
 
   let lastData;
@@ -351,8 +638,15 @@
   async function refresh() {
     clearTimeout(timer);
     try {
-      const response = await fetch(api, { headers: { accept: 'application/json' }, credentials: 'same-origin', cache: 'no-store' });
-      if (!response.ok) throw new Error(response.status === 401 || response.status === 403 ? 'not authorized' : `HTTP ${response.status}`);
+      const response = await fetch(api, {
+        headers: { accept: 'application/json' },
+        credentials: 'same-origin',
+        cache: 'no-store',
+      });
+      if (!response.ok)
+        throw new Error(
+          response.status === 401 || response.status === 403 ? 'not authorized' : `HTTP ${response.status}`,
+        );
       const data = await response.json();
       render(data);
       lastData = data;
@@ -362,7 +656,7 @@
       statusEl.textContent = `Updated ${lastOk.toLocaleTimeString()}${paused ? ' · paused' : ''}`;
     } catch (error) {
       statusEl.classList.add('error');
-      statusEl.textContent = `Could not update (${error && error.message ? error.message : 'network error'})${lastOk ? `; showing data from ${lastOk.toLocaleTimeString()}` : ''}`;
+      statusEl.textContent = `Could not update (${error?.message ? error.message : 'network error'})${lastOk ? `; showing data from ${lastOk.toLocaleTimeString()}` : ''}`;
     }
     schedule();
   }

@@ -154,7 +154,8 @@ export class BudgetLedger {
       counter = { slices: new Map(), reserved: new Map(), expiresAt: 0 };
       this.counters.set(key, counter);
     }
-    const horizon = instance.kind === 'calendar' ? instance.end : sliceExpiresAt(instance.currentSlice, instance.sliceMs);
+    const horizon =
+      instance.kind === 'calendar' ? instance.end : sliceExpiresAt(instance.currentSlice, instance.sliceMs);
     counter.expiresAt = Math.max(counter.expiresAt, horizon);
     return counter;
   }

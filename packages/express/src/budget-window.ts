@@ -1,5 +1,5 @@
-import type { BudgetWindow } from './types';
 import { InvalidBudgetWindowError } from './invalid-budget-window-error';
+import type { BudgetWindow } from './types';
 
 /**
  * Rolling windows are counted in slices: a window of D is kept as `ROLLING_SLICES` slices of D / 60 each,

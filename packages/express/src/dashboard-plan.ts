@@ -12,7 +12,14 @@ export interface PlanView {
   historyDays: number;
   p50?: { cost: string; costDisplay: string; tokens: number };
   p95?: { cost: string; costDisplay: string; tokens: number };
-  options: { name: string; kind: 'per-token' | 'flat-rate'; p50: string; p50Display: string; p95: string; p95Display: string }[];
+  options: {
+    name: string;
+    kind: 'per-token' | 'flat-rate';
+    p50: string;
+    p50Display: string;
+    p95: string;
+    p95Display: string;
+  }[];
   breakEven: {
     between: [string, string];
     tokensPerMonth: number;
@@ -102,7 +109,10 @@ export function buildPlanView(input: { series: DailyUsage[]; plans: DashboardPla
     volumes,
     perTokenName: PER_TOKEN_NAME,
     perToken: volumes.map((volume) => perTokenAt(volume).toNumber()),
-    plans: input.plans.map((plan) => ({ name: plan.name, costs: volumes.map((volume) => planCostAt(plan, volume).toNumber()) })),
+    plans: input.plans.map((plan) => ({
+      name: plan.name,
+      costs: volumes.map((volume) => planCostAt(plan, volume).toNumber()),
+    })),
   };
 
   const cheapest = [...options].sort((a, b) => Money.from(a.p50).compare(Money.from(b.p50)))[0];

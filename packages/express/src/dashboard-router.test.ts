@@ -1,6 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { FlatRatePlan, Money } from '@tokenmeter/core';
+import { type FlatRatePlan, Money } from '@tokenmeter/core';
 import express from 'express';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
@@ -43,10 +43,45 @@ const EVENTS: UsageEvent[] = [
   // 1000 × 0.15/1M + 500 × 0.60/1M = 0.00015 + 0.0003
   event({ id: 'a', user: 'alice', timestamp: NOW - 2.4 * HOUR, inputTokens: 1000, outputTokens: 500, cost: '0.00045' }),
   // 2000 × 0.40/1M + 200 × 1.60/1M = 0.0008 + 0.00032
-  event({ id: 'b', user: 'bob', route: '/api/summarize', model: 'gpt-4.1-mini', timestamp: NOW - 1.3 * HOUR, inputTokens: 2000, outputTokens: 200, cost: '0.00112' }),
-  event({ id: 'c', user: 'dave', route: '/api/summarize', model: 'gpt-4.1-mini', timestamp: NOW - 1.1 * HOUR, status: 429, rejected: true }),
-  event({ id: 'd', user: 'alice', timestamp: NOW - 24 * HOUR, inputTokens: 3000, cachedInputTokens: 1000, outputTokens: 700, cost: '0.001' }),
-  event({ id: 'e', user: 'carol', model: 'my-own-llm', provider: 'unknown', timestamp: NOW - 72 * HOUR, inputTokens: 100, outputTokens: 50, priced: false, cost: undefined }),
+  event({
+    id: 'b',
+    user: 'bob',
+    route: '/api/summarize',
+    model: 'gpt-4.1-mini',
+    timestamp: NOW - 1.3 * HOUR,
+    inputTokens: 2000,
+    outputTokens: 200,
+    cost: '0.00112',
+  }),
+  event({
+    id: 'c',
+    user: 'dave',
+    route: '/api/summarize',
+    model: 'gpt-4.1-mini',
+    timestamp: NOW - 1.1 * HOUR,
+    status: 429,
+    rejected: true,
+  }),
+  event({
+    id: 'd',
+    user: 'alice',
+    timestamp: NOW - 24 * HOUR,
+    inputTokens: 3000,
+    cachedInputTokens: 1000,
+    outputTokens: 700,
+    cost: '0.001',
+  }),
+  event({
+    id: 'e',
+    user: 'carol',
+    model: 'my-own-llm',
+    provider: 'unknown',
+    timestamp: NOW - 72 * HOUR,
+    inputTokens: 100,
+    outputTokens: 50,
+    priced: false,
+    cost: undefined,
+  }),
 ];
 
 async function appWith(store: Store, options: Partial<Parameters<typeof dashboardRouter>[0]> = {}) {
@@ -85,7 +120,12 @@ describe('dashboardRouter', () => {
     const app = await appWith(createMemoryStore({ now: () => NOW }));
     const { body } = await request(app).get('/dashboard/api/summary').expect(200);
     // Today: 0.00045 + 0.00112 (the rejected call costs nothing).
-    expect(body.kpis.today).toMatchObject({ requests: 3, cost: '0.00157', costDisplay: '$0.00157', rejectedRequests: 1 });
+    expect(body.kpis.today).toMatchObject({
+      requests: 3,
+      cost: '0.00157',
+      costDisplay: '$0.00157',
+      rejectedRequests: 1,
+    });
     expect(body.kpis.month).toMatchObject({ requests: 5, cost: '0.00257', unpricedRequests: 1 });
     expect(body.kpis.range.tokens).toBe(1000 + 500 + 2000 + 200 + 3000 + 1000 + 700 + 100 + 50);
     expect(body.daily).toHaveLength(30);
@@ -116,14 +156,20 @@ describe('dashboardRouter', () => {
     const store = createMemoryStore({ now: () => NOW });
     const window = { kind: 'calendar', period: 'day', timeZone: 'UTC' } as const;
     // alice spent $0.00045 today: 450,000 nano-dollars against a $0.001 (1,000,000 nano-dollar) limit.
-    const hold = await store.reserve([{ budgetId: 'user:alice:usd:day', window, limit: 1_000_000, amount: 600_000 }], NOW);
+    const hold = await store.reserve(
+      [{ budgetId: 'user:alice:usd:day', window, limit: 1_000_000, amount: 600_000 }],
+      NOW,
+    );
     if (!hold.ok) throw new Error('reservation refused');
     await store.settle(hold.reservationId, [450_000], NOW);
     const app = await appWith(store, { budgets: 'user:0.001/day' });
     const { body } = await request(app).get('/dashboard/api/summary').expect(200);
     const alice = body.budgets.find((row: { subject: string }) => row.subject === 'alice');
     expect(alice).toMatchObject({ unit: 'usd', used: '0.00045', limit: '0.001', fraction: 0.45, period: 'per day' });
-    expect(body.budgets.find((row: { subject: string }) => row.subject === 'dave')).toMatchObject({ used: '0', rejected: 1 });
+    expect(body.budgets.find((row: { subject: string }) => row.subject === 'dave')).toMatchObject({
+      used: '0',
+      rejected: 1,
+    });
   });
 
   it('projects the month from the measured days and compares each flat-rate plan', async () => {
@@ -141,7 +187,9 @@ describe('dashboardRouter', () => {
     expect(() => dashboardRouter({ store, authorize: undefined as never })).toThrow(InvalidDashboardOptionsError);
     expect(() => dashboardRouter({ store, authorize: () => true, days: 0 })).toThrow(/days/);
     expect(() => dashboardRouter({ store, authorize: () => true, timeZone: 'Mars/Olympus' })).toThrow(/time zone/);
-    expect(() => dashboardRouter({ store, authorize: () => true, budgets: 'nonsense' })).toThrow(InvalidDashboardOptionsError);
+    expect(() => dashboardRouter({ store, authorize: () => true, budgets: 'nonsense' })).toThrow(
+      InvalidDashboardOptionsError,
+    );
   });
 
   it('ships the generated assets exactly as in assets/ (rerun scripts/generate-dashboard-assets.mjs)', () => {

@@ -1,11 +1,11 @@
 import { formatUsd, Money } from '@tokenmeter/core';
 import { type Request, type Response, Router } from 'express';
+import { applicableBudgets } from './budget-enforcer';
+import { type BudgetRule, formatBudgetAmount, parseBudgetRules } from './budget-rules';
 import { calendarWindow, localDate, localDateKey, localHourKey, startOfLocalDay } from './budget-window';
 import { dashboardHtml, dashboardScript, dashboardStyles } from './dashboard-assets';
 import { buildPlanView, type DashboardPlan, type PlanView } from './dashboard-plan';
 import { InvalidDashboardOptionsError } from './invalid-dashboard-options-error';
-import { applicableBudgets } from './budget-enforcer';
-import { type BudgetRule, formatBudgetAmount, parseBudgetRules } from './budget-rules';
 import type { MeterOptions } from './meter-options';
 import type { Store, UsageGroup, UsageTotals } from './types';
 
@@ -145,7 +145,9 @@ function parseOptions(options: DashboardOptions): Config {
   if (!options || typeof options !== 'object') throw new InvalidDashboardOptionsError('options are required');
   const { store, authorize } = options;
   if (!store || typeof store.query !== 'function' || typeof store.dailySeries !== 'function') {
-    throw new InvalidDashboardOptionsError('store must be a tokenmeter Store (createMemoryStore(), createSqliteStore()…)');
+    throw new InvalidDashboardOptionsError(
+      'store must be a tokenmeter Store (createMemoryStore(), createSqliteStore()…)',
+    );
   }
   if (typeof authorize !== 'function') {
     throw new InvalidDashboardOptionsError(
@@ -193,7 +195,12 @@ export async function buildSummary(config: Config, now: number): Promise<Dashboa
   const todayStart = startOfLocalDay(today.year, today.month, today.day, timeZone);
   const monthStart = startOfLocalDay(today.year, today.month, 1, timeZone);
   const firstDay = new Date(Date.UTC(today.year, today.month - 1, today.day - (days - 1)));
-  const rangeStart = startOfLocalDay(firstDay.getUTCFullYear(), firstDay.getUTCMonth() + 1, firstDay.getUTCDate(), timeZone);
+  const rangeStart = startOfLocalDay(
+    firstDay.getUTCFullYear(),
+    firstDay.getUTCMonth() + 1,
+    firstDay.getUTCDate(),
+    timeZone,
+  );
   const to = now + 1;
 
   const [todayReport, monthReport, byModel, byRoute, byUser, byDay, byHour] = await Promise.all([
@@ -253,7 +260,11 @@ export async function buildSummary(config: Config, now: number): Promise<Dashboa
     generatedAt: new Date(now).toISOString(),
     timeZone,
     range: { from: new Date(rangeStart).toISOString(), to: new Date(now).toISOString(), days },
-    kpis: { today: totalsView(todayReport.totals), month: totalsView(monthReport.totals), range: totalsView(rangeTotals) },
+    kpis: {
+      today: totalsView(todayReport.totals),
+      month: totalsView(monthReport.totals),
+      range: totalsView(rangeTotals),
+    },
     daily,
     hourly,
     byModel: breakdown(byModel.groups, rangeTotals, config.topN, days),
@@ -274,7 +285,11 @@ export async function buildSummary(config: Config, now: number): Promise<Dashboa
 
 function tokensOf(totals: UsageTotals): number {
   return (
-    totals.inputTokens + totals.cachedInputTokens + totals.cacheWriteTokens + totals.outputTokens + totals.reasoningTokens
+    totals.inputTokens +
+    totals.cachedInputTokens +
+    totals.cacheWriteTokens +
+    totals.outputTokens +
+    totals.reasoningTokens
   );
 }
 
@@ -303,11 +318,7 @@ function breakdown(groups: UsageGroup[], totals: UsageTotals, topN: number, days
       cost: cost.toString(),
       costDisplay: formatUsd(cost),
       rejectedRequests: members.reduce((sum, member) => sum + member.rejectedRequests, 0),
-      share: totalCost.isZero()
-        ? totalTokens === 0
-          ? 0
-          : tokens / totalTokens
-        : Number(cost.ratioTo(totalCost, 4)),
+      share: totalCost.isZero() ? (totalTokens === 0 ? 0 : tokens / totalTokens) : Number(cost.ratioTo(totalCost, 4)),
     };
   };
   const rows = shown.map((group) => row(group.key, [group]));
@@ -322,8 +333,14 @@ function breakdown(groups: UsageGroup[], totals: UsageTotals, topN: number, days
 async function budgetRows(config: Config, now: number, rangeStart: number): Promise<DashboardSummary['budgets']> {
   const rows: DashboardSummary['budgets'] = [];
   for (const rule of config.budgets) {
-    const start = rule.window.kind === 'rolling' ? now - rule.window.durationMs : calendarWindow(rule.window.period, rule.window.timeZone ?? 'UTC', now).start;
-    const period = rule.window.kind === 'rolling' ? `per ${formatDuration(rule.window.durationMs)}, rolling` : `per ${rule.window.period}`;
+    const start =
+      rule.window.kind === 'rolling'
+        ? now - rule.window.durationMs
+        : calendarWindow(rule.window.period, rule.window.timeZone ?? 'UTC', now).start;
+    const period =
+      rule.window.kind === 'rolling'
+        ? `per ${formatDuration(rule.window.durationMs)}, rolling`
+        : `per ${rule.window.period}`;
     const groupBy = rule.scope === 'global' ? undefined : rule.scope;
     const [inWindow, inRange] = await Promise.all([
       config.store.query({ from: start, to: now + 1, timeZone: config.timeZone, ...(groupBy ? { groupBy } : {}) }),
@@ -333,9 +350,12 @@ async function budgetRows(config: Config, now: number, rangeStart: number): Prom
     const subjects =
       rule.scope === 'global'
         ? ['global']
-        : [...new Set([...inWindow.groups, ...inRange.groups].map((group) => group.key))].filter((key) => key !== '(none)');
+        : [...new Set([...inWindow.groups, ...inRange.groups].map((group) => group.key))].filter(
+            (key) => key !== '(none)',
+          );
     for (const subject of subjects) {
-      const identity = rule.scope === 'user' || rule.scope === 'tenant' || rule.scope === 'feature' ? { [rule.scope]: subject } : {};
+      const identity =
+        rule.scope === 'user' || rule.scope === 'tenant' || rule.scope === 'feature' ? { [rule.scope]: subject } : {};
       const applied = applicableBudgets([rule], identity, rule.scope === 'route' ? subject : '');
       const budgetId = applied[0]?.budgetId;
       if (!budgetId) continue;
@@ -350,7 +370,8 @@ async function budgetRows(config: Config, now: number, rangeStart: number): Prom
         used: usedText,
         usedDisplay: rule.unit === 'usd' ? formatUsd(Money.from(usedText)) : `${used.toLocaleString('en-US')} tokens`,
         limit: limitText,
-        limitDisplay: rule.unit === 'usd' ? formatUsd(Money.from(limitText)) : `${rule.limit.toLocaleString('en-US')} tokens`,
+        limitDisplay:
+          rule.unit === 'usd' ? formatUsd(Money.from(limitText)) : `${rule.limit.toLocaleString('en-US')} tokens`,
         fraction,
         rejected: rule.scope === 'global' ? inRange.totals.rejectedRequests : (rejectedBySubject.get(subject) ?? 0),
       });

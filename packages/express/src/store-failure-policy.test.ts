@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { createServer, type Server, type Socket, connect } from 'node:net';
+import { connect, createServer, type Server, type Socket } from 'node:net';
 import { Redis } from 'ioredis';
 import { afterEach, describe, expect, it } from 'vitest';
 import { withFailurePolicy } from './store-failure-policy';
@@ -52,7 +52,11 @@ afterEach(async () => {
 
 function captureLogger() {
   const lines: string[] = [];
-  return { lines, warn: (line: string) => lines.push(`warn ${line}`), info: (line: string) => lines.push(`info ${line}`) };
+  return {
+    lines,
+    warn: (line: string) => lines.push(`warn ${line}`),
+    info: (line: string) => lines.push(`info ${line}`),
+  };
 }
 
 async function redisBehindProxy(): Promise<{ proxy: CuttableProxy; store: RedisStore; prefix: string }> {

@@ -1,7 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { validateActualAmounts, validateReservationRequests } from './budget-ledger';
 import { StoreUnavailableError } from './store-unavailable-error';
-import { validateEvent } from './usage-aggregate';
 import type {
   BudgetReservationRequest,
   BudgetWindow,
@@ -12,6 +11,7 @@ import type {
   UsageQuery,
   UsageReport,
 } from './types';
+import { validateEvent } from './usage-aggregate';
 
 /** Where the failure policy reports outages: once when one starts, once when it ends. */
 export interface StoreLogger {
@@ -84,6 +84,8 @@ export function withFailurePolicy(inner: Store, options: FailurePolicyOptions = 
   const retryMaxMs = options.retryMaxMs ?? 10_000;
 
   let buffer: UsageEvent[] = [];
+  /** Events of the retry batch in flight. */
+  let retrying = 0;
   let outage: { since: number; failures: number } | undefined;
   let dropped = 0;
   let droppedAtOutageStart = 0;
@@ -114,7 +116,7 @@ export function withFailurePolicy(inner: Store, options: FailurePolicyOptions = 
   }
 
   function recovered(): void {
-    if (!outage || buffer.length > 0) return;
+    if (!outage || buffer.length > 0 || retrying > 0) return;
     const seconds = ((Date.now() - outage.since) / 1000).toFixed(1);
     const lost = dropped - droppedAtOutageStart;
     outage = undefined;
@@ -122,7 +124,9 @@ export function withFailurePolicy(inner: Store, options: FailurePolicyOptions = 
     (logger.info ?? logger.warn).call(
       logger,
       `tokenmeter: the ${inner.name} store is back after ${seconds} s` +
-        (lost > 0 ? `; ${lost} usage events were dropped (buffer limit ${bufferLimit}).` : '; no usage event was lost.'),
+        (lost > 0
+          ? `; ${lost} usage events were dropped (buffer limit ${bufferLimit}).`
+          : '; no usage event was lost.'),
     );
   }
 
@@ -156,16 +160,20 @@ export function withFailurePolicy(inner: Store, options: FailurePolicyOptions = 
     draining ??= (async () => {
       try {
         while (buffer.length > 0) {
-          const batch = buffer.slice(0, RETRY_BATCH);
+          // Taken out while in flight (events failing meanwhile are added to the buffer concurrently).
+          const batch = buffer.splice(0, RETRY_BATCH);
+          retrying = batch.length;
           try {
             await inner.recordEvents(batch);
             await inner.flush?.();
           } catch (error) {
+            // A failed write goes back to the front; ids make the retry harmless if it was half applied.
+            enqueue(batch, true);
             failed(error);
             return false;
+          } finally {
+            retrying = 0;
           }
-          // Only now leave the buffer: a failed write keeps its place (ids make the retry harmless).
-          buffer = buffer.slice(batch.length);
         }
         recovered();
         return true;
@@ -289,7 +297,7 @@ export function withFailurePolicy(inner: Store, options: FailurePolicyOptions = 
       return {
         mode,
         outage: outage !== undefined,
-        buffered: buffer.length,
+        buffered: buffer.length + retrying,
         dropped,
         unbackedReservations,
         failedSettlements,

@@ -9,7 +9,9 @@ describe('createMemoryStore', () => {
 
   it('keeps a bounded number of events, forgetting the oldest', () => {
     const store = createMemoryStore({ maxEvents: 3, now: () => Date.parse('2026-03-12T00:00:00Z') });
-    const events = [1, 2, 3, 4, 5].map((minute) => usageEvent({ timestamp: Date.parse('2026-03-10T00:00:00Z') + minute * 60_000 }));
+    const events = [1, 2, 3, 4, 5].map((minute) =>
+      usageEvent({ timestamp: Date.parse('2026-03-10T00:00:00Z') + minute * 60_000 }),
+    );
     store.recordEvents(events);
     expect(store.size).toBe(3);
     const report = store.query({});
@@ -27,7 +29,9 @@ describe('createMemoryStore', () => {
 
   it('rejects events it could not count, recording none of the batch', () => {
     const store = createMemoryStore();
-    expect(() => store.recordEvents([usageEvent(), usageEvent({ cost: '0.1234567890123456789' })])).toThrow(/18 decimal/);
+    expect(() => store.recordEvents([usageEvent(), usageEvent({ cost: '0.1234567890123456789' })])).toThrow(
+      /18 decimal/,
+    );
     expect(() => store.recordEvents([usageEvent({ inputTokens: -1 })])).toThrow(/non-negative/);
     expect(store.size).toBe(0);
   });
@@ -37,7 +41,9 @@ describe('createMemoryStore', () => {
     const now = Date.parse('2026-03-10T12:00:00Z');
     const results = await Promise.all(
       Array.from({ length: 50 }, () =>
-        Promise.resolve().then(() => store.reserve([{ budgetId: 'global', window: DAY_UTC, limit: 1000, amount: 30 }], now)),
+        Promise.resolve().then(() =>
+          store.reserve([{ budgetId: 'global', window: DAY_UTC, limit: 1000, amount: 30 }], now),
+        ),
       ),
     );
     // ⌊1000 / 30⌋ = 33 fit.

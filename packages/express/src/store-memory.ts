@@ -1,5 +1,4 @@
 import { BudgetLedger, DEFAULT_RESERVATION_TTL_MS } from './budget-ledger';
-import { dailySeriesFromReport, matchesFilter, normalizeQuery, ReportBuilder, validateEvent } from './usage-aggregate';
 import type {
   BudgetReservationRequest,
   BudgetWindow,
@@ -10,6 +9,7 @@ import type {
   UsageQuery,
   UsageReport,
 } from './types';
+import { dailySeriesFromReport, matchesFilter, normalizeQuery, ReportBuilder, validateEvent } from './usage-aggregate';
 
 export interface MemoryStoreOptions {
   /** Events kept for queries; the oldest are forgotten first. Default 100,000. */

@@ -1,4 +1,7 @@
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { resolve } from 'node:path';
+import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
 import { createRedisStore, type RedisStore } from './store-redis';
@@ -80,13 +83,34 @@ describe('createRedisStore', () => {
     expect(userTotal).toBe(994);
   });
 
+  it('never overspends a budget shared by four processes under 200 concurrent reservations', async () => {
+    const prefix = newPrefix();
+    const now = Date.parse('2026-03-10T12:00:00Z');
+    const tsx = resolve(import.meta.dirname, '../../../node_modules/.bin/tsx');
+    const fixture = resolve(import.meta.dirname, '../test/fixtures/redis-reserver.ts');
+    const outputs = await Promise.all(
+      [0, 1, 2, 3].map(() =>
+        promisify(execFile)(tsx, ['--conditions=source', fixture, url, prefix, '50', String(now)]),
+      ),
+    );
+    const granted = outputs.map(({ stdout }) => (JSON.parse(stdout) as { granted: number }).granted);
+    // ⌊1000 / 7⌋ = 142 of the 200 calls fit: 994 spent, 99.4 % of the budget usable, never more than 1000.
+    expect(granted.reduce((sum, count) => sum + count, 0)).toBe(142);
+    const reader = open(prefix);
+    expect(await reader.budgetUsage('tenant:shared', DAY_UTC, now)).toBe(994);
+  }, 60_000);
+
   it('lets reservations of a crashed instance expire', async () => {
     const store = open(newPrefix(), { reservationTtlMs: 60_000 });
     const now = Date.parse('2026-03-10T12:00:00Z');
     const result = await store.reserve([{ budgetId: 'global', window: DAY_UTC, limit: 100, amount: 100 }], now);
     expect(result.ok).toBe(true);
-    expect(await store.reserve([{ budgetId: 'global', window: DAY_UTC, limit: 100, amount: 1 }], now + 59_999)).toMatchObject({ ok: false, used: 100 });
-    expect(await store.reserve([{ budgetId: 'global', window: DAY_UTC, limit: 100, amount: 1 }], now + 60_000)).toMatchObject({ ok: true, remaining: [99] });
+    expect(
+      await store.reserve([{ budgetId: 'global', window: DAY_UTC, limit: 100, amount: 1 }], now + 59_999),
+    ).toMatchObject({ ok: false, used: 100 });
+    expect(
+      await store.reserve([{ budgetId: 'global', window: DAY_UTC, limit: 100, amount: 1 }], now + 60_000),
+    ).toMatchObject({ ok: true, remaining: [99] });
   });
 
   it('counts an event once however many instances record it', async () => {

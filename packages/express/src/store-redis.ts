@@ -2,6 +2,16 @@ import { randomUUID } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
 import { DEFAULT_RESERVATION_TTL_MS, validateActualAmounts, validateReservationRequests } from './budget-ledger';
 import { currentWindow, ROLLING_SLICES, validateBudgetWindow, type WindowInstance } from './budget-window';
+import type {
+  BudgetReservationRequest,
+  BudgetWindow,
+  DailyUsage,
+  ReserveResult,
+  Store,
+  UsageEvent,
+  UsageQuery,
+  UsageReport,
+} from './types';
 import {
   AGGREGATE_BUCKET_MS,
   dailySeriesFromReport,
@@ -15,16 +25,6 @@ import {
   TotalsAccumulator,
   validateEvent,
 } from './usage-aggregate';
-import type {
-  BudgetReservationRequest,
-  BudgetWindow,
-  DailyUsage,
-  ReserveResult,
-  Store,
-  UsageEvent,
-  UsageQuery,
-  UsageReport,
-} from './types';
 
 export interface RedisStoreOptions {
   /** Connection URL. Default `process.env.REDIS_URL`, else `redis://127.0.0.1:6379`. Ignored when `client` is given. */
@@ -297,8 +297,7 @@ export function createRedisStore(options: RedisStoreOptions = {}): RedisStore {
   }
 
   const spendKey = (budgetId: string, instance: WindowInstance) => `${prefix}spend:${budgetId}:${instance.key}`;
-  const reservedKey = (budgetId: string, instance: WindowInstance) =>
-    `${prefix}reserved:${budgetId}:${instance.key}`;
+  const reservedKey = (budgetId: string, instance: WindowInstance) => `${prefix}reserved:${budgetId}:${instance.key}`;
   const reservationKey = (id: string) => `${prefix}reservation:${id}`;
 
   async function reserve(requests: BudgetReservationRequest[], now: number): Promise<ReserveResult> {
@@ -471,7 +470,10 @@ export function createRedisStore(options: RedisStoreOptions = {}): RedisStore {
       results.forEach(([error, fields], index) => {
         if (error) throw error;
         const instant = Number(chunk[index]);
-        const groups = new Map<string, { dimensions: EventDimensions; sums: TotalsAccumulator; nano: bigint; atto: bigint }>();
+        const groups = new Map<
+          string,
+          { dimensions: EventDimensions; sums: TotalsAccumulator; nano: bigint; atto: bigint }
+        >();
         for (const [field, value] of Object.entries(fields as Record<string, string>)) {
           const separator = field.indexOf('|');
           const metric = field.slice(0, separator);

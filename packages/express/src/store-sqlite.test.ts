@@ -115,7 +115,9 @@ describe('createSqliteStore', () => {
       (db.prepare('SELECT id FROM tokenmeter_events').all() as { id: string }[]).map((row) => row.id),
     );
     db.close();
-    const missing = Array.from({ length: acknowledged }, (_, index) => `kill-${index}`).filter((id) => !present.has(id));
+    const missing = Array.from({ length: acknowledged }, (_, index) => `kill-${index}`).filter(
+      (id) => !present.has(id),
+    );
     expect(missing).toEqual([]);
     const store = createSqliteStore({ path });
     expect(store.query({}).totals.requests).toBeGreaterThanOrEqual(acknowledged);

@@ -2,6 +2,16 @@ import { randomUUID } from 'node:crypto';
 import Database from 'better-sqlite3';
 import { DEFAULT_RESERVATION_TTL_MS, validateActualAmounts, validateReservationRequests } from './budget-ledger';
 import { currentWindow, retryAfterMs, sliceExpiresAt, validateBudgetWindow } from './budget-window';
+import type {
+  BudgetReservationRequest,
+  BudgetWindow,
+  DailyUsage,
+  ReserveResult,
+  Store,
+  UsageEvent,
+  UsageQuery,
+  UsageReport,
+} from './types';
 import {
   AGGREGATE_BUCKET_MS,
   dailySeriesFromReport,
@@ -14,16 +24,6 @@ import {
   TotalsAccumulator,
   validateEvent,
 } from './usage-aggregate';
-import type {
-  BudgetReservationRequest,
-  BudgetWindow,
-  DailyUsage,
-  ReserveResult,
-  Store,
-  UsageEvent,
-  UsageQuery,
-  UsageReport,
-} from './types';
 
 export interface SqliteStoreOptions {
   /** Database file. `:memory:` works for tests (nothing survives). */
@@ -335,32 +335,34 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
     return { ok: true, reservationId, remaining };
   });
 
-  const settleTransaction = db.transaction((reservationId: string, actualAmounts: number[] | undefined, now: number) => {
-    const rows = reservationRows.all(reservationId);
-    deleteReservation.run(reservationId);
-    if (!actualAmounts) return;
-    for (const row of rows) {
-      const amount = actualAmounts[row.position] ?? row.amount;
-      if (amount === 0) continue;
-      const window = JSON.parse(row.window) as BudgetWindow;
-      if (window.kind === 'rolling') {
-        // Rolling spend lands in the slice of the moment it was settled.
-        const instance = currentWindow(window, now);
-        if (instance.kind !== 'rolling') continue;
-        addSpend.run(
-          row.budget_id,
-          row.window_key,
-          instance.currentSlice,
-          amount,
-          sliceExpiresAt(instance.currentSlice, instance.sliceMs),
-        );
-      } else {
-        // Calendar spend lands in the window the reservation was made in (its key names the window start).
-        const start = Number(row.window_key.slice(row.window_key.lastIndexOf(':') + 1));
-        addSpend.run(row.budget_id, row.window_key, 0, amount, calendarEnd(window, start));
+  const settleTransaction = db.transaction(
+    (reservationId: string, actualAmounts: number[] | undefined, now: number) => {
+      const rows = reservationRows.all(reservationId);
+      deleteReservation.run(reservationId);
+      if (!actualAmounts) return;
+      for (const row of rows) {
+        const amount = actualAmounts[row.position] ?? row.amount;
+        if (amount === 0) continue;
+        const window = JSON.parse(row.window) as BudgetWindow;
+        if (window.kind === 'rolling') {
+          // Rolling spend lands in the slice of the moment it was settled.
+          const instance = currentWindow(window, now);
+          if (instance.kind !== 'rolling') continue;
+          addSpend.run(
+            row.budget_id,
+            row.window_key,
+            instance.currentSlice,
+            amount,
+            sliceExpiresAt(instance.currentSlice, instance.sliceMs),
+          );
+        } else {
+          // Calendar spend lands in the window the reservation was made in (its key names the window start).
+          const start = Number(row.window_key.slice(row.window_key.lastIndexOf(':') + 1));
+          addSpend.run(row.budget_id, row.window_key, 0, amount, calendarEnd(window, start));
+        }
       }
-    }
-  });
+    },
+  );
 
   function queryReport(query: UsageQuery): UsageReport {
     const normalized = normalizeQuery(query);

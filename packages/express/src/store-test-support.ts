@@ -164,7 +164,13 @@ export async function checkStoreContract(store: Store): Promise<void> {
 
   const series = await store.dailySeries({ from: 0, to: Date.parse('2026-04-01T00:00:00Z') });
   expect(series).toEqual([
-    { date: '2026-03-10', requests: 3, inputTokens: 3000 + 10_000 + 300, outputTokens: 500 + 100 + 50, cost: '0.012825' },
+    {
+      date: '2026-03-10',
+      requests: 3,
+      inputTokens: 3000 + 10_000 + 300,
+      outputTokens: 500 + 100 + 50,
+      cost: '0.012825',
+    },
     { date: '2026-03-11', requests: 1, inputTokens: 1000, outputTokens: 500, cost: '0' },
   ]);
 }

@@ -1,0 +1,186 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { main } from './program';
+
+async function run(...args: string[]) {
+  const out: string[] = [];
+  const err: string[] = [];
+  const stdout = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+    out.push(String(chunk));
+    return true;
+  });
+  const stderr = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+    err.push(String(chunk));
+    return true;
+  });
+  try {
+    const code = await main(['node', 'tokenmeter', ...args]);
+    return { code, stdout: out.join(''), stderr: err.join('') };
+  } finally {
+    stdout.mockRestore();
+    stderr.mockRestore();
+  }
+}
+
+const directory = mkdtempSync(join(tmpdir(), 'tokenmeter-cost-'));
+function file(name: string, content: string): string {
+  const path = join(directory, name);
+  writeFileSync(path, content);
+  return path;
+}
+
+afterEach(() => {
+  process.exitCode = undefined;
+});
+
+describe('tokenmeter cost', () => {
+  it('prices token counts where --input includes the cached tokens (gpt-4o: $3)', async () => {
+    const result = await run(
+      'cost',
+      '--model',
+      'gpt-4o',
+      '--input',
+      '1,000,000',
+      '--cached-input',
+      '400000',
+      '--output',
+      '100000',
+      '--json',
+    );
+    expect(result.code).toBe(0);
+    const parsed = JSON.parse(result.stdout);
+    // 600k × $2.50 + 400k × $1.25 + 100k × $10 per M (OpenAI's published gpt-4o prices).
+    expect(parsed).toMatchObject({
+      model: 'gpt-4o',
+      provider: 'openai',
+      priced: true,
+      currency: 'USD',
+      total: '3',
+      breakdown: { input: '1.5', cachedInput: '0.5', output: '1', reasoning: '0' },
+      usage: { inputTokens: 600000, cachedInputTokens: 400000, outputTokens: 100000 },
+      estimated: false,
+    });
+  });
+
+  it('prices an Anthropic response file with 5-minute and 1-hour cache writes', async () => {
+    const path = file(
+      'anthropic.json',
+      JSON.stringify({
+        type: 'message',
+        model: 'claude-sonnet-4-5-20250929',
+        usage: {
+          input_tokens: 42,
+          cache_creation_input_tokens: 3000,
+          cache_read_input_tokens: 18000,
+          cache_creation: { ephemeral_5m_input_tokens: 1000, ephemeral_1h_input_tokens: 2000 },
+          output_tokens: 512,
+        },
+      }),
+    );
+    const result = await run('cost', '--model', 'claude-sonnet-4-5', '--usage', path, '--json');
+    // 42×$3 + 18,000×$0.30 + 1,000×$3.75 + 2,000×$6 + 512×$15 per M = $0.028956.
+    expect(JSON.parse(result.stdout)).toMatchObject({ total: '0.028956', breakdown: { cacheWrite1h: '0.012' } });
+  });
+
+  it('batch tier from the command line', async () => {
+    const result = await run(
+      'cost',
+      '--model',
+      'gpt-4o',
+      '--input',
+      '1000000',
+      '--output',
+      '1000000',
+      '--tier',
+      'batch',
+      '--json',
+    );
+    // Published batch prices: $1.25 input, $5 output per M.
+    expect(JSON.parse(result.stdout)).toMatchObject({ total: '6.25', tier: 'batch', tierApplied: 'batch' });
+  });
+
+  it('prints a readable table', async () => {
+    const result = await run(
+      'cost',
+      '--model',
+      'gpt-4o',
+      '--input',
+      '1000000',
+      '--cached-input',
+      '400000',
+      '--output',
+      '100000',
+    );
+    expect(result.code).toBe(0);
+    expect(result.stdout).toMatch(/Input \(uncached\)\s+600,000\s+\$1\.50/);
+    expect(result.stdout).toMatch(/Cache read\s+400,000\s+\$0\.50/);
+    expect(result.stdout).toContain('Total: $3.00 (exactly 3 USD)');
+  });
+
+  it('an unknown model: exit 0, priced false, total null, and a hint on stderr', async () => {
+    const result = await run('cost', '--model', 'gpt-4oo', '--input', '10', '--output', '5', '--json');
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toMatchObject({
+      priced: false,
+      total: null,
+      breakdown: null,
+      usage: { inputTokens: 10 },
+    });
+    expect(result.stderr).toMatch(/unknown model "gpt-4oo".*Did you mean "gpt-4o"/);
+  });
+
+  it('malformed JSON on --usage: exit 2 with a clear message', async () => {
+    const result = await run(
+      'cost',
+      '--model',
+      'gpt-4o',
+      '--usage',
+      file('broken.json', '{"usage": {"prompt_tokens": 1,'),
+    );
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(/broken\.json is not valid JSON/);
+  });
+
+  it('garbage usage: exit 2 naming the field', async () => {
+    const result = await run(
+      'cost',
+      '--model',
+      'gpt-4o',
+      '--usage',
+      file('negative.json', '{"prompt_tokens": -4, "completion_tokens": 1}'),
+    );
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/usage\.prompt_tokens must not be negative/);
+  });
+
+  it('parts larger than --input: exit 2', async () => {
+    const result = await run('cost', '--model', 'gpt-4o', '--input', '100', '--cached-input', '200', '--output', '1');
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/--input \(100\) counts all input tokens/);
+  });
+
+  it('bad --tier, --format or --at: exit 2', async () => {
+    expect((await run('cost', '--model', 'gpt-4o', '--input', '1', '--output', '1', '--tier', 'gold')).code).toBe(2);
+    expect((await run('cost', '--model', 'gpt-4o', '--usage', '-', '--format', 'cohere')).code).toBe(2);
+    expect((await run('cost', '--model', 'gpt-4o', '--input', '1', '--output', '1', '--at', 'yesterday')).code).toBe(2);
+  });
+
+  it('historic prices with --at (o3 launched at $10/$40 per M)', async () => {
+    const result = await run(
+      'cost',
+      '--model',
+      'o3',
+      '--input',
+      '1000000',
+      '--output',
+      '1000000',
+      '--at',
+      '2025-05-01',
+      '--json',
+    );
+    expect(JSON.parse(result.stdout)).toMatchObject({ total: '50', pricesEffectiveFrom: '2025-04-16' });
+  });
+});
