@@ -3,7 +3,7 @@ import { mkdirSync, readFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
-import { type FlatRatePlan, Money } from '@tokenmeter/core';
+import { type FlatRatePlan, parsePlans } from '@tokenmeter/core';
 import { createMetrics, createSqliteStore, type Store, type UsageEvent } from '@tokenmeter/express';
 import OpenAI from 'openai';
 import { createDemoApp, type DemoModels } from './app';
@@ -160,10 +160,5 @@ export function chooseProvider(env: Record<string, string | undefined>): Provide
 }
 
 function loadPlans(): FlatRatePlan[] {
-  // TEMPORARY until parsePlans is exported: the same plans as plans.yaml.
-  void readFileSync;
-  return [
-    { name: 'Flat $25/month', monthlyFee: Money.from('25'), limits: { requestsPerMinute: 60 } },
-    { name: 'Team $99/month', monthlyFee: Money.from('99'), includedTokens: 100_000_000, overagePerMillionTokens: Money.from('1.50'), limits: { requestsPerMinute: 300 } },
-  ];
+  return parsePlans(readFileSync(join(DEMO_ROOT, 'plans.yaml'), 'utf8'));
 }

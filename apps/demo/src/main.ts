@@ -24,6 +24,8 @@ async function main(): Promise<number> {
   let values: { traffic?: boolean; 'exit-after-traffic'?: boolean; history?: boolean; db?: string; help?: boolean };
   try {
     ({ values } = parseArgs({
+      // `pnpm demo -- --flag` hands the `--` through to the script: it separates nothing here.
+      args: process.argv.slice(2).filter((argument) => argument !== '--'),
       options: {
         traffic: { type: 'boolean', default: true },
         'exit-after-traffic': { type: 'boolean', default: false },

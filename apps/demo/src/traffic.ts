@@ -114,11 +114,11 @@ function buildSteps(): Step[] {
     });
   }
   // dave: a backfill script summarizing long threads, until the daily budget answers 429.
-  for (let index = 0; index < 22; index++) {
+  for (let index = 0; index < 30; index++) {
     byUser(dave).push({
       user: dave ?? '',
       path: '/api/summarize',
-      body: { thread: ticketThread(100 + index, 30 + (index % 10)) },
+      body: { thread: ticketThread(100 + index, 60 + (index % 20)) },
     });
   }
   // erin: chats; she closes the second streamed answer halfway.

@@ -16231,11 +16231,11 @@ var require_util6 = __commonJS({
       "Dec"
     ];
     var IMFPaddedNumbers = Array(61).fill(0).map((_, i) => i.toString().padStart(2, "0"));
-    function toIMFDate(date) {
-      if (typeof date === "number") {
-        date = new Date(date);
+    function toIMFDate(date2) {
+      if (typeof date2 === "number") {
+        date2 = new Date(date2);
       }
-      return `${IMFDays[date.getUTCDay()]}, ${IMFPaddedNumbers[date.getUTCDate()]} ${IMFMonths[date.getUTCMonth()]} ${date.getUTCFullYear()} ${IMFPaddedNumbers[date.getUTCHours()]}:${IMFPaddedNumbers[date.getUTCMinutes()]}:${IMFPaddedNumbers[date.getUTCSeconds()]} GMT`;
+      return `${IMFDays[date2.getUTCDay()]}, ${IMFPaddedNumbers[date2.getUTCDate()]} ${IMFMonths[date2.getUTCMonth()]} ${date2.getUTCFullYear()} ${IMFPaddedNumbers[date2.getUTCHours()]}:${IMFPaddedNumbers[date2.getUTCMinutes()]}:${IMFPaddedNumbers[date2.getUTCSeconds()]} GMT`;
     }
     function validateCookieMaxAge(maxAge) {
       if (maxAge < 0) {
@@ -23019,15 +23019,15 @@ var require_timestamp = __commonJS({
           throw new Error("!!timestamp expects a date, starting with yyyy-mm-dd");
         const [, year, month, day, hour, minute, second] = match.map(Number);
         const millisec = match[7] ? Number((match[7] + "00").substr(1, 3)) : 0;
-        let date = Date.UTC(year, month - 1, day, hour || 0, minute || 0, second || 0, millisec);
+        let date2 = Date.UTC(year, month - 1, day, hour || 0, minute || 0, second || 0, millisec);
         const tz = match[8];
         if (tz && tz !== "Z") {
           let d = parseSexagesimal(tz, false);
           if (Math.abs(d) < 30)
             d *= 60;
-          date -= 6e4 * d;
+          date2 -= 6e4 * d;
         }
-        return new Date(date);
+        return new Date(date2);
       },
       stringify: ({ value }) => value?.toISOString().replace(/(T00:00:00)?\.000Z$/, "") ?? ""
     };
@@ -34233,8 +34233,8 @@ var Money = class _Money {
   }
   /** Multiplies by a decimal factor (`"1.1"` for +10 %), rounding half to even at 10^-18. */
   timesDecimal(factor) {
-    const scaled = parseDecimal(typeof factor === "number" ? numberToDecimalString(factor) : factor, _Money.SCALE);
-    return _Money.fromAtto(divideRoundHalfEven(this.atto * scaled, _Money.UNIT));
+    const scaled2 = parseDecimal(typeof factor === "number" ? numberToDecimalString(factor) : factor, _Money.SCALE);
+    return _Money.fromAtto(divideRoundHalfEven(this.atto * scaled2, _Money.UNIT));
   }
   /** Multiplies by numerator / denominator, rounding half to even at 10^-18. */
   timesRatio(numerator, denominator) {
@@ -34344,8 +34344,8 @@ function numberToDecimalString(value) {
   if (!Number.isFinite(value)) throw new InvalidMoneyError(String(value));
   const text = String(value);
   if (!/e/i.test(text)) return text;
-  const scaled = parseDecimal(text, 40);
-  return formatScaled(scaled, 40, true);
+  const scaled2 = parseDecimal(text, 40);
+  return formatScaled(scaled2, 40, true);
 }
 function formatScaled(value, scale, trimZeros) {
   const negative = value < 0n;
@@ -34384,63 +34384,15 @@ function costOfTokens(pricePerMillion, tokens) {
   return pricePerMillion.timesRatio(tokens, 1000000n);
 }
 
-// ../core/src/provider-names.ts
-var MODEL_NAME_PREFIXES = [
-  "openai",
-  "anthropic",
-  "gemini",
-  "google",
-  "vertex_ai",
-  "vertex",
-  "bedrock",
-  "bedrock_converse",
-  "azure",
-  "azure_ai",
-  "mistral",
-  "deepseek",
-  "xai",
-  "x-ai",
-  "openrouter"
-];
-
-// ../core/src/model-suggestions.ts
-function editDistance(a, b, limit = Number.POSITIVE_INFINITY) {
-  if (a === b) return 0;
-  if (Math.abs(a.length - b.length) > limit) return limit + 1;
-  let previous = Array.from({ length: b.length + 1 }, (_, index) => index);
-  for (let i = 1; i <= a.length; i++) {
-    const current = [i];
-    let rowMinimum = i;
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      const value = Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, (previous[j - 1] ?? 0) + cost);
-      current.push(value);
-      if (value < rowMinimum) rowMinimum = value;
-    }
-    if (rowMinimum > limit) return limit + 1;
-    previous = current;
+// ../core/src/invalid-usage-error.ts
+var InvalidUsageError = class extends TokenmeterError {
+  /** Dotted path of the offending field, when one field is to blame (`usage.prompt_tokens`). */
+  field;
+  constructor(message, field) {
+    super("INVALID_USAGE", field === void 0 ? `Invalid usage: ${message}` : `Invalid usage: ${field} ${message}`);
+    if (field !== void 0) this.field = field;
   }
-  return previous[b.length] ?? 0;
-}
-function sharedPrefix(a, b) {
-  let length = 0;
-  while (length < a.length && length < b.length && a[length] === b[length]) length++;
-  return length;
-}
-function closestIds(name, ids, count = 5) {
-  const wanted = name.toLowerCase();
-  const scored = [];
-  for (const id of ids) {
-    const candidate = id.toLowerCase();
-    const limit = Math.max(3, Math.ceil(Math.max(wanted.length, candidate.length) * 0.5));
-    const distance = editDistance(wanted, candidate, limit);
-    const prefix = sharedPrefix(wanted, candidate);
-    if (distance > limit && prefix < 4) continue;
-    scored.push({ id, score: Math.min(distance, limit + 1) - Math.min(prefix, 12) / 4 });
-  }
-  scored.sort((a, b) => a.score - b.score || a.id.length - b.id.length || (a.id < b.id ? -1 : 1));
-  return scored.slice(0, count).map((item) => item.id);
-}
+};
 
 // ../core/src/catalog.generated.json
 var catalog_generated_default = {
@@ -34794,6 +34746,311 @@ var catalog_generated_default = {
   ]
 };
 
+// ../core/src/custom-prices.ts
+var import_yaml = __toESM(require_dist(), 1);
+
+// ../core/src/invalid-price-file-error.ts
+var InvalidPriceFileError = class extends TokenmeterError {
+  /** Where the problem is, e.g. `models[2].input`; absent when the whole file is unreadable. */
+  path;
+  constructor(message, options = {}) {
+    super(
+      "INVALID_PRICE_FILE",
+      options.path ? `Invalid price file at ${options.path}: ${message}` : `Invalid price file: ${message}`,
+      {
+        cause: options.cause
+      }
+    );
+    if (options.path !== void 0) this.path = options.path;
+  }
+};
+
+// ../core/src/price-values.ts
+var SIGNIFICANT_DIGITS = 12;
+var WORK_SCALE = 40;
+function priceProblem(value) {
+  if (typeof value === "number") {
+    if (!Number.isFinite(value)) return `expected a finite number, got ${String(value)}`;
+    if (value < 0) return `expected a price ≥ 0, got ${value}`;
+    return void 0;
+  }
+  if (typeof value === "string") {
+    if (!/^\s*\+?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?\s*$/.test(value)) {
+      return `expected a decimal price such as "2.50", got ${JSON.stringify(value.slice(0, 40))}`;
+    }
+    return void 0;
+  }
+  return `expected a decimal price such as "2.50", got ${value === null ? "null" : typeof value}`;
+}
+function scaled(value) {
+  return parseDecimal(typeof value === "number" ? numberToDecimalString(value) : value, WORK_SCALE);
+}
+function dropFloatNoise(value) {
+  const digits = (value < 0n ? -value : value).toString();
+  if (digits.length <= SIGNIFICANT_DIGITS) return value;
+  const step = 10n ** BigInt(digits.length - SIGNIFICANT_DIGITS);
+  return divideRoundHalfEven(value, step) * step;
+}
+function finish(value, places) {
+  const rounded = divideRoundHalfEven(value, 10n ** BigInt(places - PRICE_DECIMALS));
+  return formatScaled(rounded, PRICE_DECIMALS, true);
+}
+function normalizePerMillion(value) {
+  return finish(dropFloatNoise(scaled(value)), WORK_SCALE);
+}
+var PRICE_FIELDS = ["input", "cachedInput", "cacheWrite5m", "cacheWrite1h", "output", "reasoning"];
+function orderPriceFields(prices) {
+  const ordered = {};
+  for (const field of PRICE_FIELDS) {
+    const value = prices[field];
+    if (value !== void 0) ordered[field] = value;
+  }
+  return ordered;
+}
+
+// ../core/src/provider-names.ts
+var MODEL_NAME_PREFIXES = [
+  "openai",
+  "anthropic",
+  "gemini",
+  "google",
+  "vertex_ai",
+  "vertex",
+  "bedrock",
+  "bedrock_converse",
+  "azure",
+  "azure_ai",
+  "mistral",
+  "deepseek",
+  "xai",
+  "x-ai",
+  "openrouter"
+];
+
+// ../core/src/import-litellm.ts
+var UNKNOWN_EFFECTIVE_FROM = "1970-01-01";
+
+// ../core/src/custom-prices.ts
+var PRICE_FIELDS2 = ["input", "cachedInput", "cacheWrite5m", "cacheWrite1h", "output", "reasoning"];
+var VARIANTS = ["batch", "flex", "priority"];
+var MODES = ["chat", "responses", "completion", "embedding"];
+var ENCODINGS = ["o200k_base", "cl100k_base", "p50k_base", "r50k_base", "o200k_harmony"];
+var ENTRY_FIELDS = /* @__PURE__ */ new Set([
+  "id",
+  "provider",
+  "displayName",
+  "aliases",
+  "mode",
+  "prices",
+  "contextWindow",
+  "maxOutputTokens",
+  "encoding",
+  "sourceUrl",
+  "checkedAt",
+  "deprecated",
+  "effectiveFrom",
+  "tiers",
+  ...PRICE_FIELDS2,
+  ...VARIANTS
+]);
+var SET_FIELDS = /* @__PURE__ */ new Set(["effectiveFrom", "standard", "tiers", ...VARIANTS]);
+var TIER_FIELDS = /* @__PURE__ */ new Set(["threshold", "comparison", "counts", "prices"]);
+function isRecord(value) {
+  return typeof value === "object" && value !== null && !Array.isArray(value);
+}
+function fail(path, message) {
+  throw new InvalidPriceFileError(message, { path });
+}
+function validateCatalogEntries(document) {
+  let list;
+  let root = "";
+  if (Array.isArray(document)) list = document;
+  else if (isRecord(document) && Array.isArray(document.models)) {
+    list = document.models;
+    root = "models";
+  } else if (isRecord(document) && Array.isArray(document.entries)) {
+    list = document.entries;
+    root = "entries";
+  } else {
+    throw new InvalidPriceFileError("expected a list of models, { models: [...] } or { entries: [...] }");
+  }
+  const today = (/* @__PURE__ */ new Date()).toISOString().slice(0, 10);
+  const seen = /* @__PURE__ */ new Set();
+  return list.map((item, index) => {
+    const entry = validateEntry(item, `${root}[${index}]`, today);
+    if (seen.has(entry.id)) fail(`${root}[${index}].id`, `duplicate id "${entry.id}"`);
+    seen.add(entry.id);
+    return entry;
+  });
+}
+function validateEntry(item, at, today) {
+  if (!isRecord(item)) fail(at, 'expected an object with at least "id", "input" and "output"');
+  if (typeof item.id !== "string" || item.id.trim() === "") fail(`${at}.id`, "expected a non-empty model id");
+  const path = `${at} (${JSON.stringify(item.id)})`;
+  for (const key of Object.keys(item)) {
+    if (!ENTRY_FIELDS.has(key)) fail(`${path}.${key}`, `unknown field "${key}"`);
+  }
+  const text = (field, fallback) => {
+    const value = item[field];
+    if (value === void 0) return fallback;
+    if (typeof value !== "string" || value === "") fail(`${path}.${field}`, "expected a non-empty string");
+    return value;
+  };
+  const count = (field) => {
+    const value = item[field];
+    if (value === void 0) return void 0;
+    if (typeof value !== "number" || !Number.isSafeInteger(value) || value <= 0) {
+      fail(`${path}.${field}`, `expected a whole number of tokens > 0, got ${JSON.stringify(value)}`);
+    }
+    return value;
+  };
+  const mode = text("mode", "chat");
+  if (!MODES.includes(mode)) fail(`${path}.mode`, `expected one of ${MODES.join(", ")}`);
+  const aliases = item.aliases ?? [];
+  if (!Array.isArray(aliases) || aliases.some((alias) => typeof alias !== "string" || alias === "")) {
+    fail(`${path}.aliases`, "expected a list of model names");
+  }
+  let prices;
+  if (item.prices !== void 0) {
+    const flat = [...PRICE_FIELDS2, ...VARIANTS, "tiers", "effectiveFrom"].find((field) => item[field] !== void 0);
+    if (flat) fail(`${path}.${flat}`, 'give prices either flat or as "prices" sets, not both');
+    if (!Array.isArray(item.prices) || item.prices.length === 0) {
+      fail(`${path}.prices`, "expected a non-empty list of price sets");
+    }
+    prices = item.prices.map((set, index) => validateSet(set, `${path}.prices[${index}]`));
+    prices.sort((a, b) => a.effectiveFrom < b.effectiveFrom ? -1 : a.effectiveFrom > b.effectiveFrom ? 1 : 0);
+  } else {
+    prices = [validateSet({ ...item, standard: item }, path, true)];
+  }
+  const entry = {
+    id: item.id,
+    provider: text("provider", "custom"),
+    aliases,
+    mode,
+    prices,
+    sourceUrl: text("sourceUrl", "custom"),
+    checkedAt: date(item.checkedAt, `${path}.checkedAt`) ?? today
+  };
+  if (item.displayName !== void 0) entry.displayName = text("displayName", "");
+  const contextWindow = count("contextWindow");
+  const maxOutput = count("maxOutputTokens");
+  if (contextWindow) entry.contextWindow = contextWindow;
+  if (maxOutput) entry.maxOutputTokens = maxOutput;
+  if (item.encoding !== void 0) {
+    if (!ENCODINGS.includes(item.encoding)) {
+      fail(`${path}.encoding`, `expected one of ${ENCODINGS.join(", ")}`);
+    }
+    entry.encoding = item.encoding;
+  }
+  if (item.deprecated !== void 0) {
+    if (typeof item.deprecated !== "boolean") fail(`${path}.deprecated`, "expected true or false");
+    entry.deprecated = item.deprecated;
+  }
+  return entry;
+}
+function date(value, path) {
+  if (value === void 0) return void 0;
+  if (value instanceof Date && !Number.isNaN(value.getTime())) return value.toISOString().slice(0, 10);
+  if (typeof value !== "string" || !/^\d{4}-\d{2}-\d{2}$/.test(value) || Number.isNaN(Date.parse(value))) {
+    fail(path, `expected a date YYYY-MM-DD, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+function validateSet(raw, path, flat = false) {
+  if (!isRecord(raw)) fail(path, "expected a price set { effectiveFrom, standard: { input, output } }");
+  if (!flat) {
+    for (const key of Object.keys(raw)) if (!SET_FIELDS.has(key)) fail(`${path}.${key}`, `unknown field "${key}"`);
+  }
+  const standardPath = flat ? path : `${path}.standard`;
+  const standard = validatePrices(raw.standard, standardPath, true);
+  const set = {
+    effectiveFrom: date(raw.effectiveFrom, `${path}.effectiveFrom`) ?? UNKNOWN_EFFECTIVE_FROM,
+    standard
+  };
+  for (const variant of VARIANTS) {
+    if (raw[variant] !== void 0) set[variant] = validatePrices(raw[variant], `${path}.${variant}`, false);
+  }
+  if (raw.tiers !== void 0) {
+    if (!Array.isArray(raw.tiers)) fail(`${path}.tiers`, "expected a list of tiers");
+    set.tiers = raw.tiers.map((tier, index) => validateTier(tier, `${path}.tiers[${index}]`));
+  }
+  return set;
+}
+function validatePrices(raw, path, complete) {
+  if (!isRecord(raw)) fail(path, "expected an object of prices per million tokens");
+  const prices = {};
+  for (const field of PRICE_FIELDS2) {
+    const value = raw[field];
+    if (value === void 0) continue;
+    const problem = priceProblem(value);
+    if (problem) fail(`${path}.${field}`, `${problem} (USD per million tokens)`);
+    prices[field] = normalizePerMillion(value);
+  }
+  if (complete) {
+    for (const field of ["input", "output"]) {
+      if (prices[field] === void 0) fail(`${path}.${field}`, "missing: input and output prices are required");
+    }
+  } else {
+    for (const key of Object.keys(raw)) {
+      if (!PRICE_FIELDS2.includes(key)) fail(`${path}.${key}`, `unknown field "${key}"`);
+    }
+  }
+  return orderPriceFields(prices);
+}
+function validateTier(raw, path) {
+  if (!isRecord(raw)) fail(path, "expected { threshold, comparison, counts, prices }");
+  for (const key of Object.keys(raw)) if (!TIER_FIELDS.has(key)) fail(`${path}.${key}`, `unknown field "${key}"`);
+  if (typeof raw.threshold !== "number" || !Number.isSafeInteger(raw.threshold) || raw.threshold <= 0) {
+    fail(`${path}.threshold`, "expected a whole number of tokens > 0");
+  }
+  const comparison = raw.comparison ?? ">";
+  if (comparison !== ">" && comparison !== ">=") fail(`${path}.comparison`, 'expected ">" or ">="');
+  const counts = raw.counts ?? "all-input";
+  if (counts !== "all-input" && counts !== "uncached-input") {
+    fail(`${path}.counts`, 'expected "all-input" or "uncached-input"');
+  }
+  return { threshold: raw.threshold, comparison, counts, prices: validatePrices(raw.prices, `${path}.prices`, false) };
+}
+
+// ../core/src/model-suggestions.ts
+function editDistance(a, b, limit = Number.POSITIVE_INFINITY) {
+  if (a === b) return 0;
+  if (Math.abs(a.length - b.length) > limit) return limit + 1;
+  let previous = Array.from({ length: b.length + 1 }, (_, index) => index);
+  for (let i = 1; i <= a.length; i++) {
+    const current = [i];
+    let rowMinimum = i;
+    for (let j = 1; j <= b.length; j++) {
+      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
+      const value = Math.min((previous[j] ?? 0) + 1, (current[j - 1] ?? 0) + 1, (previous[j - 1] ?? 0) + cost);
+      current.push(value);
+      if (value < rowMinimum) rowMinimum = value;
+    }
+    if (rowMinimum > limit) return limit + 1;
+    previous = current;
+  }
+  return previous[b.length] ?? 0;
+}
+function sharedPrefix(a, b) {
+  let length = 0;
+  while (length < a.length && length < b.length && a[length] === b[length]) length++;
+  return length;
+}
+function closestIds(name, ids, count = 5) {
+  const wanted = name.toLowerCase();
+  const scored = [];
+  for (const id of ids) {
+    const candidate = id.toLowerCase();
+    const limit = Math.max(3, Math.ceil(Math.max(wanted.length, candidate.length) * 0.5));
+    const distance = editDistance(wanted, candidate, limit);
+    const prefix = sharedPrefix(wanted, candidate);
+    if (distance > limit && prefix < 4) continue;
+    scored.push({ id, score: Math.min(distance, limit + 1) - Math.min(prefix, 12) / 4 });
+  }
+  scored.sort((a, b) => a.score - b.score || a.id.length - b.id.length || (a.id < b.id ? -1 : 1));
+  return scored.slice(0, count).map((item) => item.id);
+}
+
 // ../core/src/unknown-model-error.ts
 var UnknownModelError = class extends TokenmeterError {
   model;
@@ -34860,10 +35117,11 @@ var PriceCatalog = class _PriceCatalog {
   }
   /** A new catalog with these entries added; an entry with an existing id replaces it (negotiated prices). */
   withEntries(entries) {
-    return new _PriceCatalog([...this.list, ...entries], {
+    const checked = validateCatalogEntries(entries);
+    return new _PriceCatalog([...this.list, ...checked], {
       generatedAt: this.generatedAt,
       deployments: Object.fromEntries(this.deployments),
-      customIds: [...this.customIds, ...entries.map((entry) => entry.id)]
+      customIds: [...this.customIds, ...checked.map((entry) => entry.id)]
     });
   }
   /** A new catalog that also resolves Azure deployment names (`{ "prod-chat": "azure/gpt-4o" }`). */
@@ -34878,7 +35136,7 @@ var PriceCatalog = class _PriceCatalog {
   resolve(model) {
     const resolved2 = this.tryResolve(model);
     if (resolved2) return resolved2;
-    throw new UnknownModelError(model, this.suggest(model));
+    throw new UnknownModelError(String(model), this.suggest(String(model)));
   }
   tryResolve(model) {
     if (typeof model !== "string") return void 0;
@@ -34990,6 +35248,154 @@ function toDay(at) {
   const parsed = new Date(at);
   if (Number.isNaN(parsed.getTime())) throw new RangeError(`priceSetAt: invalid date ${JSON.stringify(at)}`);
   return parsed.toISOString().slice(0, 10);
+}
+
+// ../core/src/usage-normalize.ts
+var MAX_TOKEN_COUNT = 1e12;
+
+// ../core/src/cost.ts
+var SERVICE_TIERS = ["standard", "batch", "flex", "priority"];
+var BUCKETS = [
+  "inputTokens",
+  "cachedInputTokens",
+  "cacheWrite5mTokens",
+  "cacheWrite1hTokens",
+  "outputTokens",
+  "reasoningTokens"
+];
+var PRICE_KEYS = ["input", "cachedInput", "cacheWrite5m", "cacheWrite1h", "output", "reasoning"];
+function computeCost(usage, model, options = {}) {
+  const buckets = validateBuckets(usage);
+  const requestedTier = chooseTier(options.tier, usage.serviceTier);
+  const estimated = usage.estimated === true;
+  const catalog = options.catalog ?? PriceCatalog.default();
+  const resolved2 = typeof model === "string" ? catalog.tryResolve(model) : model;
+  if (resolved2 === void 0) {
+    return {
+      model: String(model),
+      priced: false,
+      currency: "USD",
+      total: void 0,
+      tier: requestedTier,
+      tierApplied: requestedTier,
+      usage: buckets,
+      notes: [`Unknown model ${JSON.stringify(String(model))}: no price, so no cost (not $0).`],
+      estimated
+    };
+  }
+  const entry = resolved2.entry;
+  const priceSet = catalog.priceSetAt(entry, options.at);
+  const notes = [];
+  const standard = parsePrices(priceSet.standard);
+  const longContext = selectLongContextTier(priceSet.tiers, buckets);
+  const variantSource = requestedTier === "standard" ? void 0 : priceSet[requestedTier];
+  const variant = variantSource === void 0 ? {} : parsePrices(variantSource);
+  const hasVariant = Object.keys(variant).length > 0;
+  const tierApplied = hasVariant ? requestedTier : "standard";
+  if (requestedTier !== "standard" && !hasVariant) {
+    notes.push(`${entry.id} has no ${requestedTier} prices in the catalog: priced at standard prices.`);
+  }
+  const prices = { ...standard, ...variant };
+  if (longContext !== void 0) {
+    const tierPrices = parsePrices(longContext.prices);
+    for (const key of PRICE_KEYS) {
+      const tierPrice = tierPrices[key];
+      if (tierPrice === void 0) continue;
+      const base = standard[key];
+      const discounted = variant[key];
+      prices[key] = discounted !== void 0 && base !== void 0 && !base.isZero() ? Money.fromAtto(divideRoundHalfEven(tierPrice.atto * discounted.atto, base.atto)) : tierPrice;
+    }
+  }
+  const input = required(prices.input, entry, "input");
+  const output = required(prices.output, entry, "output");
+  const cachedInput = prices.cachedInput ?? input;
+  const cacheWrite5m = prices.cacheWrite5m ?? input;
+  const cacheWrite1h = prices.cacheWrite1h ?? prices.cacheWrite5m ?? input;
+  const reasoning = prices.reasoning ?? output;
+  if (prices.cachedInput === void 0 && buckets.cachedInputTokens > 0) {
+    notes.push(`${entry.id} has no cache-read price: cache reads billed at the input price.`);
+  }
+  if (prices.cacheWrite5m === void 0 && buckets.cacheWrite5mTokens > 0) {
+    notes.push(`${entry.id} has no cache-write price: cache writes billed at the input price.`);
+  }
+  if (prices.cacheWrite1h === void 0 && buckets.cacheWrite1hTokens > 0) {
+    notes.push(
+      `${entry.id} has no 1-hour cache-write price: billed at the ${prices.cacheWrite5m ? "5-minute cache-write" : "input"} price.`
+    );
+  }
+  const breakdown = {
+    input: costOfTokens(input, buckets.inputTokens),
+    cachedInput: costOfTokens(cachedInput, buckets.cachedInputTokens),
+    cacheWrite5m: costOfTokens(cacheWrite5m, buckets.cacheWrite5mTokens),
+    cacheWrite1h: costOfTokens(cacheWrite1h, buckets.cacheWrite1hTokens),
+    output: costOfTokens(output, buckets.outputTokens),
+    reasoning: costOfTokens(reasoning, buckets.reasoningTokens)
+  };
+  const result = {
+    model: entry.id,
+    provider: entry.provider,
+    priced: true,
+    currency: "USD",
+    total: Money.sum(Object.values(breakdown)),
+    breakdown,
+    tier: requestedTier,
+    tierApplied,
+    usage: buckets,
+    notes,
+    estimated,
+    pricesEffectiveFrom: priceSet.effectiveFrom
+  };
+  if (longContext !== void 0) result.longContextTier = longContext;
+  return result;
+}
+function tokensTowardThreshold(tier, usage) {
+  return tier.counts === "uncached-input" ? usage.inputTokens : usage.inputTokens + usage.cachedInputTokens + usage.cacheWrite5mTokens + usage.cacheWrite1hTokens;
+}
+function selectLongContextTier(tiers, usage) {
+  let chosen;
+  for (const tier of tiers ?? []) {
+    const counted = tokensTowardThreshold(tier, usage);
+    const passes = tier.comparison === ">=" ? counted >= tier.threshold : counted > tier.threshold;
+    if (passes && (chosen === void 0 || tier.threshold > chosen.threshold)) chosen = tier;
+  }
+  return chosen;
+}
+function chooseTier(asked, reported) {
+  if (asked !== void 0) {
+    if (!SERVICE_TIERS.includes(asked)) {
+      throw new RangeError(
+        `Unknown service tier ${JSON.stringify(asked)}; expected one of ${SERVICE_TIERS.join(", ")}`
+      );
+    }
+    return asked;
+  }
+  return SERVICE_TIERS.includes(reported) ? reported : "standard";
+}
+function validateBuckets(usage) {
+  if (typeof usage !== "object" || usage === null) {
+    throw new InvalidUsageError("expected token buckets (inputTokens, outputTokens, …)");
+  }
+  const buckets = {};
+  for (const key of BUCKETS) {
+    const value = usage[key] ?? 0;
+    if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value > MAX_TOKEN_COUNT) {
+      throw new InvalidUsageError(`must be a whole number from 0 to 1e12, got ${String(value)}`, key);
+    }
+    buckets[key] = value;
+  }
+  return buckets;
+}
+function parsePrices(prices) {
+  const parsed = {};
+  for (const key of PRICE_KEYS) {
+    const value = prices[key];
+    if (value !== void 0 && value !== null) parsed[key] = parsePricePerMillion(value);
+  }
+  return parsed;
+}
+function required(price, entry, name) {
+  if (price === void 0) throw new RangeError(`Catalog entry "${entry.id}" has no ${name} price`);
+  return price;
 }
 
 // ../core/src/cost-report-escape.ts
@@ -35189,9 +35595,7 @@ function chart(diff) {
 function assumptions(diff, options) {
   const lines = ["**Assumptions**", ""];
   const volume = diff.volumeSources.map((source) => VOLUME_LABEL[source]).join("; ") || "none";
-  lines.push(
-    `- Volume: ${volume}${diff.usageSource ? ` (usage file ${markdownCode(diff.usageSource)})` : ""}.`
-  );
+  lines.push(`- Volume: ${volume}${diff.usageSource ? ` (usage file ${markdownCode(diff.usageSource)})` : ""}.`);
   for (const model of diff.models) {
     const name = markdownCode(model.model);
     if (!model.priced) {
@@ -35331,7 +35735,7 @@ var InvalidConfigError = class extends TokenmeterError {
 var import_picomatch = __toESM(require_picomatch2(), 1);
 
 // ../core/src/prompt-parse.ts
-var import_yaml = __toESM(require_dist(), 1);
+var import_yaml2 = __toESM(require_dist(), 1);
 var MAX_PROMPT_BYTES = 1024 * 1024;
 var TEXT_DECODER = new TextDecoder("utf-8", { fatal: true });
 function parsePromptFile(path, content, options) {
@@ -35357,7 +35761,7 @@ function parsePromptFile(path, content, options) {
       const model = chat.model ?? options.model;
       const messages = chat.messages.map((message) => placeholders.stripMessage(message));
       const count2 = safeCount(() => options.counter.countChat(messages, model), JSON.stringify(messages));
-      return finish(base, {
+      return finish2(base, {
         format: lowerPath.endsWith(".json") ? "chat-json" : "chat-yaml",
         model,
         modelSource: chat.model ? "file" : "config",
@@ -35387,13 +35791,13 @@ function parsePromptFile(path, content, options) {
       ),
       frontMatter.body
     ) : countText(placeholders.strip(frontMatter.body), model, options.counter);
-    return finish(base, { format: format2, model, modelSource: fileModel ? "file" : "config", count: count2, placeholders, notes });
+    return finish2(base, { format: format2, model, modelSource: fileModel ? "file" : "config", count: count2, placeholders, notes });
   }
   const format = /\.(md|markdown|mdx)$/.test(lowerPath) ? "markdown" : "text";
   const count = countText(placeholders.strip(text), options.model, options.counter);
-  return finish(base, { format, model: options.model, modelSource: "config", count, placeholders, notes: [] });
+  return finish2(base, { format, model: options.model, modelSource: "config", count, placeholders, notes: [] });
 }
-function finish(base, result) {
+function finish2(base, result) {
   const variables = result.placeholders.uses();
   const variableTokens = variables.reduce((sum, use) => sum + use.occurrences * use.tokensEach, 0);
   const unconfigured = variables.filter((use) => !use.configured).map((use) => use.name);
@@ -35447,7 +35851,7 @@ function safeYaml(text) {
       if (depth > MAX_YAML_NESTING) throw new Error("YAML nested too deeply");
     } else if ((character === 93 || character === 125) && depth > 0) depth--;
   }
-  return (0, import_yaml.parse)(text, { maxAliasCount: 50, prettyErrors: false });
+  return (0, import_yaml2.parse)(text, { maxAliasCount: 50, prettyErrors: false });
 }
 function splitFrontMatter(text) {
   const match = /^---[ \t]*\r?\n([\s\S]*?)\r?\n---[ \t]*(?:\r?\n|$)/.exec(text);
@@ -35939,160 +36343,6 @@ function pick(object, keys) {
   return result;
 }
 
-// ../core/src/invalid-usage-error.ts
-var InvalidUsageError = class extends TokenmeterError {
-  /** Dotted path of the offending field, when one field is to blame (`usage.prompt_tokens`). */
-  field;
-  constructor(message, field) {
-    super("INVALID_USAGE", field === void 0 ? `Invalid usage: ${message}` : `Invalid usage: ${field} ${message}`);
-    if (field !== void 0) this.field = field;
-  }
-};
-
-// ../core/src/usage-normalize.ts
-var MAX_TOKEN_COUNT = 1e12;
-
-// ../core/src/cost.ts
-var SERVICE_TIERS = ["standard", "batch", "flex", "priority"];
-var BUCKETS = [
-  "inputTokens",
-  "cachedInputTokens",
-  "cacheWrite5mTokens",
-  "cacheWrite1hTokens",
-  "outputTokens",
-  "reasoningTokens"
-];
-var PRICE_KEYS = ["input", "cachedInput", "cacheWrite5m", "cacheWrite1h", "output", "reasoning"];
-function computeCost(usage, model, options = {}) {
-  const buckets = validateBuckets(usage);
-  const requestedTier = chooseTier(options.tier, usage.serviceTier);
-  const estimated = usage.estimated === true;
-  const catalog = options.catalog ?? PriceCatalog.default();
-  const resolved2 = typeof model === "string" ? catalog.tryResolve(model) : model;
-  if (resolved2 === void 0) {
-    return {
-      model: String(model),
-      priced: false,
-      currency: "USD",
-      total: void 0,
-      tier: requestedTier,
-      tierApplied: requestedTier,
-      usage: buckets,
-      notes: [`Unknown model ${JSON.stringify(String(model))}: no price, so no cost (not $0).`],
-      estimated
-    };
-  }
-  const entry = resolved2.entry;
-  const priceSet = catalog.priceSetAt(entry, options.at);
-  const notes = [];
-  const standard = parsePrices(priceSet.standard);
-  const longContext = selectLongContextTier(priceSet.tiers, buckets);
-  const variantSource = requestedTier === "standard" ? void 0 : priceSet[requestedTier];
-  const variant = variantSource === void 0 ? {} : parsePrices(variantSource);
-  const hasVariant = Object.keys(variant).length > 0;
-  const tierApplied = hasVariant ? requestedTier : "standard";
-  if (requestedTier !== "standard" && !hasVariant) {
-    notes.push(`${entry.id} has no ${requestedTier} prices in the catalog: priced at standard prices.`);
-  }
-  const prices = { ...standard, ...variant };
-  if (longContext !== void 0) {
-    const tierPrices = parsePrices(longContext.prices);
-    for (const key of PRICE_KEYS) {
-      const tierPrice = tierPrices[key];
-      if (tierPrice === void 0) continue;
-      const base = standard[key];
-      const discounted = variant[key];
-      prices[key] = discounted !== void 0 && base !== void 0 && !base.isZero() ? Money.fromAtto(divideRoundHalfEven(tierPrice.atto * discounted.atto, base.atto)) : tierPrice;
-    }
-  }
-  const input = required(prices.input, entry, "input");
-  const output = required(prices.output, entry, "output");
-  const cachedInput = prices.cachedInput ?? input;
-  const cacheWrite5m = prices.cacheWrite5m ?? input;
-  const cacheWrite1h = prices.cacheWrite1h ?? prices.cacheWrite5m ?? input;
-  const reasoning = prices.reasoning ?? output;
-  if (prices.cachedInput === void 0 && buckets.cachedInputTokens > 0) {
-    notes.push(`${entry.id} has no cache-read price: cache reads billed at the input price.`);
-  }
-  if (prices.cacheWrite5m === void 0 && buckets.cacheWrite5mTokens > 0) {
-    notes.push(`${entry.id} has no cache-write price: cache writes billed at the input price.`);
-  }
-  if (prices.cacheWrite1h === void 0 && buckets.cacheWrite1hTokens > 0) {
-    notes.push(`${entry.id} has no 1-hour cache-write price: billed at the ${prices.cacheWrite5m ? "5-minute cache-write" : "input"} price.`);
-  }
-  const breakdown = {
-    input: costOfTokens(input, buckets.inputTokens),
-    cachedInput: costOfTokens(cachedInput, buckets.cachedInputTokens),
-    cacheWrite5m: costOfTokens(cacheWrite5m, buckets.cacheWrite5mTokens),
-    cacheWrite1h: costOfTokens(cacheWrite1h, buckets.cacheWrite1hTokens),
-    output: costOfTokens(output, buckets.outputTokens),
-    reasoning: costOfTokens(reasoning, buckets.reasoningTokens)
-  };
-  const result = {
-    model: entry.id,
-    provider: entry.provider,
-    priced: true,
-    currency: "USD",
-    total: Money.sum(Object.values(breakdown)),
-    breakdown,
-    tier: requestedTier,
-    tierApplied,
-    usage: buckets,
-    notes,
-    estimated,
-    pricesEffectiveFrom: priceSet.effectiveFrom
-  };
-  if (longContext !== void 0) result.longContextTier = longContext;
-  return result;
-}
-function tokensTowardThreshold(tier, usage) {
-  return tier.counts === "uncached-input" ? usage.inputTokens : usage.inputTokens + usage.cachedInputTokens + usage.cacheWrite5mTokens + usage.cacheWrite1hTokens;
-}
-function selectLongContextTier(tiers, usage) {
-  let chosen;
-  for (const tier of tiers ?? []) {
-    const counted = tokensTowardThreshold(tier, usage);
-    const passes = tier.comparison === ">=" ? counted >= tier.threshold : counted > tier.threshold;
-    if (passes && (chosen === void 0 || tier.threshold > chosen.threshold)) chosen = tier;
-  }
-  return chosen;
-}
-function chooseTier(asked, reported) {
-  if (asked !== void 0) {
-    if (!SERVICE_TIERS.includes(asked)) {
-      throw new RangeError(`Unknown service tier ${JSON.stringify(asked)}; expected one of ${SERVICE_TIERS.join(", ")}`);
-    }
-    return asked;
-  }
-  return SERVICE_TIERS.includes(reported) ? reported : "standard";
-}
-function validateBuckets(usage) {
-  if (typeof usage !== "object" || usage === null) {
-    throw new InvalidUsageError("expected token buckets (inputTokens, outputTokens, …)");
-  }
-  const buckets = {};
-  for (const key of BUCKETS) {
-    const value = usage[key] ?? 0;
-    if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value > MAX_TOKEN_COUNT) {
-      throw new InvalidUsageError(`must be a whole number from 0 to 1e12, got ${String(value)}`, key);
-    }
-    buckets[key] = value;
-  }
-  return buckets;
-}
-function parsePrices(prices) {
-  const parsed = {};
-  for (const key of PRICE_KEYS) {
-    const value = prices[key];
-    if (value !== void 0 && value !== null) parsed[key] = parsePricePerMillion(value);
-  }
-  return parsed;
-}
-function required(price, entry, name) {
-  if (price === void 0) throw new RangeError(`Catalog entry "${entry.id}" has no ${name} price`);
-  return price;
-}
-
 // ../core/src/token-chunks.ts
 var RUN_LIMIT = 1e3;
 var LETTER = 1;
@@ -36156,29 +36406,44 @@ function isSafeCut(before, after) {
       return false;
   }
 }
+var PROBE_STRIDE = 256;
+function findSafeCut(text, from, to) {
+  let before = classAt(text, from);
+  let position = from + (isHighSurrogate(text.charCodeAt(from)) ? 2 : 1);
+  while (position < to) {
+    const code = text.charCodeAt(position);
+    const astral = isHighSurrogate(code) && position + 1 < text.length;
+    const after = classOf(astral ? text.codePointAt(position) ?? code : code);
+    if (isSafeCut(before, after)) return position;
+    before = after;
+    position += astral ? 2 : 1;
+  }
+  return -1;
+}
 function nextChunkEnd(text, start, size) {
   const length = text.length;
   const limit = Math.max(size, 1);
   if (length - start <= Math.min(limit, RUN_LIMIT)) return { end: length, forced: false };
   let lastSafe = start;
-  let before = classAt(text, start);
-  let position = start + (isHighSurrogate(text.charCodeAt(start)) ? 2 : 1);
-  while (position < length) {
-    const code = text.charCodeAt(position);
-    const astral = isHighSurrogate(code) && position + 1 < length;
-    const after = classOf(astral ? text.codePointAt(position) ?? code : code);
-    if (isSafeCut(before, after)) {
-      if (position - start > limit && lastSafe > start) return { end: lastSafe, forced: false };
-      lastSafe = position;
-    } else if (position - Math.max(lastSafe, start) >= RUN_LIMIT) {
-      if (lastSafe > start && position - start > limit) return { end: lastSafe, forced: false };
-      return { end: position, forced: true };
+  let probe = start;
+  for (; ; ) {
+    const scanEnd = Math.min(length, probe + RUN_LIMIT + 1);
+    const cut = findSafeCut(text, probe, scanEnd);
+    if (cut === -1) {
+      if (scanEnd === length) {
+        if (length - start <= limit || lastSafe === start) return { end: length, forced: false };
+        return { end: lastSafe, forced: false };
+      }
+      if (lastSafe > start) return { end: lastSafe, forced: false };
+      let end = start + RUN_LIMIT;
+      if (isHighSurrogate(text.charCodeAt(end - 1))) end++;
+      return { end, forced: true };
     }
-    before = after;
-    position += astral ? 2 : 1;
+    if (cut - start > limit) return { end: lastSafe > start ? lastSafe : cut, forced: false };
+    lastSafe = cut;
+    if (length - start <= limit && length - cut <= RUN_LIMIT) return { end: length, forced: false };
+    probe = Math.max(cut, Math.min(cut + PROBE_STRIDE, start + limit));
   }
-  if (length - start > limit && lastSafe > start) return { end: lastSafe, forced: false };
-  return { end: length, forced: false };
 }
 function isHighSurrogate(code) {
   return code >= 55296 && code <= 56319;
@@ -36323,52 +36588,41 @@ function estimateTokens(text, rule) {
 
 // ../core/src/token-count.ts
 var CHUNK_SIZE = 16384;
-var MEMO_MAX_ENTRIES = 5e4;
-var MEMO_MAX_CHARACTERS = 16e6;
-var MEMO_MAX_TEXT = 2e5;
+var MEMO_MAX_ENTRIES = 1e5;
 var memo = /* @__PURE__ */ new Map();
-var memoCharacters = 0;
-var memoEntries = 0;
-function memoGet(encoding, text) {
-  const table = memo.get(encoding);
-  if (table === void 0) return void 0;
-  const value = table.get(text);
-  if (value !== void 0 && table.size > 64) {
-    table.delete(text);
-    table.set(text, value);
+function textKey(encoding, text) {
+  let h1 = 3735928559;
+  let h2 = 1103547991;
+  for (let index = 0; index < text.length; index++) {
+    const code = text.charCodeAt(index);
+    h1 = Math.imul(h1 ^ code, 2654435761);
+    h2 = Math.imul(h2 ^ code, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ h1 >>> 16, 2246822507);
+  h1 ^= Math.imul(h2 ^ h2 >>> 13, 3266489909);
+  h2 = Math.imul(h2 ^ h2 >>> 16, 2246822507);
+  h2 ^= Math.imul(h1 ^ h1 >>> 13, 3266489909);
+  return `${encoding}:${text.length}:${h1 >>> 0}:${h2 >>> 0}`;
+}
+function memoGet(key) {
+  const value = memo.get(key);
+  if (value !== void 0 && memo.size > 256) {
+    memo.delete(key);
+    memo.set(key, value);
   }
   return value;
 }
-function memoSet(encoding, text, value) {
-  if (text.length > MEMO_MAX_TEXT) return;
-  let table = memo.get(encoding);
-  if (table === void 0) {
-    table = /* @__PURE__ */ new Map();
-    memo.set(encoding, table);
-  }
-  if (table.has(text)) return;
-  table.set(text, value);
-  memoEntries++;
-  memoCharacters += text.length;
-  while (memoEntries > MEMO_MAX_ENTRIES || memoCharacters > MEMO_MAX_CHARACTERS) {
-    if (!evictOldest()) break;
-  }
-}
-function evictOldest() {
-  for (const table of memo.values()) {
-    for (const key of table.keys()) {
-      table.delete(key);
-      memoEntries--;
-      memoCharacters -= key.length;
-      return true;
+function memoSet(key, value) {
+  memo.set(key, value);
+  if (memo.size > MEMO_MAX_ENTRIES) {
+    for (const oldest of memo.keys()) {
+      memo.delete(oldest);
+      if (memo.size <= MEMO_MAX_ENTRIES) break;
     }
   }
-  return false;
 }
 function clearTokenCountMemo() {
   memo.clear();
-  memoEntries = 0;
-  memoCharacters = 0;
 }
 onFreeEncoders(clearTokenCountMemo);
 var plans = /* @__PURE__ */ new Map();
@@ -36405,17 +36659,19 @@ function encodeText(encoding, text) {
 }
 function countWithEncoding(text, encoding) {
   requireText(text);
-  let value = memoGet(encoding, text);
+  const key = textKey(encoding, text);
+  let value = memoGet(key);
   if (value === void 0) {
     value = encodeText(encoding, text);
-    memoSet(encoding, text, value);
+    memoSet(key, value);
   }
   return { tokens: Math.floor(value / 2), approximate: value % 2 === 1 };
 }
 function countTokens(text, model) {
   requireText(text);
   const plan = planFor(model);
-  if (plan.kind === "estimate") return { tokens: estimateTokens(text, plan.rule), encoding: "estimate", estimated: true };
+  if (plan.kind === "estimate")
+    return { tokens: estimateTokens(text, plan.rule), encoding: "estimate", estimated: true };
   const counted = countWithEncoding(text, plan.encoding);
   return { tokens: counted.tokens, encoding: plan.encoding, estimated: plan.estimated || counted.approximate };
 }
@@ -36423,7 +36679,11 @@ function countTokens(text, model) {
 // ../core/src/token-chat.ts
 var IMAGE_COSTS = [
   { pattern: /(^|[/.])gpt-4o-mini/, base: 2833, tile: 5667 },
-  { pattern: /(^|[/.])(gpt-4o|chatgpt-4o|gpt-4\.5|gpt-4-turbo|gpt-4-vision|gpt-4\.1(?!-mini|-nano))/, base: 85, tile: 170 },
+  {
+    pattern: /(^|[/.])(gpt-4o|chatgpt-4o|gpt-4\.5|gpt-4-turbo|gpt-4-vision|gpt-4\.1(?!-mini|-nano))/,
+    base: 85,
+    tile: 170
+  },
   { pattern: /(^|[/.])(o1|o3)(?!-mini)([-.@:]|$)/, base: 75, tile: 150 },
   { pattern: /(^|[/.])computer-use-preview/, base: 65, tile: 129 }
 ];
@@ -36543,7 +36803,9 @@ function countChatTokens(messages, model, options = {}) {
           estimated = true;
         }
         const description = typeof property.description === "string" ? property.description : "";
-        total += count(`${key}:${Array.isArray(type) ? type.join("|") : String(type ?? "")}:${dropFinalPeriod(description)}`);
+        total += count(
+          `${key}:${Array.isArray(type) ? type.join("|") : String(type ?? "")}:${dropFinalPeriod(description)}`
+        );
       }
     }
     return total + 12;
@@ -36673,7 +36935,7 @@ function divideRoundHalfUp(numerator, denominator) {
 }
 
 // src/file-source.ts
-import { execFile } from "child_process";
+import { execFile, spawn } from "child_process";
 
 // src/github-retry.ts
 var MAX_ATTEMPTS = 5;
@@ -36723,21 +36985,88 @@ async function gitFileSource(workspace, shas) {
     );
     if (!found) return void 0;
   }
+  const batch = new CatFileBatch(workspace);
   return {
     kind: "git",
     async read(path, sha) {
       const object = `${sha}:${path}`;
-      let size;
-      try {
-        size = Number((await git(workspace, ["cat-file", "-s", object])).toString("utf8").trim());
-      } catch {
-        return void 0;
-      }
-      if (size > MAX_PROMPT_BYTES) return { skipped: "larger than 1 MB" };
-      return new Uint8Array(await git(workspace, ["cat-file", "blob", object]));
-    }
+      const blob = /[\r\n]/.test(path) ? await readOne(workspace, object) : await batch.read(object);
+      if (blob === void 0) return void 0;
+      if (blob.length > MAX_PROMPT_BYTES) return { skipped: "larger than 1 MB" };
+      return new Uint8Array(blob);
+    },
+    close: () => batch.close()
   };
 }
+async function readOne(workspace, object) {
+  try {
+    return await git(workspace, ["cat-file", "blob", object]);
+  } catch {
+    return void 0;
+  }
+}
+var CatFileBatch = class {
+  constructor(workspace) {
+    this.workspace = workspace;
+  }
+  workspace;
+  child;
+  buffer = Buffer.alloc(0);
+  waiting = [];
+  read(object) {
+    const child = this.start();
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ resolve, reject });
+      child.stdin.write(`${object}
+`);
+    });
+  }
+  close() {
+    this.child?.stdin.end();
+    this.child = void 0;
+  }
+  start() {
+    if (this.child) return this.child;
+    const child = spawn("git", ["-C", this.workspace, "cat-file", "--batch"], {
+      env: { ...process.env, GIT_TERMINAL_PROMPT: "0" }
+    });
+    child.stdout.on("data", (chunk) => {
+      this.buffer = Buffer.concat([this.buffer, chunk]);
+      this.drain();
+    });
+    const fail2 = (error2) => {
+      for (const waiter of this.waiting.splice(0)) waiter.reject(error2);
+      this.child = void 0;
+    };
+    child.on("error", fail2);
+    child.stdin.on("error", fail2);
+    child.on("exit", () => fail2(new Error("git cat-file --batch exited")));
+    this.child = child;
+    return child;
+  }
+  drain() {
+    for (; ; ) {
+      const waiter = this.waiting[0];
+      if (!waiter) return;
+      const newline = this.buffer.indexOf(10);
+      if (newline === -1) return;
+      const header = this.buffer.subarray(0, newline).toString("utf8");
+      if (header.endsWith(" missing") || header.endsWith(" ambiguous")) {
+        this.buffer = this.buffer.subarray(newline + 1);
+        this.waiting.shift();
+        waiter.resolve(void 0);
+        continue;
+      }
+      const [, type, sizeText] = header.split(" ");
+      const size = Number(sizeText);
+      if (this.buffer.length < newline + 1 + size + 1) return;
+      const content = Buffer.from(this.buffer.subarray(newline + 1, newline + 1 + size));
+      this.buffer = this.buffer.subarray(newline + 1 + size + 1);
+      this.waiting.shift();
+      waiter.resolve(type === "blob" ? content : void 0);
+    }
+  }
+};
 function apiFileSource(octokit, repository) {
   return {
     kind: "api",
@@ -36799,7 +37128,8 @@ function readInputs() {
 function decimalInput(name) {
   const value = getInput(name).replace(/^\$/, "").replace(/%$/, "").trim();
   if (value === "") return void 0;
-  if (!/^\d+(\.\d+)?$/.test(value)) throw new ActionInputError(name, `must be a number ≥ 0, got ${JSON.stringify(value)}`);
+  if (!/^\d+(\.\d+)?$/.test(value))
+    throw new ActionInputError(name, `must be a number ≥ 0, got ${JSON.stringify(value)}`);
   return value;
 }
 
@@ -36937,6 +37267,15 @@ async function check() {
   const workspace = process.env.GITHUB_WORKSPACE;
   const source = (workspace ? await gitFileSource(workspace, [baseSha, headSha]) : void 0) ?? apiFileSource(octokit, { owner, repo });
   info(`Reading files from ${source.kind === "git" ? "the local checkout" : "the GitHub contents API"}.`);
+  try {
+    await checkWith(source, inputs, octokit, { owner, repo }, pullRequest);
+  } finally {
+    source.close?.();
+  }
+}
+async function checkWith(source, inputs, octokit, { owner, repo }, pullRequest) {
+  const baseSha = pullRequest.base.sha;
+  const headSha = pullRequest.head.sha;
   const config = await readConfig(source, inputs.configPath, headSha, baseSha);
   const usage = config.usage ? await readUsage(source, config, headSha) : void 0;
   const listing = await listPullRequestFiles(octokit, { owner, repo }, pullRequest.number);

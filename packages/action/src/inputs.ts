@@ -36,6 +36,7 @@ export function readInputs(): ActionInputs {
 function decimalInput(name: string): string | undefined {
   const value = core.getInput(name).replace(/^\$/, '').replace(/%$/, '').trim();
   if (value === '') return undefined;
-  if (!/^\d+(\.\d+)?$/.test(value)) throw new ActionInputError(name, `must be a number ≥ 0, got ${JSON.stringify(value)}`);
+  if (!/^\d+(\.\d+)?$/.test(value))
+    throw new ActionInputError(name, `must be a number ≥ 0, got ${JSON.stringify(value)}`);
   return value;
 }

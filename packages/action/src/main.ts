@@ -6,8 +6,7 @@ import {
   costReportJson,
   createPromptEngine,
   diffPrompts,
-  formatUsd,
-  Money,
+  exceededThreshold,
   matchPromptRule,
   type PromptDiff,
   type PromptFileContent,
@@ -20,6 +19,7 @@ import {
 } from '@tokenmeter/core';
 import { apiFileSource, type FileSource, gitFileSource } from './file-source';
 import { type ActionInputs, readInputs } from './inputs';
+import type { Octokit } from './octokit';
 import { GITHUB_FILES_CAP, listPullRequestFiles } from './pull-request-files';
 import { type CommentOutcome, postStickyComment } from './sticky-comment';
 
@@ -62,6 +62,22 @@ async function check(): Promise<void> {
     (workspace ? await gitFileSource(workspace, [baseSha, headSha]) : undefined) ??
     apiFileSource(octokit, { owner, repo });
   core.info(`Reading files from ${source.kind === 'git' ? 'the local checkout' : 'the GitHub contents API'}.`);
+  try {
+    await checkWith(source, inputs, octokit, { owner, repo }, pullRequest);
+  } finally {
+    source.close?.();
+  }
+}
+
+async function checkWith(
+  source: FileSource,
+  inputs: ActionInputs,
+  octokit: Octokit,
+  { owner, repo }: { owner: string; repo: string },
+  pullRequest: NonNullable<PullRequestEvent['pull_request']>,
+): Promise<void> {
+  const baseSha = pullRequest.base.sha;
+  const headSha = pullRequest.head.sha;
 
   const config = await readConfig(source, inputs.configPath, headSha, baseSha);
   const usage = config.usage ? await readUsage(source, config, headSha) : undefined;
@@ -111,7 +127,7 @@ async function check(): Promise<void> {
   );
   reportOutcome(outcome);
 
-  const failure = thresholdFailure(diff, inputs);
+  const failure = exceededThreshold(diff, inputs);
   if (failure) core.setFailed(`tokenmeter: ${failure}`);
 }
 
@@ -189,20 +205,6 @@ function reportOutcome(outcome: CommentOutcome): void {
   }
 }
 
-/** The threshold a change exceeds, if any: the monthly increase in dollars, or in percent of the base cost. */
-export function thresholdFailure(diff: PromptDiff, inputs: Pick<ActionInputs, 'maxIncreaseUsd' | 'maxIncreasePercent'>) {
-  if (inputs.maxIncreaseUsd && diff.costDelta.compare(inputs.maxIncreaseUsd) > 0) {
-    return `monthly cost increase ${formatUsd(diff.costDelta, { signed: true })} exceeds max-increase-usd ${formatUsd(inputs.maxIncreaseUsd)}.`;
-  }
-  if (inputs.maxIncreasePercent !== undefined && !diff.costBefore.isZero()) {
-    // delta / before > percent / 100  ⇔  delta × 100 > before × percent, in exact money.
-    if (diff.costDelta.times(100).compare(diff.costBefore.timesDecimal(inputs.maxIncreasePercent)) > 0) {
-      return `monthly cost increase ${diff.deltaPercent} % exceeds max-increase-percent ${inputs.maxIncreasePercent} %.`;
-    }
-  }
-  return undefined;
-}
-
 async function mapLimit<T, R>(items: T[], limit: number, map: (item: T) => Promise<R>): Promise<R[]> {
   const results: R[] = new Array(items.length);
   let next = 0;
@@ -215,4 +217,3 @@ async function mapLimit<T, R>(items: T[], limit: number, map: (item: T) => Promi
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return results;
 }
-

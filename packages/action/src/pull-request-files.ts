@@ -1,6 +1,6 @@
 import type { PromptFileStatus } from '@tokenmeter/core';
-import type { Octokit } from './octokit';
 import { withRetry } from './github-retry';
+import type { Octokit } from './octokit';
 
 export interface PullRequestFile {
   path: string;

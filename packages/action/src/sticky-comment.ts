@@ -1,7 +1,7 @@
 import { COST_REPORT_MARKER, isNewerRunStamp, parseRunStamp, type RunStamp, withoutRunStamp } from '@tokenmeter/core';
+import { withRetry } from './github-retry';
 import type { CommentMode } from './inputs';
 import type { Octokit } from './octokit';
-import { withRetry } from './github-retry';
 
 export type CommentOutcome =
   | { action: 'created' | 'updated'; id: number }

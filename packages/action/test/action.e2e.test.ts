@@ -189,7 +189,12 @@ describe('the bundled Action, run as GitHub runs it', { timeout: 180_000 }, () =
       stdout += chunk.toString('utf8');
     });
     const code = await new Promise<number>((resolve) => child.on('close', (exit) => resolve(exit ?? -1)));
-    return { code, stdout, summary: readFileSync(summaryPath, 'utf8'), outputs: parseOutputs(readFileSync(outputPath, 'utf8')) };
+    return {
+      code,
+      stdout,
+      summary: readFileSync(summaryPath, 'utf8'),
+      outputs: parseOutputs(readFileSync(outputPath, 'utf8')),
+    };
   }
 
   it('creates the comment on the first run, from the contents API, retrying a 502', async () => {
@@ -200,7 +205,12 @@ describe('the bundled Action, run as GitHub runs it', { timeout: 180_000 }, () =
     expect(result.stdout).toMatch(/retrying in \d+ ms/);
     // Before: support 2 + legacy 2 + to-rename 2 tokens → 6 × $0.15 = $0.90.
     // After: support 7 + new 2 + renamed 2 + hostile 2 → 13 × $0.15 = $1.95. Delta $1.05 (+116.7 %).
-    expect(result.outputs).toEqual({ 'cost-before': '0.9', 'cost-after': '1.95', 'cost-delta': '1.05', 'changed-prompts': '5' });
+    expect(result.outputs).toEqual({
+      'cost-before': '0.9',
+      'cost-after': '1.95',
+      'cost-delta': '1.05',
+      'changed-prompts': '5',
+    });
     const comments = api.comments.get(1) ?? [];
     expect(comments).toHaveLength(1);
     const body = comments[0]?.body ?? '';
@@ -234,11 +244,17 @@ describe('the bundled Action, run as GitHub runs it', { timeout: 180_000 }, () =
   it('updates the same comment in place when a new commit changes the numbers', async () => {
     const result = await runAction({ pull: 1, head: sha.head2 ?? '', runId: '102' });
     expect(result.code, result.stdout).toBe(0);
-    // support.md back to 2 tokens: after = 8 × $0.15 = $1.20, delta +$0.30 (+33.3 %).
-    expect(result.outputs['cost-delta']).toBe('0.3');
+    // support.md is back to its base text, so it drops out of the change. Before: legacy 2 + to-rename 2 = 4 tokens
+    // → $0.60; after: new 2 + renamed 2 + hostile 2 = 6 → $0.90: +$0.30 (+50.0 %).
+    expect(result.outputs).toEqual({
+      'cost-before': '0.6',
+      'cost-after': '0.9',
+      'cost-delta': '0.3',
+      'changed-prompts': '4',
+    });
     const comments = api.comments.get(1) ?? [];
     expect(comments).toHaveLength(1);
-    expect(comments[0]?.body?.split('\n')[2]).toBe('## Monthly cost +\\$0.30 (+33.3 %)');
+    expect(comments[0]?.body?.split('\n')[2]).toBe('## Monthly cost +\\$0.30 (+50.0 %)');
     expect(comments[0]?.body).toContain(`run=102`);
   });
 
@@ -266,9 +282,16 @@ describe('the bundled Action, run as GitHub runs it', { timeout: 180_000 }, () =
   });
 
   it('fails the step after commenting when a threshold is exceeded', async () => {
-    const result = await runAction({ pull: 2, head: sha.head1 ?? '', runId: '201', inputs: { 'max-increase-usd': '1' } });
+    const result = await runAction({
+      pull: 2,
+      head: sha.head1 ?? '',
+      runId: '201',
+      inputs: { 'max-increase-usd': '1' },
+    });
     expect(result.code).toBe(1);
-    expect(result.stdout).toMatch(/::error::tokenmeter: monthly cost increase \+\$1\.05 exceeds max-increase-usd \$1\.00/);
+    expect(result.stdout).toMatch(
+      /::error::tokenmeter: monthly cost increase \+\$1\.05 exceeds max-increase-usd \$1\.00/,
+    );
     expect(api.comments.get(2)).toHaveLength(1);
     const percent = await runAction({
       pull: 2,
@@ -279,7 +302,12 @@ describe('the bundled Action, run as GitHub runs it', { timeout: 180_000 }, () =
     expect(percent.code).toBe(1);
     // Workflow commands escape `%` as `%25`; the runner decodes it.
     expect(percent.stdout).toContain('monthly cost increase 116.7 %25 exceeds max-increase-percent 100 %25');
-    const within = await runAction({ pull: 2, head: sha.head1 ?? '', runId: '203', inputs: { 'max-increase-percent': '200' } });
+    const within = await runAction({
+      pull: 2,
+      head: sha.head1 ?? '',
+      runId: '203',
+      inputs: { 'max-increase-percent': '200' },
+    });
     expect(within.code).toBe(0);
   });
 
@@ -303,16 +331,31 @@ describe('the bundled Action, run as GitHub runs it', { timeout: 180_000 }, () =
     expect(off.code).toBe(0);
     expect(off.summary).toContain('300 changed prompts');
     expect(api.comments.get(3)).toHaveLength(1);
-    const added = await runAction({ pull: 3, head: sha.bulkHead ?? '', runId: '302', inputs: { 'comment-mode': 'new' } });
+    const added = await runAction({
+      pull: 3,
+      head: sha.bulkHead ?? '',
+      runId: '302',
+      inputs: { 'comment-mode': 'new' },
+    });
     expect(added.code).toBe(0);
     expect(api.comments.get(3)).toHaveLength(2);
   });
 
   it('fails clearly on a bad input or config', async () => {
-    const bad = await runAction({ pull: 3, head: sha.bulkHead ?? '', runId: '303', inputs: { 'comment-mode': 'sometimes' } });
+    const bad = await runAction({
+      pull: 3,
+      head: sha.bulkHead ?? '',
+      runId: '303',
+      inputs: { 'comment-mode': 'sometimes' },
+    });
     expect(bad.code).toBe(1);
     expect(bad.stdout).toContain('::error::tokenmeter: Input comment-mode: must be update, new or off');
-    const missing = await runAction({ pull: 3, head: sha.bulkHead ?? '', runId: '304', inputs: { config: 'nope.yml' } });
+    const missing = await runAction({
+      pull: 3,
+      head: sha.bulkHead ?? '',
+      runId: '304',
+      inputs: { config: 'nope.yml' },
+    });
     expect(missing.code).toBe(1);
     expect(missing.stdout).toContain('No nope.yml at the head or base commit');
   });

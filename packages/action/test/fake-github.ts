@@ -96,7 +96,13 @@ export class FakeGitHub {
       } catch {
         return send(404, { message: 'Not Found' });
       }
-      return send(200, { type: 'file', path, size: content.length, encoding: 'base64', content: content.toString('base64') });
+      return send(200, {
+        type: 'file',
+        path,
+        size: content.length,
+        encoding: 'base64',
+        content: content.toString('base64'),
+      });
     }
     match = /^\/issues\/(\d+)\/comments$/.exec(route);
     if (match) {
@@ -130,7 +136,18 @@ export class FakeGitHub {
   private pullFiles(pull: FakePullRequest) {
     const output = execFileSync(
       'git',
-      ['-C', this.gitDirectory, '-c', 'core.quotePath=false', 'diff', '--name-status', '-z', '-M', pull.base, pull.head],
+      [
+        '-C',
+        this.gitDirectory,
+        '-c',
+        'core.quotePath=false',
+        'diff',
+        '--name-status',
+        '-z',
+        '-M',
+        pull.base,
+        pull.head,
+      ],
       { encoding: 'utf8' },
     );
     const fields = output.split('\0').filter((field) => field !== '');

@@ -42,7 +42,13 @@ describe('tokenmeter models', () => {
     const parsed = JSON.parse(result.stdout) as { models: Array<Record<string, unknown>> };
     const gpt4o = parsed.models.find((model) => model.id === 'gpt-4o');
     // Published: gpt-4o $2.50 input, $1.25 cached input, $10 output.
-    expect(gpt4o).toMatchObject({ provider: 'openai', input: '2.5', cachedInput: '1.25', output: '10', contextWindow: 128000 });
+    expect(gpt4o).toMatchObject({
+      provider: 'openai',
+      input: '2.5',
+      cachedInput: '1.25',
+      output: '10',
+      contextWindow: 128000,
+    });
     expect(parsed.models.every((model) => model.provider === 'openai')).toBe(true);
   });
 

@@ -1,4 +1,4 @@
-import { type PriceSet, PriceCatalog, type TokenPrices } from '@tokenmeter/core';
+import { PriceCatalog, type PriceSet, type TokenPrices } from '@tokenmeter/core';
 import type { Command } from 'commander';
 import { formatPrice, formatTokens } from './command-models';
 import { printJson, printLine, renderTable } from './output';
@@ -56,7 +56,8 @@ export function register(program: Command): void {
       printLine(`Prices in USD from ${current.effectiveFrom}:`);
       printLine(priceTable(current));
       for (const tier of current.tiers ?? []) {
-        const counted = tier.counts === 'all-input' ? 'input tokens (cache reads and writes included)' : 'uncached input tokens';
+        const counted =
+          tier.counts === 'all-input' ? 'input tokens (cache reads and writes included)' : 'uncached input tokens';
         const passes = tier.comparison === '>' ? 'exceed' : 'reach';
         printLine(
           `Long context: when a request's ${counted} ${passes} ${formatTokens(tier.threshold)}, the whole request is billed at the tier prices.`,

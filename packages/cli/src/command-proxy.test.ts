@@ -60,7 +60,10 @@ describe.skipIf(!existsSync(BIN))('tokenmeter proxy (built CLI)', () => {
     expect(response.status).toBe(200);
     // gpt-4o-mini at $0.15 / $0.60 per million: 1000 × 0.15 + 500 × 0.60 = 450 µ$.
     expect(response.headers.get('x-tokenmeter-cost')).toBe('0.00045');
-    const usage = await (await fetch(`${base}/tokenmeter/usage?groupBy=user`)).json();
+    const usage = (await (await fetch(`${base}/tokenmeter/usage?groupBy=user`)).json()) as {
+      totals: Record<string, unknown>;
+      groups: unknown[];
+    };
     expect(usage.totals).toMatchObject({ requests: 1, inputTokens: 1000, outputTokens: 500, cost: '0.00045' });
     expect(usage.groups).toEqual([expect.objectContaining({ key: 'ivy', requests: 1 })]);
     child.kill('SIGTERM');

@@ -10,6 +10,8 @@ const commands: Array<() => Promise<CommandModule>> = [
   () => import('./command-cost'),
   () => import('./command-count'),
   () => import('./command-proxy'),
+  () => import('./command-project'),
+  () => import('./command-compare'),
 ];
 
 export async function createProgram(): Promise<Command> {

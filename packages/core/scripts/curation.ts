@@ -43,7 +43,8 @@ export const CURATION: ProviderCuration[] = [
     litellmProviders: ['openai'],
     name: (key) => (key.includes('/') ? undefined : key),
     group: (name) => name.replace(/-(?:\d{4}-\d{2}-\d{2}|0314|0613|1106|0125)$/, ''),
-    include: /^(?:gpt-4o(?:-mini)?|chatgpt-4o-latest|gpt-4\.1(?:-mini|-nano)?|gpt-4(?:-turbo)?|gpt-3\.5-turbo(?:-16k)?|gpt-5(?:\.\d)?(?:-(?:mini|nano|pro|chat|chat-latest|codex|codex-mini|codex-max|sol|terra|luna))?|o1(?:-pro|-mini)?|o3(?:-pro|-mini|-deep-research)?|o4-mini(?:-deep-research)?|codex-mini-latest|ft:(?:gpt-4o(?:-mini)?|gpt-4\.1(?:-mini|-nano)?|o4-mini|gpt-3\.5-turbo|gpt-4))$/,
+    include:
+      /^(?:gpt-4o(?:-mini)?|chatgpt-4o-latest|gpt-4\.1(?:-mini|-nano)?|gpt-4(?:-turbo)?|gpt-3\.5-turbo(?:-16k)?|gpt-5(?:\.\d)?(?:-(?:mini|nano|pro|chat|chat-latest|codex|codex-mini|codex-max|sol|terra|luna))?|o1(?:-pro|-mini)?|o3(?:-pro|-mini|-deep-research)?|o4-mini(?:-deep-research)?|codex-mini-latest|ft:(?:gpt-4o(?:-mini)?|gpt-4\.1(?:-mini|-nano)?|o4-mini|gpt-3\.5-turbo|gpt-4))$/,
     genaiProvider: 'openai',
     sourceUrl: 'https://openai.com/api/pricing/',
     tierRule: ABOVE_ALL_INPUT,
@@ -67,7 +68,8 @@ export const CURATION: ProviderCuration[] = [
     litellmProviders: ['google'],
     name: stripPrefix('gemini/'),
     group: (name) => name.replace(/-(?:\d{3})$/, ''),
-    include: /^gemini-(?:2\.0-flash(?:-lite)?|2\.5-(?:pro|flash|flash-lite)(?:-preview-\d{2}-\d{4})?|3(?:\.\d)?-(?:pro|flash|flash-lite)(?:-preview)?|flash-latest|flash-lite-latest|pro-latest)$/,
+    include:
+      /^gemini-(?:2\.0-flash(?:-lite)?|2\.5-(?:pro|flash|flash-lite)(?:-preview-\d{2}-\d{4})?|3(?:\.\d)?-(?:pro|flash|flash-lite)(?:-preview)?|flash-latest|flash-lite-latest|pro-latest)$/,
     genaiProvider: 'google',
     sourceUrl: 'https://ai.google.dev/gemini-api/docs/pricing',
     tierRule: ABOVE_ALL_INPUT,
@@ -77,7 +79,8 @@ export const CURATION: ProviderCuration[] = [
     litellmProviders: ['vertex'],
     name: (key) => (key.startsWith('vertex_ai/') ? key : key.includes('/') ? undefined : `vertex_ai/${key}`),
     group: (name) => name.replace(/@.*$/, ''),
-    include: /^vertex_ai\/(?:claude-(?:3-(?:5-haiku|5-sonnet|7-sonnet|haiku|opus)|(?:opus|sonnet|haiku|fable)-\d(?:-\d)?)|gemini-(?:2\.0-flash(?:-lite)?|2\.5-(?:pro|flash|flash-lite)|3(?:\.\d)?-(?:pro|flash|flash-lite)(?:-preview)?))$/,
+    include:
+      /^vertex_ai\/(?:claude-(?:3-(?:5-haiku|5-sonnet|7-sonnet|haiku|opus)|(?:opus|sonnet|haiku|fable)-\d(?:-\d)?)|gemini-(?:2\.0-flash(?:-lite)?|2\.5-(?:pro|flash|flash-lite)|3(?:\.\d)?-(?:pro|flash|flash-lite)(?:-preview)?))$/,
     genaiProvider: 'google',
     prefer: 'litellm',
     sourceUrl: 'https://cloud.google.com/vertex-ai/generative-ai/pricing',
@@ -88,7 +91,8 @@ export const CURATION: ProviderCuration[] = [
     litellmProviders: ['mistral'],
     name: stripPrefix('mistral/'),
     group: (name) => name,
-    include: /^(?:mistral-(?:large|medium|small)-latest|mistral-large-3|mistral-large-2(?:411|512)|mistral-medium-(?:2505|2508|3-5)|mistral-small-3-2-2506|magistral-(?:medium|small)-latest|magistral-(?:medium|small)-2509|codestral-(?:latest|2508)|devstral-(?:latest|medium-latest|small-latest|2512|medium-2507|small-2507)|ministral-(?:8b-latest|3-(?:3b|8b|14b)-2512)|pixtral-large-latest|open-mistral-nemo)$/,
+    include:
+      /^(?:mistral-(?:large|medium|small)-latest|mistral-large-3|mistral-large-2(?:411|512)|mistral-medium-(?:2505|2508|3-5)|mistral-small-3-2-2506|magistral-(?:medium|small)-latest|magistral-(?:medium|small)-2509|codestral-(?:latest|2508)|devstral-(?:latest|medium-latest|small-latest|2512|medium-2507|small-2507)|ministral-(?:8b-latest|3-(?:3b|8b|14b)-2512)|pixtral-large-latest|open-mistral-nemo)$/,
     genaiProvider: 'mistral',
     prefer: 'litellm',
     sourceUrl: 'https://mistral.ai/pricing#api-pricing',
@@ -111,7 +115,8 @@ export const CURATION: ProviderCuration[] = [
     litellmProviders: ['xai'],
     name: stripPrefix('xai/'),
     group: (name) => name.replace(/-latest$/, ''),
-    include: /^grok-(?:3|3-mini|4|4-0709|4-fast-(?:non-)?reasoning|4-1-fast(?:-(?:non-)?reasoning)?|4\.20-0309-reasoning|4\.20-beta-0309-(?:non-)?reasoning|4\.3|4\.5|code-fast-1)$/,
+    include:
+      /^grok-(?:3|3-mini|4|4-0709|4-fast-(?:non-)?reasoning|4-1-fast(?:-(?:non-)?reasoning)?|4\.20-0309-reasoning|4\.20-beta-0309-(?:non-)?reasoning|4\.3|4\.5|code-fast-1)$/,
     genaiProvider: 'x-ai',
     sourceUrl: 'https://docs.x.ai/docs/models',
     tierRule: ABOVE_ALL_INPUT,
@@ -122,7 +127,8 @@ export const CURATION: ProviderCuration[] = [
     name: (key) => (key.includes('/') ? undefined : key),
     // Cross-region profiles (`us.`, `eu.`, `global.`…) are aliases, or their own entries when their price differs.
     group: (name) => name.replace(/^(?:us|eu|apac|au|jp|global)\./, ''),
-    include: /^(?:(?:us|eu|apac|au|jp|global)\.)?(?:anthropic\.claude-(?:3-5-haiku|3-5-sonnet|3-7-sonnet|3-haiku|opus-4|sonnet-4|haiku-4|opus-5|sonnet-5|fable-5)[^/]*|amazon\.nova-(?:micro|lite|pro|premier|2-lite)-v1:0|meta\.llama(?:3-3-70b|4-maverick-17b|4-scout-17b)-instruct-v1:0|mistral\.(?:mistral-large-3-675b-instruct|magistral-small-2509|devstral-2-123b)|deepseek\.(?:v3\.2|v3-v1:0|r1-v1:0)|openai\.gpt-oss-(?:120b|20b)-1:0)$/,
+    include:
+      /^(?:(?:us|eu|apac|au|jp|global)\.)?(?:anthropic\.claude-(?:3-5-haiku|3-5-sonnet|3-7-sonnet|3-haiku|opus-4|sonnet-4|haiku-4|opus-5|sonnet-5|fable-5)[^/]*|amazon\.nova-(?:micro|lite|pro|premier|2-lite)-v1:0|meta\.llama(?:3-3-70b|4-maverick-17b|4-scout-17b)-instruct-v1:0|mistral\.(?:mistral-large-3-675b-instruct|magistral-small-2509|devstral-2-123b)|deepseek\.(?:v3\.2|v3-v1:0|r1-v1:0)|openai\.gpt-oss-(?:120b|20b)-1:0)$/,
     exclude: /@/,
     genaiProvider: 'aws',
     prefer: 'litellm',
@@ -134,8 +140,12 @@ export const CURATION: ProviderCuration[] = [
     litellmProviders: ['azure'],
     name: (key) => (key.startsWith('azure/') ? key : undefined),
     // Data-zone deployments (`azure/eu/…`) are aliases, or their own entries when their price differs.
-    group: (name) => name.replace(/^azure\/(?:eu|us|global|global-standard)\//, 'azure/').replace(/-(?:\d{4}-\d{2}-\d{2}|0613|0125|1106)$/, ''),
-    include: /^azure\/(?:gpt-4o(?:-mini)?|gpt-4\.1(?:-mini|-nano)?|gpt-4(?:-turbo)?|gpt-35-turbo|gpt-5(?:\.\d)?(?:-(?:mini|nano|pro|chat|codex|codex-mini|codex-max|sol|terra|luna))?|o1(?:-mini)?|o3(?:-pro|-mini|-deep-research)?|o4-mini)$/,
+    group: (name) =>
+      name
+        .replace(/^azure\/(?:eu|us|global|global-standard)\//, 'azure/')
+        .replace(/-(?:\d{4}-\d{2}-\d{2}|0613|0125|1106)$/, ''),
+    include:
+      /^azure\/(?:gpt-4o(?:-mini)?|gpt-4\.1(?:-mini|-nano)?|gpt-4(?:-turbo)?|gpt-35-turbo|gpt-5(?:\.\d)?(?:-(?:mini|nano|pro|chat|codex|codex-mini|codex-max|sol|terra|luna))?|o1(?:-mini)?|o3(?:-pro|-mini|-deep-research)?|o4-mini)$/,
     genaiProvider: 'azure',
     prefer: 'litellm',
     sourceUrl: 'https://azure.microsoft.com/en-us/pricing/details/cognitive-services/openai-service/',
@@ -165,6 +175,9 @@ export const RELEASE_DATES: Record<string, string> = {
 export const OPENAI_ENCODINGS: Array<[RegExp, 'o200k_base' | 'cl100k_base' | 'o200k_harmony']> = [
   [/^(?:azure\/(?:[a-z-]+\/)?)?(?:ft:)?gpt-oss/, 'o200k_harmony'],
   [/^(?:openai\.)gpt-oss/, 'o200k_harmony'],
-  [/^(?:azure\/(?:[a-z-]+\/)?)?(?:ft:)?(?:gpt-4o|chatgpt-4o|gpt-4\.1|gpt-4\.5|gpt-5|o1|o3|o4|codex-mini)/, 'o200k_base'],
+  [
+    /^(?:azure\/(?:[a-z-]+\/)?)?(?:ft:)?(?:gpt-4o|chatgpt-4o|gpt-4\.1|gpt-4\.5|gpt-5|o1|o3|o4|codex-mini)/,
+    'o200k_base',
+  ],
   [/^(?:azure\/(?:[a-z-]+\/)?)?(?:ft:)?(?:gpt-4|gpt-3\.5|gpt-35)/, 'cl100k_base'],
 ];

@@ -143,7 +143,10 @@ function finalize(entry: CatalogEntry, curation: ProviderCuration, checkedAt: st
   for (const set of prices) if (!set.tiers) delete set.tiers;
   const first = prices[0] as PriceSet;
   const next = prices[1]?.effectiveFrom;
-  const dated = [entry.id, ...entry.aliases].map(dateOf).filter((day): day is string => day !== undefined).sort()[0];
+  const dated = [entry.id, ...entry.aliases]
+    .map(dateOf)
+    .filter((day): day is string => day !== undefined)
+    .sort()[0];
   const release = RELEASE_DATES[entry.id] ?? dated;
   if (first.effectiveFrom === UNKNOWN_EFFECTIVE_FROM) {
     if (release && (!next || release < next)) first.effectiveFrom = release;
@@ -244,8 +247,14 @@ function buildEntry(
   }
   // Vertex model ids are also used without the `vertex_ai/` prefix: `claude-sonnet-4-5@20250929`.
   const platformAliases =
-    curation.provider === 'vertex' ? aliases.filter((alias) => alias.includes('@')).map((alias) => alias.replace(/^vertex_ai\//, '')) : [];
-  const merged = mergeGenAi({ ...source, id, aliases: [...new Set([...aliases, ...platformAliases])] }, match?.entry, curation);
+    curation.provider === 'vertex'
+      ? aliases.filter((alias) => alias.includes('@')).map((alias) => alias.replace(/^vertex_ai\//, ''))
+      : [];
+  const merged = mergeGenAi(
+    { ...source, id, aliases: [...new Set([...aliases, ...platformAliases])] },
+    match?.entry,
+    curation,
+  );
   return finalize(merged, curation, checkedAt);
 }
 

@@ -74,7 +74,7 @@ export function costCurve(comparison: PricingComparison, range: CurveRange = {})
 const SYMBOLS = ['*', 'o', '+', 'x', '#', '@', '%', '&'];
 
 /**
- * A plain-text chart of a cost curve for a terminal: one symbol per option, `|` at each break-even, `:` at
+ * A plain-text chart of a cost curve for a terminal: one symbol per option, `X` and `|` at each break-even, `:` at
  * the compared volume, `.` where a plan's limits cannot carry the volume. Numbers here are for drawing only.
  */
 export function renderTerminalChart(curve: CostCurve, options: { width?: number; height?: number } = {}): string {
@@ -91,6 +91,10 @@ export function renderTerminalChart(curve: CostCurve, options: { width?: number;
     const x = column(breakEven.tokensPerMonth);
     for (const line of grid) line[x] = '|';
   }
+  const crossingMarks = curve.breakEvens.map((breakEven) => ({
+    x: column(breakEven.tokensPerMonth),
+    y: row(Number(breakEven.cost)),
+  }));
   curve.series.forEach((entry, index) => {
     const symbol = SYMBOLS[index % SYMBOLS.length] ?? '*';
     for (let x = 0; x < width; x++) {
@@ -101,16 +105,35 @@ export function renderTerminalChart(curve: CostCurve, options: { width?: number;
       if (line) line[x] = feasible ? symbol : '.';
     }
   });
+  // The crossing itself goes on top of both lines.
+  for (const mark of crossingMarks) {
+    const line = grid[mark.y];
+    if (line && mark.x >= 0 && mark.x < width) line[mark.x] = 'X';
+  }
   const labels = grid.map((_, y) => {
     const atRow = ((height - 1 - y) / (height - 1)) * maxCost;
     return y === 0 || y === height - 1 || y === Math.floor((height - 1) / 2) ? formatAxisUsd(atRow) : '';
   });
   const labelWidth = Math.max(...labels.map((label) => label.length));
   const lines = grid.map((line, y) => `${(labels[y] ?? '').padStart(labelWidth)} ┤${line.join('')}`);
-  lines.push(`${' '.repeat(labelWidth)} └${'─'.repeat(width)}`);
+  const axis = Array.from({ length: width }, () => '─');
+  for (const mark of crossingMarks) if (mark.x >= 0 && mark.x < width) axis[mark.x] = '┴';
+  lines.push(`${' '.repeat(labelWidth)} └${axis.join('')}`);
   const left = formatTokens(curve.fromTokens);
   const right = formatTokens(curve.toTokens);
-  lines.push(`${' '.repeat(labelWidth + 2)}${left}${right.padStart(width - left.length)}`);
+  const ticks = Array.from({ length: width }, () => ' ');
+  const place = (text: string, at: number) => {
+    const start = Math.max(0, Math.min(width - text.length, at));
+    if (ticks.slice(start, start + text.length).some((cell) => cell !== ' ')) return;
+    for (let index = 0; index < text.length; index++) ticks[start + index] = text[index] ?? ' ';
+  };
+  place(left, 0);
+  place(right, width - right.length);
+  for (const breakEven of curve.breakEvens) {
+    const label = formatTokens(breakEven.tokensPerMonth);
+    place(label, column(breakEven.tokensPerMonth) - Math.floor(label.length / 2));
+  }
+  lines.push(`${' '.repeat(labelWidth + 2)}${ticks.join('').trimEnd()}`);
   lines.push(`${' '.repeat(labelWidth + 2)}tokens per month${' '.repeat(Math.max(1, width - 31))}: compared volume`);
   lines.push('');
   curve.series.forEach((entry, index) => {
@@ -118,7 +141,7 @@ export function renderTerminalChart(curve: CostCurve, options: { width?: number;
   });
   for (const breakEven of curve.breakEvens) {
     lines.push(
-      `  |  break-even ${breakEven.between[0]} = ${breakEven.between[1]} at ${formatTokens(breakEven.tokensPerMonth)} tokens/month (${formatUsd(Money.from(breakEven.cost))}); above it ${breakEven.cheaperAbove} is cheaper`,
+      `  X  break-even ${breakEven.between[0]} = ${breakEven.between[1]} at ${formatTokens(breakEven.tokensPerMonth)} tokens/month (${formatUsd(Money.from(breakEven.cost))}); above it ${breakEven.cheaperAbove} is cheaper`,
     );
   }
   if (curve.series.some((entry) => entry.points.some((point) => !point.feasible))) {

@@ -1,5 +1,6 @@
 import { breakEvenTokens, type PerTokenLine, planLine } from './break-even';
 import { InvalidWorkloadError } from './invalid-workload-error';
+import type { Money } from './money';
 import { costOfVolume, type PricingContext, resolvePricing } from './per-token-pricing';
 import { DEFAULT_PEAK_FACTOR, planCost } from './plans';
 import { Rational } from './rational';
@@ -28,6 +29,8 @@ export interface CompareInput extends PricingContext {
   month?: number;
   /** The model the workload needs, checked against each plan's `models`. */
   model?: string;
+  /** What the month cost per token as measured (a series' p50): an extra per-token option at that rate. */
+  measured?: { name: string; cost: Money };
 }
 
 /**
@@ -52,7 +55,7 @@ export function comparePricing(input: CompareInput): PricingComparison {
     if (first !== undefined && 'model' in first) model = first.model;
   }
   const plans = input.plans ?? [];
-  if (perTokenInputs.length + plans.length === 0) {
+  if (perTokenInputs.length + plans.length === 0 && input.measured === undefined) {
     throw new InvalidWorkloadError('Nothing to compare: give at least one per-token price, model or plan');
   }
   const options: PricingOption[] = [];
@@ -84,6 +87,21 @@ export function comparePricing(input: CompareInput): PricingComparison {
       perTokenLines.push(line);
       lines.push(line);
     }
+  }
+  if (input.measured !== undefined && !volume.tokens.isZero()) {
+    const name = uniqueName(input.measured.name);
+    const usdPerToken = Rational.fromMoney(input.measured.cost).dividedBy(volume.tokens);
+    options.push({
+      name,
+      kind: 'per-token',
+      costPerMonth: input.measured.cost,
+      priced: true,
+      feasible: true,
+      violations: [],
+    });
+    const line: PerTokenLine = { kind: 'per-token', name, usdPerToken };
+    perTokenLines.push(line);
+    lines.push(line);
   }
   const planLines = plans.map((plan) => {
     const name = uniqueName(plan.name);

@@ -64,12 +64,14 @@ describe('parseCustomPrices', () => {
       'Invalid price file at [0] ("a").input: expected a decimal price such as "2.50", got "cheap" (USD per million tokens)',
     );
     expect(errorOf(() => parseCustomPrices('models:\n  - id: a\n    input: 1\n')).path).toBe('models[0] ("a").output');
-    expect(errorOf(() => parseCustomPrices('- id: a\n  input: 1\n  ouput: 2\n')).message).toMatch(/unknown field "ouput"/);
+    expect(errorOf(() => parseCustomPrices('- id: a\n  input: 1\n  ouput: 2\n')).message).toMatch(
+      /unknown field "ouput"/,
+    );
     expect(errorOf(() => parseCustomPrices('- input: 1\n  output: 2\n')).path).toBe('[0].id');
     expect(errorOf(() => parseCustomPrices('- id: a\n  input: -1\n  output: 2\n')).message).toMatch(/≥ 0/);
-    expect(errorOf(() => parseCustomPrices('[{"id":"a","input":1,"output":1},{"id":"a","input":1,"output":1}]')).message).toMatch(
-      /duplicate id "a"/,
-    );
+    expect(
+      errorOf(() => parseCustomPrices('[{"id":"a","input":1,"output":1},{"id":"a","input":1,"output":1}]')).message,
+    ).toMatch(/duplicate id "a"/);
     const tier = '- id: a\n  input: 1\n  output: 2\n  tiers: [{ threshold: 1000, comparison: "=>", prices: {} }]\n';
     expect(errorOf(() => parseCustomPrices(tier)).path).toBe('[0] ("a").tiers[0].comparison');
     expect(errorOf(() => parseCustomPrices('{"id": ', 'json')).message).toMatch(/not valid JSON/);

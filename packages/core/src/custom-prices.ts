@@ -1,6 +1,6 @@
 import { parse as parseYaml } from 'yaml';
-import { InvalidPriceFileError } from './invalid-price-file-error';
 import { UNKNOWN_EFFECTIVE_FROM } from './import-litellm';
+import { InvalidPriceFileError } from './invalid-price-file-error';
 import { normalizePerMillion, orderPriceFields, priceProblem } from './price-values';
 import type { CatalogEntry, LongContextTier, ModelMode, PriceSet, TokenEncodingName, TokenPrices } from './types';
 
@@ -162,7 +162,10 @@ function validateSet(raw: unknown, path: string, flat = false): PriceSet {
   }
   const standardPath = flat ? path : `${path}.standard`;
   const standard = validatePrices(raw.standard, standardPath, true) as TokenPrices;
-  const set: PriceSet = { effectiveFrom: date(raw.effectiveFrom, `${path}.effectiveFrom`) ?? UNKNOWN_EFFECTIVE_FROM, standard };
+  const set: PriceSet = {
+    effectiveFrom: date(raw.effectiveFrom, `${path}.effectiveFrom`) ?? UNKNOWN_EFFECTIVE_FROM,
+    standard,
+  };
   for (const variant of VARIANTS) {
     if (raw[variant] !== undefined) set[variant] = validatePrices(raw[variant], `${path}.${variant}`, false);
   }

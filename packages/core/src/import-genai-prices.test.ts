@@ -74,7 +74,9 @@ describe('importGenAiPrices (hand-written fixture)', () => {
 
 describe('matchesGenAiRule', () => {
   it('evaluates every rule shape', () => {
-    const rule = { or: [{ starts_with: 'a-' }, { and: [{ contains: 'x' }, { ends_with: '-z' }] }, { regex: '^r\\d$' }] };
+    const rule = {
+      or: [{ starts_with: 'a-' }, { and: [{ contains: 'x' }, { ends_with: '-z' }] }, { regex: '^r\\d$' }],
+    };
     expect(matchesGenAiRule(rule, 'a-1')).toBe(true);
     expect(matchesGenAiRule(rule, 'bx-z')).toBe(true);
     expect(matchesGenAiRule(rule, 'bx-y')).toBe(false);

@@ -62,7 +62,11 @@ export function equalsNames(rule: unknown): string[] {
  * resellers' copies are namespaced (`aws/claude-3-5-sonnet`, `openrouter/…`). `equals` rules become aliases.
  */
 export function importGenAiPrices(json: unknown, options: ImportOptions = {}): CatalogEntry[] {
-  const providers = Array.isArray(json) ? json : isRecord(json) && Array.isArray(json.providers) ? json.providers : undefined;
+  const providers = Array.isArray(json)
+    ? json
+    : isRecord(json) && Array.isArray(json.providers)
+      ? json.providers
+      : undefined;
   if (!providers) throw new InvalidPriceFileError('a genai-prices file is a JSON array of providers');
   const checkedAt = options.checkedAt ?? new Date().toISOString().slice(0, 10);
   const effectiveFrom = options.effectiveFrom ?? UNKNOWN_EFFECTIVE_FROM;
@@ -81,7 +85,9 @@ export function importGenAiPrices(json: unknown, options: ImportOptions = {}): C
     const providerName = providerFromGenAiPrices(providerId);
     const urls = Array.isArray(provider.pricing_urls) ? provider.pricing_urls : [];
     const sourceUrl =
-      typeof urls[0] === 'string' ? urls[0] : (PROVIDER_PRICING_URLS[providerName] ?? 'https://github.com/pydantic/genai-prices');
+      typeof urls[0] === 'string'
+        ? urls[0]
+        : (PROVIDER_PRICING_URLS[providerName] ?? 'https://github.com/pydantic/genai-prices');
     provider.models.forEach((model: unknown, modelIndex: number) => {
       const path = `${providerId}.models[${modelIndex}]`;
       if (!isRecord(model) || typeof model.id !== 'string') {

@@ -36,7 +36,13 @@ describe('importLiteLLM (hand-written fixture)', () => {
   it('reads cache writes (5m and 1h) and the 200k tier, including the 1-hour write above it', () => {
     const long = byId.get('acme-long');
     const set = long?.prices[0];
-    expect(set?.standard).toEqual({ input: '3', cachedInput: '0.3', cacheWrite5m: '3.75', cacheWrite1h: '6', output: '15' });
+    expect(set?.standard).toEqual({
+      input: '3',
+      cachedInput: '0.3',
+      cacheWrite5m: '3.75',
+      cacheWrite1h: '6',
+      output: '15',
+    });
     expect(set?.tiers).toEqual([
       {
         threshold: 200000,

@@ -65,7 +65,9 @@ export function importLiteLLM(json: unknown, options: ImportOptions = {}): Catal
     if (!mode || value.input_cost_per_token === undefined) continue;
     const set = priceSetFromLiteLLM(key, value, effectiveFrom);
     if (!set) continue;
-    const provider = providerFromLiteLLM(typeof value.litellm_provider === 'string' ? value.litellm_provider : 'unknown');
+    const provider = providerFromLiteLLM(
+      typeof value.litellm_provider === 'string' ? value.litellm_provider : 'unknown',
+    );
     const entry: CatalogEntry = {
       id: key,
       provider,

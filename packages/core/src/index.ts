@@ -81,8 +81,10 @@ export {
   breakEvenVolume,
   type CallPrice,
   type ChangedFile,
+  type CostThresholds,
   type DiffPromptsInput,
   diffPrompts,
+  exceededThreshold,
   type ModelAssumption,
   type PlanComparison,
   type PromptChange,
@@ -119,7 +121,13 @@ export {
 } from './series';
 export { ASSUMED_IMAGE_SIZE, countChatTokens, type ImageInput, imageTokens, tileCount } from './token-chat';
 export { RUN_LIMIT, splitForEncoding } from './token-chunks';
-export { clearTokenCountMemo, countTokens, countTokensAsync, countWithEncoding } from './token-count';
+export {
+  clearTokenCountMemo,
+  countTokens,
+  countTokensAsync,
+  countWithEncoding,
+  tokenCountMemoSize,
+} from './token-count';
 export { encodingForModel, freeEncoders, getEncoder, warmUpEncoders } from './token-encoding';
 export { ESTIMATE_RULES, type EstimateRule, estimateRuleFor, estimateTokens } from './token-estimate';
 export { TokenmeterError } from './tokenmeter-error';
@@ -133,7 +141,11 @@ export {
   totalOutputTokens,
   USAGE_FORMATS,
 } from './usage-normalize';
-export { createStreamUsageAccumulator, type StreamUsageAccumulator } from './usage-stream';
+export {
+  createStreamUsageAccumulator,
+  type StreamUsageAccumulator,
+  type StreamUsageAccumulatorOptions,
+} from './usage-stream';
 export {
   DEFAULT_DAYS_PER_MONTH,
   monthVolume,

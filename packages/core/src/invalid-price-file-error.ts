@@ -6,9 +6,13 @@ export class InvalidPriceFileError extends TokenmeterError {
   readonly path?: string;
 
   constructor(message: string, options: { path?: string; cause?: unknown } = {}) {
-    super('INVALID_PRICE_FILE', options.path ? `Invalid price file at ${options.path}: ${message}` : `Invalid price file: ${message}`, {
-      cause: options.cause,
-    });
+    super(
+      'INVALID_PRICE_FILE',
+      options.path ? `Invalid price file at ${options.path}: ${message}` : `Invalid price file: ${message}`,
+      {
+        cause: options.cause,
+      },
+    );
     if (options.path !== undefined) this.path = options.path;
   }
 }

@@ -150,10 +150,13 @@ function describeLimit(key: keyof RateLimits): [string, string] {
   }
 }
 
-/** A count for a sentence: whole numbers grouped (`8,333,334`), rounded up so a limit is never understated. */
+/** A count for a sentence: whole numbers grouped (`10,500,000`), fractions to 2 places (`8,333,333.33`). */
 export function formatCount(value: Rational | number): string {
-  const whole = typeof value === 'number' ? BigInt(Math.ceil(value)) : value.ceil();
-  return whole.toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+  const exact = typeof value === 'number' ? Rational.from(value) : value;
+  const text = exact.isInteger() ? exact.toFraction() : exact.toDecimal(2);
+  const [whole = '0', fraction] = text.split('.');
+  const grouped = whole.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
+  return fraction === undefined ? grouped : `${grouped}.${fraction}`;
 }
 
 function trim(text: string): string {

@@ -22,7 +22,13 @@ describe('PriceCatalog.default(): published prices', () => {
 
   it('claude-sonnet-4-5: $3 / $0.30 read / $3.75 write 5m / $6 write 1h / $15; above 200k $6 / $22.50', () => {
     const set = latest('claude-sonnet-4-5');
-    expect(set.standard).toEqual({ input: '3', cachedInput: '0.3', cacheWrite5m: '3.75', cacheWrite1h: '6', output: '15' });
+    expect(set.standard).toEqual({
+      input: '3',
+      cachedInput: '0.3',
+      cacheWrite5m: '3.75',
+      cacheWrite1h: '6',
+      output: '15',
+    });
     expect(set.tiers).toEqual([
       {
         threshold: 200000,
@@ -63,15 +69,31 @@ describe('PriceCatalog.default(): published prices', () => {
   });
 
   it('prices a Bedrock regional profile with its 10% uplift ($3.30 / $16.50) and the global one at list price', () => {
-    expect(latest('us.anthropic.claude-sonnet-4-5-20250929-v1:0').standard).toMatchObject({ input: '3.3', output: '16.5' });
-    expect(latest('global.anthropic.claude-sonnet-4-5-20250929-v1:0').standard).toMatchObject({ input: '3', output: '15' });
+    expect(latest('us.anthropic.claude-sonnet-4-5-20250929-v1:0').standard).toMatchObject({
+      input: '3.3',
+      output: '16.5',
+    });
+    expect(latest('global.anthropic.claude-sonnet-4-5-20250929-v1:0').standard).toMatchObject({
+      input: '3',
+      output: '15',
+    });
   });
 
   it('meets the coverage bar: ≥150 chat models from ≥8 providers, each with source, dates and prices', () => {
     const entries = catalog.entries();
     expect(entries.length).toBeGreaterThanOrEqual(150);
     const providers = new Set(entries.map((entry) => entry.provider));
-    for (const provider of ['openai', 'anthropic', 'google', 'vertex', 'mistral', 'deepseek', 'xai', 'bedrock', 'azure']) {
+    for (const provider of [
+      'openai',
+      'anthropic',
+      'google',
+      'vertex',
+      'mistral',
+      'deepseek',
+      'xai',
+      'bedrock',
+      'azure',
+    ]) {
       expect(providers).toContain(provider);
     }
     for (const entry of entries) {
@@ -108,7 +130,11 @@ describe('PriceCatalog.resolve', () => {
     ['mistral/mistral-large-latest', 'mistral-large-latest', 'prefix-stripped'],
     ['anthropic.claude-3-5-sonnet-20240620-v1:0', 'anthropic.claude-3-5-sonnet-20240620-v1:0', 'exact'],
     ['us.anthropic.claude-3-5-sonnet-20240620-v1:0', 'anthropic.claude-3-5-sonnet-20240620-v1:0', 'alias'],
-    ['bedrock/us.anthropic.claude-sonnet-4-5-20250929-v1:0', 'us.anthropic.claude-sonnet-4-5-20250929-v1:0', 'prefix-stripped'],
+    [
+      'bedrock/us.anthropic.claude-sonnet-4-5-20250929-v1:0',
+      'us.anthropic.claude-sonnet-4-5-20250929-v1:0',
+      'prefix-stripped',
+    ],
     ['claude-3-5-sonnet@20240620', 'vertex_ai/claude-3-5-sonnet', 'alias'],
     ['gpt-4o-2024-08-06', 'gpt-4o', 'alias'],
     // An older snapshot with its own (higher) price is its own entry.
@@ -176,7 +202,7 @@ describe('PriceCatalog.withEntries / withDeployments', () => {
   it('overrides an entry by id and adds new ones, leaving the original catalog untouched', () => {
     expect(custom.priceSetAt(custom.resolve('gpt-4o').entry).standard).toEqual({ input: '2', output: '8' });
     expect(custom.resolve('gpt-4o').matchedBy).toBe('custom');
-    expect(custom.resolve('openai/gpt-4o').entry).toBe(negotiated);
+    expect(custom.resolve('openai/gpt-4o').entry).toEqual(negotiated);
     expect(catalog.priceSetAt(catalog.resolve('gpt-4o').entry).standard.input).toBe('2.5');
     expect(custom.entries().length).toBe(catalog.entries().length + 1);
   });
@@ -193,7 +219,23 @@ describe('PriceCatalog.withEntries / withDeployments', () => {
     expect(azure.resolve('azure/cheap').entry.id).toBe('gpt-4o-mini');
     // Deployments survive withEntries, and custom entries survive withDeployments.
     expect(azure.withEntries([]).resolve('prod-chat').entry.id).toBe('azure/gpt-4o');
-    expect(azure.resolve('gpt-4o').entry).toBe(negotiated);
+    expect(azure.resolve('gpt-4o').entry).toEqual(negotiated);
     expect(catalog.tryResolve('prod-chat')).toBeUndefined();
+  });
+
+  it('lets a configured deployment named like a model win over the model id', () => {
+    const azure = catalog.withDeployments({ 'gpt-4o': 'azure/eu/gpt-4o' });
+    expect(azure.resolve('gpt-4o')).toMatchObject({ matchedBy: 'deployment', entry: { id: 'azure/eu/gpt-4o' } });
+    // The EU data zone's published uplift: $2.75 / $11 instead of $2.50 / $10.
+    expect(azure.priceSetAt(azure.resolve('azure/gpt-4o').entry).standard.input).toBe('2.5');
+    expect(azure.priceSetAt(azure.resolve('gpt-4o').entry).standard).toMatchObject({ input: '2.75', output: '11' });
+  });
+
+  it('rejects a custom entry with a bad price, naming it', () => {
+    const broken = {
+      ...selfHosted,
+      prices: [{ effectiveFrom: '2026-01-01', standard: { input: 'free', output: '0' } }],
+    };
+    expect(() => catalog.withEntries([broken])).toThrow(/\("acme-llama"\)\.prices\[0\]\.standard\.input/);
   });
 });

@@ -1,4 +1,5 @@
 import generatedCatalog from './catalog.generated.json';
+import { validateCatalogEntries } from './custom-prices';
 import { closestIds } from './model-suggestions';
 import { MODEL_NAME_PREFIXES } from './provider-names';
 import type { Catalog, CatalogEntry, MatchKind, PriceSet, ResolvedModel } from './types';
@@ -88,10 +89,12 @@ export class PriceCatalog {
 
   /** A new catalog with these entries added; an entry with an existing id replaces it (negotiated prices). */
   withEntries(entries: CatalogEntry[]): PriceCatalog {
-    return new PriceCatalog([...this.list, ...entries], {
+    // Entries built in code get the same checks as a price file: a bad price fails here, not on a request.
+    const checked = validateCatalogEntries(entries);
+    return new PriceCatalog([...this.list, ...checked], {
       generatedAt: this.generatedAt,
       deployments: Object.fromEntries(this.deployments),
-      customIds: [...this.customIds, ...entries.map((entry) => entry.id)],
+      customIds: [...this.customIds, ...checked.map((entry) => entry.id)],
     });
   }
 
@@ -108,7 +111,7 @@ export class PriceCatalog {
   resolve(model: string): ResolvedModel {
     const resolved = this.tryResolve(model);
     if (resolved) return resolved;
-    throw new UnknownModelError(model, this.suggest(model));
+    throw new UnknownModelError(String(model), this.suggest(String(model)));
   }
 
   tryResolve(model: string): ResolvedModel | undefined {
@@ -149,14 +152,16 @@ export class PriceCatalog {
 
   private lookup(name: string, depth: number): Match | undefined {
     if (name === '' || depth > MAX_DEPTH) return undefined;
-    const direct = this.direct(name);
-    if (direct) return direct;
-
+    // A configured deployment is the user's own statement of what a name means, so it comes first: an Azure
+    // deployment called "gpt-4o" in the EU data zone must price as `azure/eu/gpt-4o`, not as OpenAI's gpt-4o.
     const deployment = this.deployments.get(name);
     if (deployment !== undefined) {
       const target = this.lookup(deployment.toLowerCase(), depth + 1);
       return target && { entry: target.entry, matchedBy: 'deployment' };
     }
+
+    const direct = this.direct(name);
+    if (direct) return direct;
 
     const slash = name.indexOf('/');
     if (slash > 0 && PREFIXES.has(name.slice(0, slash))) {

@@ -42,7 +42,9 @@ export function detectPriceFeedFormat(document: unknown): PriceFeedFormat | unde
  * Combine the result with the shipped catalog: `PriceCatalog.default().withEntries(await loadPriceFeed(url))`.
  */
 export async function loadPriceFeed(source: string, options: LoadPriceFeedOptions = {}): Promise<CatalogEntry[]> {
-  const text = /^https?:\/\//i.test(source) ? await fetchText(source, options.timeoutMs ?? 30_000) : await readText(source);
+  const text = /^https?:\/\//i.test(source)
+    ? await fetchText(source, options.timeoutMs ?? 30_000)
+    : await readText(source);
   let document: unknown;
   try {
     document = JSON.parse(text);

@@ -1,4 +1,4 @@
-import { divideRoundHalfEven, formatScaled, Money } from './money';
+import { divideRoundHalfEven, formatScaled, formatUsd, Money } from './money';
 import { type CheckConfig, type CheckConfigPlan, matchPromptRule, type PromptRule } from './prompt-config';
 import { type ParsedPrompt, type PromptCounter, type PromptFormat, parsePromptFile } from './prompt-parse';
 import type { UsageVolume } from './prompt-usage';
@@ -344,4 +344,28 @@ function pick<T extends object, K extends keyof T>(object: T, keys: K[]): Partia
   const result: Partial<Pick<T, K>> = {};
   for (const key of keys) if (object[key] !== undefined) result[key] = object[key];
   return result;
+}
+
+/** Limits on the monthly increase a change may cause (the Action's and `tokenmeter diff`'s quality gate). */
+export interface CostThresholds {
+  maxIncreaseUsd?: Money;
+  /** Percent of the base monthly cost, as a decimal string (`"10"`, `"2.5"`). */
+  maxIncreasePercent?: string;
+}
+
+/** The threshold the change exceeds, as a sentence, or undefined. A percent limit needs a nonzero base cost. */
+export function exceededThreshold(diff: PromptDiff, thresholds: CostThresholds): string | undefined {
+  const { maxIncreaseUsd, maxIncreasePercent } = thresholds;
+  if (maxIncreaseUsd && diff.costDelta.compare(maxIncreaseUsd) > 0) {
+    return `monthly cost increase ${formatUsd(diff.costDelta, { signed: true })} exceeds max-increase-usd ${formatUsd(maxIncreaseUsd)}.`;
+  }
+  // delta / before > percent / 100  ⇔  delta × 100 > before × percent, in exact money.
+  if (
+    maxIncreasePercent !== undefined &&
+    !diff.costBefore.isZero() &&
+    diff.costDelta.times(100).compare(diff.costBefore.timesDecimal(maxIncreasePercent)) > 0
+  ) {
+    return `monthly cost increase ${diff.deltaPercent} % exceeds max-increase-percent ${maxIncreasePercent} %.`;
+  }
+  return undefined;
 }

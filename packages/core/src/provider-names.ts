@@ -49,8 +49,7 @@ export const PROVIDER_PRICING_URLS: Record<string, string> = {
   azure: 'https://azure.microsoft.com/en-us/pricing/details/cognitive-services/openai-service/',
 };
 
-export const LITELLM_SOURCE_URL =
-  'https://github.com/BerriAI/litellm/blob/main/model_prices_and_context_window.json';
+export const LITELLM_SOURCE_URL = 'https://github.com/BerriAI/litellm/blob/main/model_prices_and_context_window.json';
 
 /** Provider prefixes a model name may carry (`openai/gpt-4o`, `vertex_ai/claude-…`); resolution strips them. */
 export const MODEL_NAME_PREFIXES = [

@@ -170,6 +170,8 @@ export function analyzeSeries(series: DailyUsage[], options: AnalyzeSeriesOption
       requestsP50: Rational.of(nearestRank(byRequests, 0.5)),
       requestsP95: Rational.of(nearestRank(byRequests, 0.95)),
     },
+    volumeP50: p50Volume,
+    volumeP95: p95Volume,
     ...(budget === undefined ? {} : { budget }),
     plans,
     confidence,

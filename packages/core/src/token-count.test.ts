@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { get_encoding } from 'tiktoken';
 import { afterAll, describe, expect, it } from 'vitest';
-import { clearTokenCountMemo, countTokens, countTokensAsync } from './token-count';
+import { clearTokenCountMemo, countTokens, countTokensAsync, tokenCountMemoSize } from './token-count';
 import { freeEncoders } from './token-encoding';
 
 const raw = get_encoding('o200k_base');
@@ -86,8 +86,15 @@ describe('countTokens', () => {
     clearTokenCountMemo();
     const system = 'You are a careful assistant. '.repeat(50);
     const first = countTokens(system, 'gpt-4o');
-    expect(countTokens(system, 'gpt-4o')).toEqual(first);
+    expect(tokenCountMemoSize()).toBe(1);
+    expect(countTokens(`${system}`, 'gpt-4o')).toEqual(first);
+    expect(tokenCountMemoSize()).toBe(1);
+    // Same text, other encoding: its own entry. Same length, other text: its own entry and count.
     expect(countTokens(system, 'gpt-4')).not.toEqual(first);
+    expect(countTokens(system.replace('careful', 'cheerful').slice(0, system.length), 'gpt-4o').tokens).toBe(
+      raw.encode_ordinary(system.replace('careful', 'cheerful').slice(0, system.length)).length,
+    );
+    expect(tokenCountMemoSize()).toBe(3);
   });
 
   it('rejects non-strings with a clear error', () => {

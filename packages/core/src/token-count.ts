@@ -10,63 +10,62 @@ const SLICE_MS = 10;
 
 // ── Memo ──────────────────────────────────────────────────────────────────────────────────────────────
 // A metered chat workload resends the same system prompt and history on every turn. Counting each distinct
-// text once and looking it up afterwards is what makes counting cheap (a Map lookup hashes the string in
-// native code; a tiktoken call costs ~50 µs of WASM overhead before any BPE work).
+// text once and looking it up afterwards is what makes counting cheap: a tiktoken call costs ~50 µs of WASM
+// overhead before any BPE work, a lookup well under a microsecond for a chat message.
+//
+// The memo is keyed by a 64-bit hash of the text and its length, never by the text itself: prompts and
+// completions must not outlive the request in memory (a heap dump would show them). Two different texts
+// of the same length colliding on 64 bits is far less likely than a cosmic-ray bit flip at this size.
 
-const MEMO_MAX_ENTRIES = 50_000;
-const MEMO_MAX_CHARACTERS = 16_000_000;
-const MEMO_MAX_TEXT = 200_000;
+const MEMO_MAX_ENTRIES = 100_000;
 
-/** Value: tokens × 2 + (estimated ? 1 : 0), so an entry is one small integer. */
-const memo = new Map<TokenEncodingName, Map<string, number>>();
-let memoCharacters = 0;
-let memoEntries = 0;
+/** Key → tokens × 2 + (estimated ? 1 : 0), so an entry is one small integer. */
+const memo = new Map<string, number>();
 
-function memoGet(encoding: TokenEncodingName, text: string): number | undefined {
-  const table = memo.get(encoding);
-  if (table === undefined) return undefined;
-  const value = table.get(text);
-  if (value !== undefined && table.size > 64) {
-    // Refresh recency (Map keeps insertion order): the oldest entries are evicted first.
-    table.delete(text);
-    table.set(text, value);
+/** Two independent 32-bit multiplicative hashes mixed at the end (the cyrb53 construction), plus the length. */
+function textKey(encoding: TokenEncodingName, text: string): string {
+  let h1 = 0xdeadbeef;
+  let h2 = 0x41c6ce57;
+  for (let index = 0; index < text.length; index++) {
+    const code = text.charCodeAt(index);
+    h1 = Math.imul(h1 ^ code, 2654435761);
+    h2 = Math.imul(h2 ^ code, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507);
+  h1 ^= Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507);
+  h2 ^= Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return `${encoding}:${text.length}:${h1 >>> 0}:${h2 >>> 0}`;
+}
+
+function memoGet(key: string): number | undefined {
+  const value = memo.get(key);
+  if (value !== undefined && memo.size > 256) {
+    // Refresh recency (a Map iterates in insertion order): the least recently used entries go first.
+    memo.delete(key);
+    memo.set(key, value);
   }
   return value;
 }
 
-function memoSet(encoding: TokenEncodingName, text: string, value: number): void {
-  if (text.length > MEMO_MAX_TEXT) return;
-  let table = memo.get(encoding);
-  if (table === undefined) {
-    table = new Map();
-    memo.set(encoding, table);
-  }
-  if (table.has(text)) return;
-  table.set(text, value);
-  memoEntries++;
-  memoCharacters += text.length;
-  while (memoEntries > MEMO_MAX_ENTRIES || memoCharacters > MEMO_MAX_CHARACTERS) {
-    if (!evictOldest()) break;
-  }
-}
-
-function evictOldest(): boolean {
-  for (const table of memo.values()) {
-    for (const key of table.keys()) {
-      table.delete(key);
-      memoEntries--;
-      memoCharacters -= key.length;
-      return true;
+function memoSet(key: string, value: number): void {
+  memo.set(key, value);
+  if (memo.size > MEMO_MAX_ENTRIES) {
+    for (const oldest of memo.keys()) {
+      memo.delete(oldest);
+      if (memo.size <= MEMO_MAX_ENTRIES) break;
     }
   }
-  return false;
 }
 
 /** Forgets every memoized count (tests, or to release memory). */
 export function clearTokenCountMemo(): void {
   memo.clear();
-  memoEntries = 0;
-  memoCharacters = 0;
+}
+
+/** Entries in the count memo (diagnostics and tests). */
+export function tokenCountMemoSize(): number {
+  return memo.size;
 }
 
 onFreeEncoders(clearTokenCountMemo);
@@ -120,10 +119,11 @@ function encodeText(encoding: TokenEncodingName, text: string): number {
 /** Tokens of a text with an encoding, memoized; `encode_ordinary`, so `<|endoftext|>` counts as text. */
 export function countWithEncoding(text: string, encoding: TokenEncodingName): { tokens: number; approximate: boolean } {
   requireText(text);
-  let value = memoGet(encoding, text);
+  const key = textKey(encoding, text);
+  let value = memoGet(key);
   if (value === undefined) {
     value = encodeText(encoding, text);
-    memoSet(encoding, text, value);
+    memoSet(key, value);
   }
   return { tokens: Math.floor(value / 2), approximate: value % 2 === 1 };
 }
@@ -156,7 +156,8 @@ export async function countTokensAsync(text: string, model: string): Promise<Tok
   requireText(text);
   const plan = planFor(model);
   if (plan.kind === 'estimate' || text.length <= CHUNK_SIZE) return countTokens(text, model);
-  const cached = memoGet(plan.encoding, text);
+  const key = textKey(plan.encoding, text);
+  const cached = memoGet(key);
   if (cached !== undefined) {
     return { tokens: Math.floor(cached / 2), encoding: plan.encoding, estimated: plan.estimated || cached % 2 === 1 };
   }
@@ -175,6 +176,6 @@ export async function countTokensAsync(text: string, model: string): Promise<Tok
       sliceStart = performance.now();
     }
   }
-  memoSet(plan.encoding, text, tokens * 2 + (forced ? 1 : 0));
+  memoSet(key, tokens * 2 + (forced ? 1 : 0));
   return { tokens, encoding: plan.encoding, estimated: plan.estimated || forced };
 }

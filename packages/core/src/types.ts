@@ -456,6 +456,9 @@ export interface SeriesAnalysis {
     requestsP50: Rational;
     requestsP95: Rational;
   };
+  /** The simulated months at p50 and p95 (by per-token cost), to re-price or hold against plans. */
+  volumeP50: MonthVolume;
+  volumeP95: MonthVolume;
   budget?: { amount: Money; probabilityOver: number };
   plans: Array<{
     plan: string;

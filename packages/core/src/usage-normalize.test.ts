@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { InvalidUsageError } from './invalid-usage-error';
 import { detectUsageFormat, normalizeUsage, totalInputTokens, totalOutputTokens } from './usage-normalize';
@@ -172,6 +173,63 @@ describe('normalizeUsage: garbage is an error, never a silent zero', () => {
   it('rejects an unknown explicit format', () => {
     expect(() => normalizeUsage({ prompt_tokens: 1, completion_tokens: 1 }, 'cohere' as never)).toThrow(
       /unknown format/,
+    );
+  });
+});
+
+describe('normalizeUsage on hostile input (property)', () => {
+  const counter = fc.oneof(
+    fc.integer({ min: -5, max: 2_000_000 }),
+    fc.double(),
+    fc.constantFrom(null, '12', true, 1e13, Number.POSITIVE_INFINITY, Number.NaN, -0),
+  );
+  const usageLike = fc.record(
+    {
+      prompt_tokens: counter,
+      completion_tokens: counter,
+      input_tokens: counter,
+      output_tokens: counter,
+      cache_read_input_tokens: counter,
+      cache_creation_input_tokens: counter,
+      promptTokenCount: counter,
+      cachedContentTokenCount: counter,
+      prompt_tokens_details: fc.oneof(fc.record({ cached_tokens: counter }), fc.constant('x')),
+      input_tokens_details: fc.record({ cached_tokens: counter }),
+      cache_creation: fc.record({ ephemeral_5m_input_tokens: counter, ephemeral_1h_input_tokens: counter }),
+    },
+    { requiredKeys: [] },
+  );
+  const payload = fc.oneof(
+    usageLike,
+    fc.record({ usage: usageLike }),
+    fc.record({ usageMetadata: usageLike }),
+    fc.jsonValue(),
+  );
+
+  it('either gives valid disjoint buckets or throws InvalidUsageError, nothing else', () => {
+    fc.assert(
+      fc.property(
+        payload,
+        fc.constantFrom(undefined, 'openai-chat', 'openai-responses', 'anthropic', 'gemini' as const),
+        (input, format) => {
+          try {
+            const usage = normalizeUsage(input, format);
+            for (const key of [
+              'inputTokens',
+              'cachedInputTokens',
+              'cacheWrite5mTokens',
+              'cacheWrite1hTokens',
+              'outputTokens',
+              'reasoningTokens',
+            ] as const) {
+              expect(Number.isSafeInteger(usage[key]) && usage[key] >= 0).toBe(true);
+            }
+          } catch (error) {
+            expect(error).toBeInstanceOf(InvalidUsageError);
+          }
+        },
+      ),
+      { numRuns: 2000 },
     );
   });
 });

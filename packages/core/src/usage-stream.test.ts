@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import type { UsageFormat } from './types';
 import { createStreamUsageAccumulator } from './usage-stream';
@@ -125,9 +126,54 @@ describe('createStreamUsageAccumulator', () => {
     expect(accumulator.error?.code).toBe('INVALID_USAGE');
   });
 
+  it('maxOutputText bounds the kept text but still counts every character', () => {
+    const accumulator = createStreamUsageAccumulator('openai-chat', { maxOutputText: 12 });
+    for (const event of sseEvents('openai-chat-stream.sse')) accumulator.push(event);
+    expect(accumulator.outputText).toBe('Paris is the');
+    expect(accumulator.outputCharacters).toBe('Paris is the capital of France.'.length);
+    expect(accumulator.outputTextTruncated).toBe(true);
+    expect(accumulator.result()?.outputTokens).toBe(8);
+  });
+
   it('returns undefined when nothing arrived', () => {
     for (const format of ['openai-chat', 'openai-responses', 'anthropic', 'gemini'] as const) {
       expect(createStreamUsageAccumulator(format).result()).toBeUndefined();
     }
+  });
+});
+
+describe('stream accumulators on hostile events (property)', () => {
+  it('push never throws and result() is undefined or valid', () => {
+    const event = fc.oneof(
+      fc.jsonValue(),
+      fc.record(
+        {
+          type: fc.constantFrom('message_start', 'message_delta', 'response.completed', 'content_block_delta'),
+          usage: fc.jsonValue(),
+          message: fc.jsonValue(),
+          response: fc.jsonValue(),
+          delta: fc.jsonValue(),
+        },
+        { requiredKeys: ['type'] },
+      ),
+      fc.record(
+        { choices: fc.jsonValue(), usage: fc.jsonValue(), usageMetadata: fc.jsonValue(), candidates: fc.jsonValue() },
+        { requiredKeys: [] },
+      ),
+    );
+    fc.assert(
+      fc.property(
+        fc.constantFrom('openai-chat', 'openai-responses', 'anthropic', 'gemini' as const),
+        fc.array(event, { maxLength: 8 }),
+        (format, events) => {
+          const accumulator = createStreamUsageAccumulator(format);
+          for (const item of events) accumulator.push(item);
+          const usage = accumulator.result();
+          if (usage !== undefined) expect(usage.inputTokens).toBeGreaterThanOrEqual(0);
+          expect(typeof accumulator.outputText).toBe('string');
+        },
+      ),
+      { numRuns: 1000 },
+    );
   });
 });

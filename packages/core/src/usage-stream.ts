@@ -10,6 +10,10 @@ export interface StreamUsageAccumulator {
   readonly model?: string;
   /** Generated text seen so far (content, thinking, tool-call arguments): the input for an estimate. */
   readonly outputText: string;
+  /** Characters of generated text seen, including any beyond `maxOutputText`. */
+  readonly outputCharacters: number;
+  /** True when text beyond `maxOutputText` was seen and not kept. */
+  readonly outputTextTruncated: boolean;
   /**
    * The first invalid usage payload met, if any. `push` never throws for stream content: a bad usage report
    * leaves `result()` undefined (so the caller counts and marks the usage estimated) and is kept here.
@@ -29,11 +33,24 @@ function text(value: unknown): string {
   return typeof value === 'string' ? value : '';
 }
 
+export interface StreamUsageAccumulatorOptions {
+  /**
+   * Most characters of output text to keep (default: all). A proxy that only needs the text when usage is
+   * missing can bound its memory per stream; `outputCharacters` still counts everything.
+   */
+  maxOutputText?: number;
+}
+
 abstract class BaseAccumulator implements StreamUsageAccumulator {
   model?: string;
   error?: InvalidUsageError;
+  outputCharacters = 0;
+  outputTextTruncated = false;
   protected parts: string[] = [];
+  protected kept = 0;
   protected usage?: NormalizedUsage;
+
+  constructor(private readonly maxOutputText = Number.POSITIVE_INFINITY) {}
 
   get outputText(): string {
     if (this.parts.length > 1) this.parts = [this.parts.join('')];
@@ -59,7 +76,17 @@ abstract class BaseAccumulator implements StreamUsageAccumulator {
 
   protected append(value: unknown): void {
     const piece = text(value);
-    if (piece.length > 0) this.parts.push(piece);
+    if (piece.length === 0) return;
+    this.outputCharacters += piece.length;
+    const room = this.maxOutputText - this.kept;
+    if (room <= 0) {
+      this.outputTextTruncated = true;
+      return;
+    }
+    const kept = piece.length > room ? piece.slice(0, room) : piece;
+    if (kept.length < piece.length) this.outputTextTruncated = true;
+    this.parts.push(kept);
+    this.kept += kept.length;
   }
 
   protected setModel(value: unknown): void {
@@ -212,16 +239,20 @@ class GeminiAccumulator extends BaseAccumulator {
 }
 
 /** A collector of usage and output text for one streamed response of the given API shape. */
-export function createStreamUsageAccumulator(format: UsageFormat): StreamUsageAccumulator {
+export function createStreamUsageAccumulator(
+  format: UsageFormat,
+  options: StreamUsageAccumulatorOptions = {},
+): StreamUsageAccumulator {
+  const limit = options.maxOutputText;
   switch (format) {
     case 'openai-chat':
-      return new OpenAiChatAccumulator();
+      return new OpenAiChatAccumulator(limit);
     case 'openai-responses':
-      return new OpenAiResponsesAccumulator();
+      return new OpenAiResponsesAccumulator(limit);
     case 'anthropic':
-      return new AnthropicAccumulator();
+      return new AnthropicAccumulator(limit);
     case 'gemini':
-      return new GeminiAccumulator();
+      return new GeminiAccumulator(limit);
     default:
       throw new InvalidUsageError(
         `unknown stream format ${JSON.stringify(format)}; expected one of ${USAGE_FORMATS.join(', ')}`,

@@ -90,7 +90,11 @@ export function usageFromResponse(call: AiCall, body: unknown): NormalizedUsage 
   } catch {
     // Embeddings report only prompt_tokens; anything else unreadable is treated as missing usage.
     const usage = body.usage as Json;
-    if (typeof usage.prompt_tokens === 'number' && Number.isSafeInteger(usage.prompt_tokens) && usage.prompt_tokens >= 0) {
+    if (
+      typeof usage.prompt_tokens === 'number' &&
+      Number.isSafeInteger(usage.prompt_tokens) &&
+      usage.prompt_tokens >= 0
+    ) {
       return { ...emptyBuckets(), inputTokens: usage.prompt_tokens, estimated: false, format: call.format };
     }
     return undefined;
@@ -157,9 +161,9 @@ export function emptyBuckets() {
 }
 
 /** Usage counted by tokenmeter when the provider reported none: the prompt plus whatever output was seen. */
-export function estimateUsage(call: AiCall, outputText: string, model?: string): NormalizedUsage {
+export function estimateUsage(call: AiCall, outputText: string, model?: string, extraOutputTokens = 0): NormalizedUsage {
   const prompt = call.promptTokens();
-  const output = outputText === '' ? 0 : safeCount(outputText, call.model);
+  const output = (outputText === '' ? 0 : safeCount(outputText, call.model)) + extraOutputTokens;
   return {
     ...emptyBuckets(),
     inputTokens: prompt.tokens,
@@ -174,8 +178,13 @@ export function estimateUsage(call: AiCall, outputText: string, model?: string):
  * Completes a reported usage with what was seen when the stream was cut after the provider's counters
  * arrived (Anthropic's `message_start` already carries the input side): output never below the text seen.
  */
-export function mergeCutUsage(call: AiCall, usage: NormalizedUsage, outputText: string): NormalizedUsage {
-  const counted = outputText === '' ? 0 : safeCount(outputText, usage.model ?? call.model);
+export function mergeCutUsage(
+  call: AiCall,
+  usage: NormalizedUsage,
+  outputText: string,
+  extraOutputTokens = 0,
+): NormalizedUsage {
+  const counted = (outputText === '' ? 0 : safeCount(outputText, usage.model ?? call.model)) + extraOutputTokens;
   return { ...usage, outputTokens: Math.max(usage.outputTokens, counted - usage.reasoningTokens), estimated: true };
 }
 
@@ -247,11 +256,18 @@ function countPrompt(call: AiCall): { tokens: number; estimated: boolean } {
         if (typeof body.input === 'string') messages.push({ role: 'user', content: body.input });
         else if (Array.isArray(body.input)) for (const item of body.input) messages.push(responsesItem(item));
         const tools = Array.isArray(body.tools)
-          ? body.tools.filter(isObject).flatMap((tool): ToolDefinition[] =>
-              typeof tool.name === 'string'
-                ? [{ type: 'function', function: { name: tool.name, ...descriptionAndParameters(tool, 'parameters') } }]
-                : [],
-            )
+          ? body.tools
+              .filter(isObject)
+              .flatMap((tool): ToolDefinition[] =>
+                typeof tool.name === 'string'
+                  ? [
+                      {
+                        type: 'function',
+                        function: { name: tool.name, ...descriptionAndParameters(tool, 'parameters') },
+                      },
+                    ]
+                  : [],
+              )
           : [];
         const count = countChatTokens(messages, model, tools.length > 0 ? { tools } : undefined);
         return { tokens: count.tokens, estimated: count.estimated };
@@ -265,11 +281,18 @@ function countPrompt(call: AiCall): { tokens: number; estimated: boolean } {
           messages.push({ role: String(message.role ?? 'user'), content: textOfBlocks(message.content) });
         }
         const tools = Array.isArray(body.tools)
-          ? body.tools.filter(isObject).flatMap((tool): ToolDefinition[] =>
-              typeof tool.name === 'string'
-                ? [{ type: 'function', function: { name: tool.name, ...descriptionAndParameters(tool, 'input_schema') } }]
-                : [],
-            )
+          ? body.tools
+              .filter(isObject)
+              .flatMap((tool): ToolDefinition[] =>
+                typeof tool.name === 'string'
+                  ? [
+                      {
+                        type: 'function',
+                        function: { name: tool.name, ...descriptionAndParameters(tool, 'input_schema') },
+                      },
+                    ]
+                  : [],
+              )
           : [];
         const count = countChatTokens(messages, model, tools.length > 0 ? { tools } : undefined);
         return { tokens: count.tokens, estimated: true };

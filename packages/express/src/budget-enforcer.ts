@@ -140,7 +140,8 @@ export async function reserveBudgets(
   });
   const headers: Record<string, string> = {};
   if (tightest) Object.assign(headers, budgetHeaders(tightest.budget, tightest.remaining));
-  if (warnings.length > 0) headers['x-tokenmeter-budget-warning'] = warnings.map((warning) => warning.budgetId).join(', ');
+  if (warnings.length > 0)
+    headers['x-tokenmeter-budget-warning'] = warnings.map((warning) => warning.budgetId).join(', ');
   return { ok: true, hold: { reservationId: result.reservationId, applied, warnings, headers } };
 }
 
@@ -171,7 +172,12 @@ export function rejectionResponse(rejection: BudgetRejection): { headers: Record
   };
 }
 
-export async function settleBudgets(store: Store, hold: BudgetHold, amounts: BudgetAmounts, now: number): Promise<void> {
+export async function settleBudgets(
+  store: Store,
+  hold: BudgetHold,
+  amounts: BudgetAmounts,
+  now: number,
+): Promise<void> {
   await store.settle(
     hold.reservationId,
     hold.applied.map(({ rule }) => amountFor(rule, amounts)),

@@ -46,7 +46,10 @@ export function parseBudgetRules(option: unknown, path = 'budgets'): BudgetRule[
   const seen = new Set<string>();
   for (const rule of rules) {
     if (seen.has(rule.label)) {
-      throw new InvalidMeterOptionsError(path, `two budgets share the id ${JSON.stringify(rule.label)}; give one an \`id\``);
+      throw new InvalidMeterOptionsError(
+        path,
+        `two budgets share the id ${JSON.stringify(rule.label)}; give one an \`id\``,
+      );
     }
     seen.add(rule.label);
   }

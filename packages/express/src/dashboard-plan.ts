@@ -1,7 +1,18 @@
-import { type FlatRatePlan, formatUsd, Money } from '@tokenmeter/core';
+import {
+  advise,
+  analyzeSeries,
+  comparePricing,
+  costCurve,
+  type FlatRatePlan,
+  formatUsd,
+  Money,
+  type MonthVolume,
+  Rational,
+  type DailyUsage as SeriesDay,
+} from '@tokenmeter/core';
 import type { DailyUsage } from './types';
 
-/** A flat-rate plan as the planner describes it. */
+/** A flat-rate plan as the planner describes it (`parsePlans()` reads them from YAML or JSON). */
 export type DashboardPlan = FlatRatePlan;
 
 /** The plan section of the dashboard: money as exact strings, numbers for chart geometry only. */
@@ -9,9 +20,12 @@ export interface PlanView {
   available: boolean;
   advice: string;
   note?: string;
+  /** Days of the measured series the projection uses. */
   historyDays: number;
   p50?: { cost: string; costDisplay: string; tokens: number };
   p95?: { cost: string; costDisplay: string; tokens: number };
+  /** The measured blended price, USD per million tokens (input and output together). */
+  pricePerMillion?: string;
   options: {
     name: string;
     kind: 'per-token' | 'flat-rate';
@@ -19,6 +33,7 @@ export interface PlanView {
     p50Display: string;
     p95: string;
     p95Display: string;
+    feasible: boolean;
   }[];
   breakEven: {
     between: [string, string];
@@ -26,6 +41,8 @@ export interface PlanView {
     label: string;
     costPerMonth: string;
     costPerMonthNumber: number;
+    /** The option that is cheaper above this volume. */
+    cheaperAbove: string;
   }[];
   curve?: {
     volumes: number[];
@@ -35,116 +52,131 @@ export interface PlanView {
   };
 }
 
-const DAYS_PER_MONTH = 30;
 const PER_TOKEN_NAME = 'Pay per token (measured price)';
+const CURVE_POINTS = 48;
 
 /**
- * Projects next month from the measured daily series and sets it against each flat-rate plan: p50 and
- * p95 of a month built from the observed days, the measured blended price per token, and the volume at
- * which each plan starts to pay off.
+ * Next month from the measured daily series, by the planner: p50 and p95 of the per-token bill
+ * (`analyzeSeries`), each flat-rate plan at both, the measured blended price as a cost line against each
+ * plan's (`comparePricing`, `costCurve`), where they cross, and the planner's advice sentence (`advise`).
+ * Today is left out while it is incomplete, unless it is the only day measured.
  */
 export function buildPlanView(input: { series: DailyUsage[]; plans: DashboardPlan[]; today: string }): PlanView {
-  const days = input.series.filter((day) => day.requests > 0);
+  const measured = input.series.filter((day) => day.requests > 0);
+  const complete = measured.filter((day) => day.date !== input.today);
+  const days = complete.length > 0 ? complete : measured;
   if (days.length === 0) {
     return {
       available: false,
-      advice: 'No measured traffic yet: the projection appears after the first metered requests.',
+      advice: 'No metered traffic yet: the projection appears after the first requests.',
       historyDays: 0,
       options: [],
       breakEven: [],
     };
   }
-  const tokensOfDay = (day: DailyUsage) => day.inputTokens + day.outputTokens;
-  const totalTokens = days.reduce((sum, day) => sum + tokensOfDay(day), 0);
-  const totalCost = Money.sum(days.map((day) => Money.from(day.cost)));
-  const costs = days.map((day) => Money.from(day.cost)).sort((a, b) => a.compare(b));
-  const tokens = days.map(tokensOfDay).sort((a, b) => a - b);
-  const p50Cost = percentile(costs, 0.5).times(DAYS_PER_MONTH);
-  const p95Cost = percentile(costs, 0.95).times(DAYS_PER_MONTH);
-  const p50Tokens = percentile(tokens, 0.5) * DAYS_PER_MONTH;
-  const p95Tokens = percentile(tokens, 0.95) * DAYS_PER_MONTH;
+  const series: SeriesDay[] = days.map((day) => ({
+    date: day.date,
+    requests: day.requests,
+    inputTokens: day.inputTokens,
+    outputTokens: day.outputTokens,
+    cost: Money.from(day.cost),
+  }));
+  const analysis = analyzeSeries(series, { plans: input.plans, samples: 2000 });
+  const { nextMonth } = analysis;
+  const inputTokens = days.reduce((sum, day) => sum + day.inputTokens, 0);
+  const outputTokens = days.reduce((sum, day) => sum + day.outputTokens, 0);
+  const totalTokens = inputTokens + outputTokens;
+  const totalCost = Money.sum(series.map((day) => day.cost));
+  // Prices carry at most 12 decimal places; the blended price is rounded there (far below a cent a month).
+  const pricePerMillion = totalTokens === 0 ? Money.ZERO : totalCost.timesRatio(1_000_000, totalTokens).round(12);
 
-  const perTokenAt = (volume: number): Money =>
-    totalTokens === 0 ? Money.ZERO : totalCost.timesRatio(Math.round(volume), totalTokens);
+  // The p50 month, shaped like the measured days (input/output split, busiest day), for the comparison.
+  const tokens = nextMonth.tokensP50;
+  const share = (part: number) => (totalTokens === 0 ? Rational.ZERO : tokens.times(part).dividedBy(totalTokens));
+  const busiest = days.reduce((best, day) => Math.max(best, day.inputTokens + day.outputTokens), 0);
+  const meanDay = totalTokens / days.length;
+  const volume: MonthVolume = {
+    month: 1,
+    days: analysis.daysPerMonth,
+    requests: nextMonth.requestsP50,
+    requestsPerDay: nextMonth.requestsP50.dividedBy(analysis.daysPerMonth),
+    inputTokens: share(inputTokens),
+    cachedInputTokens: Rational.ZERO,
+    outputTokens: share(outputTokens),
+    tokens,
+    tokensPerDay: tokens.dividedBy(analysis.daysPerMonth),
+    peakDayTokens:
+      meanDay === 0
+        ? Rational.ZERO
+        : tokens.dividedBy(analysis.daysPerMonth).times(Rational.of(busiest)).dividedBy(Rational.from(meanDay)),
+  };
+  const comparison = comparePricing({
+    volume,
+    perToken: [{ pricePerMillion: pricePerMillion.toString(), name: PER_TOKEN_NAME }],
+    plans: input.plans,
+  });
+  const advice = advise(comparison, { analysis });
+
   const options: PlanView['options'] = [
     {
       name: PER_TOKEN_NAME,
       kind: 'per-token',
-      p50: p50Cost.toString(),
-      p50Display: formatUsd(p50Cost),
-      p95: p95Cost.toString(),
-      p95Display: formatUsd(p95Cost),
+      p50: nextMonth.p50.toString(),
+      p50Display: formatUsd(nextMonth.p50),
+      p95: nextMonth.p95.toString(),
+      p95Display: formatUsd(nextMonth.p95),
+      feasible: true,
     },
   ];
-  for (const plan of input.plans) {
-    const at50 = planCostAt(plan, p50Tokens);
-    const at95 = planCostAt(plan, p95Tokens);
+  for (const plan of analysis.plans) {
     options.push({
-      name: plan.name,
+      name: plan.plan,
       kind: 'flat-rate',
-      p50: at50.toString(),
-      p50Display: formatUsd(at50),
-      p95: at95.toString(),
-      p95Display: formatUsd(at95),
+      p50: plan.p50.cost.toString(),
+      p50Display: formatUsd(plan.p50.cost) + (plan.p50.feasible ? '' : ' (over its limits)'),
+      p95: plan.p95.cost.toString(),
+      p95Display: formatUsd(plan.p95.cost) + (plan.p95.feasible ? '' : ' (over its limits)'),
+      feasible: plan.p50.feasible && plan.p95.feasible,
     });
   }
 
-  const breakEven: PlanView['breakEven'] = [];
-  for (const plan of input.plans) {
-    if (totalCost.isZero() || totalTokens === 0) continue;
-    // Per-token cost equals the fee at fee / (cost per token) tokens.
-    const volume = Number(plan.monthlyFee.times(totalTokens).ratioTo(totalCost, 0));
-    breakEven.push({
-      between: [PER_TOKEN_NAME, plan.name],
-      tokensPerMonth: volume,
-      label: `${Math.round(volume).toLocaleString('en-US')} tokens`,
-      costPerMonth: plan.monthlyFee.toString(),
-      costPerMonthNumber: plan.monthlyFee.toNumber(),
-    });
-  }
-
-  const maxVolume = Math.max(p95Tokens * 1.5, ...breakEven.map((point) => point.tokensPerMonth * 1.25), 1);
-  const volumes = Array.from({ length: 41 }, (_, index) => (maxVolume * index) / 40);
+  const p50Tokens = nextMonth.tokensP50.toNumber();
+  const p95Tokens = nextMonth.tokensP95.toNumber();
+  const crossings = comparison.breakEven.flatMap((entry) =>
+    entry.crossings.map((crossing) => crossing.tokensPerMonth.toNumber()),
+  );
+  const toTokens = Math.ceil(Math.max(p95Tokens * 1.6, ...crossings.map((value) => value * 1.25), 1));
+  const chart = costCurve(comparison, { toTokens, steps: CURVE_POINTS });
+  const perTokenSeries = chart.series.find((line) => line.kind === 'per-token');
   const curve: PlanView['curve'] = {
-    volumes,
+    volumes: (perTokenSeries?.points ?? []).map((point) => point.tokensPerMonth),
     perTokenName: PER_TOKEN_NAME,
-    perToken: volumes.map((volume) => perTokenAt(volume).toNumber()),
-    plans: input.plans.map((plan) => ({
-      name: plan.name,
-      costs: volumes.map((volume) => planCostAt(plan, volume).toNumber()),
-    })),
+    perToken: (perTokenSeries?.points ?? []).map((point) => Number(point.cost)),
+    plans: chart.series
+      .filter((line) => line.kind === 'flat-rate')
+      .map((line) => ({ name: line.name, costs: line.points.map((point) => Number(point.cost)) })),
   };
+  const breakEven: PlanView['breakEven'] = chart.breakEvens.map((point) => ({
+    between: point.between,
+    tokensPerMonth: point.tokensPerMonth,
+    label: `${Math.round(point.tokensPerMonth).toLocaleString('en-US')} tokens`,
+    costPerMonth: point.cost,
+    costPerMonthNumber: Number(point.cost),
+    cheaperAbove: point.cheaperAbove,
+  }));
+  const leftOut =
+    complete.length > 0 && measured.length > complete.length ? ' (today is left out until it is over)' : '';
 
-  const cheapest = [...options].sort((a, b) => Money.from(a.p50).compare(Money.from(b.p50)))[0];
-  const advice =
-    input.plans.length === 0
-      ? `Projected month: ${formatUsd(p50Cost)} (p50) to ${formatUsd(p95Cost)} (p95) paying per token. Give the dashboard flat-rate plans to compare.`
-      : `${cheapest?.name ?? PER_TOKEN_NAME} is cheapest at the projected ${Math.round(p50Tokens).toLocaleString('en-US')} tokens a month.`;
   return {
     available: true,
-    advice,
-    note:
-      days.length < 7
-        ? `Only ${days.length} day${days.length === 1 ? '' : 's'} of history: the projection is rough.`
-        : undefined,
+    advice: advice.sentence,
+    note: `${analysis.confidenceNote} Projected from ${days.length} measured day${days.length === 1 ? '' : 's'}${leftOut} at the measured ${formatUsd(pricePerMillion)} per million tokens.`,
     historyDays: days.length,
-    p50: { cost: p50Cost.toString(), costDisplay: formatUsd(p50Cost), tokens: p50Tokens },
-    p95: { cost: p95Cost.toString(), costDisplay: formatUsd(p95Cost), tokens: p95Tokens },
+    p50: { cost: nextMonth.p50.toString(), costDisplay: formatUsd(nextMonth.p50), tokens: p50Tokens },
+    p95: { cost: nextMonth.p95.toString(), costDisplay: formatUsd(nextMonth.p95), tokens: p95Tokens },
+    pricePerMillion: pricePerMillion.toString(),
     options,
     breakEven,
     curve,
   };
-}
-
-function percentile<T>(sorted: T[], share: number): T {
-  const index = Math.min(sorted.length - 1, Math.max(0, Math.ceil(share * sorted.length) - 1));
-  return sorted[index] as T;
-}
-
-function planCostAt(plan: DashboardPlan, volume: number): Money {
-  if (plan.includedTokens === undefined || volume <= plan.includedTokens || !plan.overagePerMillionTokens) {
-    return plan.monthlyFee;
-  }
-  const over = Math.ceil(volume - plan.includedTokens);
-  return plan.monthlyFee.plus(plan.overagePerMillionTokens.timesRatio(over, 1_000_000));
 }

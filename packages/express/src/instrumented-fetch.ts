@@ -66,7 +66,8 @@ function detectCall(input: Parameters<Fetch>[0], init: Parameters<Fetch>[1]): De
   const method = (init?.method ?? (input instanceof Request ? input.method : 'GET')).toUpperCase();
   if (method !== 'POST') return undefined;
   const body = init?.body;
-  const text = typeof body === 'string' ? body : body instanceof Uint8Array ? new TextDecoder().decode(body) : undefined;
+  const text =
+    typeof body === 'string' ? body : body instanceof Uint8Array ? new TextDecoder().decode(body) : undefined;
   if (text === undefined) return undefined;
   let url: URL;
   try {
@@ -134,11 +135,16 @@ async function meteredFetch(
         durationMs: performance.now() - started,
         rejected: true,
       });
+      config.sink.annotate(event, { budgetScope: result.rejection.scope });
       record(event);
       // An answer, not a thrown error: SDKs turn a thrown fetch error into a retried connection error, while
       // a 429 with `x-should-retry: false` becomes their rate-limit error at once, with this body and headers.
       const { headers, body } = rejectionResponse(result.rejection);
-      return new Response(body, { status: 429, statusText: 'Too Many Requests', headers: { ...headers, 'x-should-retry': 'false' } });
+      return new Response(body, {
+        status: 429,
+        statusText: 'Too Many Requests',
+        headers: { ...headers, 'x-should-retry': 'false' },
+      });
     }
     hold = result.hold;
     for (const warning of hold.warnings) {
@@ -175,7 +181,12 @@ async function meteredFetch(
       const settle =
         usage === undefined
           ? releaseBudgets(config.store, hold, now)
-          : settleBudgets(config.store, hold, { tokens: totalTokens(usage), cost: cost?.priced ? cost.total : undefined }, now);
+          : settleBudgets(
+              config.store,
+              hold,
+              { tokens: totalTokens(usage), cost: cost?.priced ? cost.total : undefined },
+              now,
+            );
       settle.catch((failure: unknown) =>
         config.warnOnce('STORE_SETTLE_FAILED', `a budget reservation could not be settled: ${describeError(failure)}.`),
       );
@@ -199,7 +210,11 @@ async function meteredFetch(
     throw error;
   }
   if (!response.ok || response.body === null) {
-    finish(response.status, response.ok ? estimateUsage(call, '') : undefined, response.ok ? undefined : 'upstream_error');
+    finish(
+      response.status,
+      response.ok ? estimateUsage(call, '') : undefined,
+      response.ok ? undefined : 'upstream_error',
+    );
     return response;
   }
   const isStream = /^text\/event-stream/i.test(response.headers.get('content-type') ?? '');
@@ -210,8 +225,8 @@ async function meteredFetch(
   const usageOfStream = (error?: UsageEvent['error']) => {
     if (tap === undefined) return undefined;
     const reported = tap.usage;
-    if (reported === undefined) return estimateUsage(call, tap.outputText, tap.accumulator.model);
-    return error === undefined ? reported : mergeCutUsage(call, reported, tap.outputText);
+    if (reported === undefined) return estimateUsage(call, tap.outputText, tap.accumulator.model, tap.skippedOutputTokens);
+    return error === undefined ? reported : mergeCutUsage(call, reported, tap.outputText, tap.skippedOutputTokens);
   };
   const body = new ReadableStream<Uint8Array>({
     async pull(controller) {

@@ -97,7 +97,10 @@ export function parseMeterOptions(input: MeterOptions | undefined, proxy = false
   } else if (typeof (options.catalog as PriceCatalog).tryResolve === 'function') {
     catalog = options.catalog;
   } else {
-    throw new InvalidMeterOptionsError('catalog', 'expected a PriceCatalog (PriceCatalog.default().withEntries([...]))');
+    throw new InvalidMeterOptionsError(
+      'catalog',
+      'expected a PriceCatalog (PriceCatalog.default().withEntries([...]))',
+    );
   }
   for (const name of ['identify', 'onBudgetWarning', 'onEvent', 'requestId'] as const) {
     if (options[name] !== undefined && typeof options[name] !== 'function') {
@@ -118,12 +121,15 @@ export function parseMeterOptions(input: MeterOptions | undefined, proxy = false
   }
   const budgets = parseBudgetRules(options.budgets);
 
-  const observers: Array<(event: UsageEvent) => void> = [];
+  const observers: EventObserver[] = [];
   if (options.metrics) {
     const metrics = options.metrics;
-    observers.push((event) => metrics.observe(event));
+    observers.push((event, details) => metrics.observe(event, details));
   }
-  if (options.onEvent) observers.push(options.onEvent);
+  if (options.onEvent) {
+    const onEvent = options.onEvent;
+    observers.push((event) => onEvent(event));
+  }
 
   const resolved = new Map<string, ResolvedModel | undefined>();
   const resolveModel = (model: string): ResolvedModel | undefined => {
@@ -207,18 +213,27 @@ function parseUrl(value: unknown, option: string): URL {
  * Hands events to the store off the request path: events finished in the same tick go in one
  * `recordEvents` call after the response is out, so recording never adds latency.
  */
+type EventObserver = (event: UsageEvent, details?: { budgetScope?: string }) => void;
+
 export class EventSink {
   private queue: UsageEvent[] = [];
+  private readonly details = new WeakMap<UsageEvent, { budgetScope?: string }>();
   private scheduled = false;
   private readonly writes = new Set<Promise<void>>();
 
   constructor(
     private readonly store: Store,
-    private readonly observers: Array<(event: UsageEvent) => void>,
+    private readonly observers: EventObserver[],
     private readonly warnOnce: (code: string, message: string) => void,
   ) {}
 
-  record(event: UsageEvent): void {
+  /** Remembers which kind of budget refused a rejected call, for the metrics that observe it later. */
+  annotate(event: UsageEvent, details: { budgetScope?: string }): void {
+    this.details.set(event, details);
+  }
+
+  record(event: UsageEvent, details?: { budgetScope?: string }): void {
+    if (details) this.details.set(event, details);
     this.queue.push(event);
     if (!this.scheduled) {
       this.scheduled = true;
@@ -250,7 +265,7 @@ export class EventSink {
     for (const event of batch) {
       for (const observer of this.observers) {
         try {
-          observer(event);
+          observer(event, this.details.get(event));
         } catch (error) {
           this.warnOnce('EVENT_OBSERVER_FAILED', `an onEvent/metrics observer threw: ${describeError(error)}.`);
         }

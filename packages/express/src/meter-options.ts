@@ -59,7 +59,8 @@ export interface MeterLogger {
 
 /** Anything that wants every usage event as it is recorded (the metrics of `createMetrics()` qualify). */
 export interface UsageEventObserver {
-  observe(event: UsageEvent): void;
+  /** `details.budgetScope` names the kind of budget that refused a rejected call. */
+  observe(event: UsageEvent, details?: { budgetScope?: string }): void;
 }
 
 export interface MeterOptions {

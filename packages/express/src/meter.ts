@@ -57,7 +57,10 @@ export function meter(options?: InAppMeterOptions): MeterMiddleware {
         try {
           onRequest(summarize(context, context.events));
         } catch (error) {
-          config.warnOnce('ON_REQUEST_FAILED', `onRequest threw: ${error instanceof Error ? error.message : String(error)}.`);
+          config.warnOnce(
+            'ON_REQUEST_FAILED',
+            `onRequest threw: ${error instanceof Error ? error.message : String(error)}.`,
+          );
         }
       }
     };
@@ -163,7 +166,11 @@ export function budgetErrorHandler() {
       return;
     }
     const body = JSON.stringify({ error: rejected.error });
-    res.writeHead(429, { ...rejected.headers, 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(body)) });
+    res.writeHead(429, {
+      ...rejected.headers,
+      'content-type': 'application/json',
+      'content-length': String(Buffer.byteLength(body)),
+    });
     res.end(body);
   };
 }
@@ -183,7 +190,13 @@ function budgetRejectionOf(error: unknown): { error: unknown; headers: Record<st
       : typeof source === 'object' && source !== null
         ? ((source as Record<string, string | undefined>)[name] ?? undefined)
         : undefined;
-  for (const name of ['retry-after', 'x-tokenmeter-budget-id', 'x-tokenmeter-budget-unit', 'x-tokenmeter-budget-limit', 'x-tokenmeter-budget-remaining']) {
+  for (const name of [
+    'retry-after',
+    'x-tokenmeter-budget-id',
+    'x-tokenmeter-budget-unit',
+    'x-tokenmeter-budget-limit',
+    'x-tokenmeter-budget-remaining',
+  ]) {
     const value = read(name);
     if (value !== undefined) headers[name] = value;
   }

@@ -96,7 +96,8 @@ export function meteredProxy(options?: MeteredProxyOptions): MeteredProxy {
 type Agents = { http: http.Agent; https: https.Agent };
 
 function upstreamFor(config: ProxyConfig, req: Request, path: string): URL {
-  const anthropic = path === '/messages' || path.startsWith('/messages/') || req.headers['anthropic-version'] !== undefined;
+  const anthropic =
+    path === '/messages' || path.startsWith('/messages/') || req.headers['anthropic-version'] !== undefined;
   const base = anthropic ? config.anthropicUpstream : config.upstream;
   const target = new URL(base.href);
   const query = req.originalUrl.indexOf('?');
@@ -194,7 +195,13 @@ function upstreamFailure(res: Response, error: Error): void {
   if (error instanceof UpstreamTimeout) {
     sendError(res, 504, 'upstream_error', 'upstream_timeout', 'The upstream API did not answer in time.');
   } else {
-    sendError(res, 502, 'upstream_error', 'upstream_unreachable', `The upstream API could not be reached (${errorCode(error)}).`);
+    sendError(
+      res,
+      502,
+      'upstream_error',
+      'upstream_unreachable',
+      `The upstream API could not be reached (${errorCode(error)}).`,
+    );
   }
 }
 
@@ -216,9 +223,7 @@ type BodyResult = { ok: true; body: Buffer } | { ok: false; status: 400 | 413; c
 function readBody(req: Request, limit: number): Promise<BodyResult> {
   const already = bodyAlreadyRead(req);
   if (already !== undefined) {
-    return Promise.resolve(
-      already.length > limit ? tooLarge(limit) : { ok: true, body: already },
-    );
+    return Promise.resolve(already.length > limit ? tooLarge(limit) : { ok: true, body: already });
   }
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > limit) {
@@ -246,7 +251,9 @@ function readBody(req: Request, limit: number): Promise<BodyResult> {
       chunks.push(chunk);
     };
     req.on('data', onData);
-    req.once('end', () => finish({ ok: true, body: chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, length) }));
+    req.once('end', () =>
+      finish({ ok: true, body: chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, length) }),
+    );
     req.once('error', () =>
       finish({ ok: false, status: 400, code: 'request_aborted', message: 'The request body could not be read.' }),
     );
@@ -307,9 +314,16 @@ async function meterCall(
       if (!(error instanceof StoreUnavailableError)) {
         config.warnOnce('STORE_RESERVE_FAILED', `budget reservation failed: ${describeError(error)}.`);
       }
-      sendError(res, 503, 'service_unavailable', 'store_unavailable', 'Budgets cannot be checked right now; retry shortly.', {
-        'retry-after': '1',
-      });
+      sendError(
+        res,
+        503,
+        'service_unavailable',
+        'store_unavailable',
+        'Budgets cannot be checked right now; retry shortly.',
+        {
+          'retry-after': '1',
+        },
+      );
       return;
     }
     if (!result.ok) {
@@ -327,7 +341,7 @@ async function meterCall(
         durationMs: performance.now() - started,
         rejected: true,
       });
-      config.sink.record(event);
+      config.sink.record(event, { budgetScope: result.rejection.scope });
       return;
     }
     hold = result.hold;
@@ -351,7 +365,13 @@ async function meterCall(
 
   const state = new CallState(config, call, requestId, route, identity, hold, started);
   const target = upstreamFor(config, req, req.path);
-  const upstream = sendUpstream(agents, target, 'POST', forwardedHeaders(req.headers, body.length), config.upstreamTimeoutMs);
+  const upstream = sendUpstream(
+    agents,
+    target,
+    'POST',
+    forwardedHeaders(req.headers, body.length),
+    config.upstreamTimeoutMs,
+  );
   state.upstream = upstream;
 
   res.on('close', () => {
@@ -418,10 +438,10 @@ class CallState {
         const reported = tap.usage;
         usage =
           reported === undefined
-            ? estimateUsage(call, tap.outputText, tap.accumulator.model)
+            ? estimateUsage(call, tap.outputText, tap.accumulator.model, tap.skippedOutputTokens)
             : error === undefined
               ? reported
-              : mergeCutUsage(call, reported, tap.outputText);
+              : mergeCutUsage(call, reported, tap.outputText, tap.skippedOutputTokens);
       } else if (this.jsonRead) {
         usage = usageFromResponse(call, this.json) ?? estimateUsage(call, outputTextOf(call, this.json));
       } else {
@@ -445,7 +465,12 @@ class CallState {
       const settle =
         usage === undefined
           ? releaseBudgets(config.store, hold, now)
-          : settleBudgets(config.store, hold, { tokens: totalTokens(usage), cost: cost?.priced ? cost.total : undefined }, now);
+          : settleBudgets(
+              config.store,
+              hold,
+              { tokens: totalTokens(usage), cost: cost?.priced ? cost.total : undefined },
+              now,
+            );
       settle.catch((failure: unknown) =>
         config.warnOnce('STORE_SETTLE_FAILED', `a budget reservation could not be settled: ${describeError(failure)}.`),
       );
@@ -508,7 +533,13 @@ function relayStream(
   state.upstream?.on('error', cut);
 }
 
-function relayJson(config: ProxyConfig, state: CallState, response: IncomingMessage, res: Response, status: number): void {
+function relayJson(
+  config: ProxyConfig,
+  state: CallState,
+  response: IncomingMessage,
+  res: Response,
+  status: number,
+): void {
   const chunks: Buffer[] = [];
   let length = 0;
   let ended = false;
@@ -554,4 +585,3 @@ function relayJson(config: ProxyConfig, state: CallState, response: IncomingMess
   response.on('close', () => cut());
   state.upstream?.on('error', cut);
 }
-

@@ -1,14 +1,17 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import type { Request } from 'express';
 import express from 'express';
 import { InvalidMeterOptionsError } from './invalid-meter-options-error';
 import type { MeteredProxyOptions } from './meter-options';
 import { meteredProxy } from './metered-proxy';
+import { createMetrics } from './metrics';
 import { withFailurePolicy } from './store-failure-policy';
 import { createMemoryStore } from './store-memory';
 import { createRedisStore } from './store-redis';
 import { createSqliteStore } from './store-sqlite';
-import type { Store, UsageGroupBy } from './types';
+import type { Store } from './types';
+import { usageRouter } from './usage-router';
 
 export interface StartProxyOptions extends Omit<MeteredProxyOptions, 'store'> {
   /** Default 8787; 0 picks a free port. */
@@ -23,6 +26,8 @@ export interface StartProxyOptions extends Omit<MeteredProxyOptions, 'store'> {
   userHeader?: string;
   /** Header naming the tenant. Default: none. */
   tenantHeader?: string;
+  /** Who may read `/tokenmeter/usage`. Default: requests from this machine (loopback) only. */
+  usageAuthorize?: (req: Request) => boolean | Promise<boolean>;
   /** How long `close()` waits for requests in flight before cutting them. Default 10000 ms. */
   shutdownGraceMs?: number;
 }
@@ -37,8 +42,6 @@ export interface RunningProxy {
   close(): Promise<void>;
 }
 
-const GROUPS: readonly UsageGroupBy[] = ['model', 'provider', 'user', 'tenant', 'feature', 'route', 'day', 'hour'];
-
 /** Opens a store from its command-line spelling: `memory`, `sqlite:FILE`, `redis://…`. */
 export function storeFromSpec(spec: string): Store {
   if (spec === 'memory') return createMemoryStore();
@@ -48,7 +51,10 @@ export function storeFromSpec(spec: string): Store {
     return createSqliteStore({ path });
   }
   if (spec.startsWith('redis://') || spec.startsWith('rediss://')) return createRedisStore({ url: spec });
-  throw new InvalidMeterOptionsError('store', `unknown store ${JSON.stringify(spec)}; expected memory, sqlite:FILE or redis://…`);
+  throw new InvalidMeterOptionsError(
+    'store',
+    `unknown store ${JSON.stringify(spec)}; expected memory, sqlite:FILE or redis://…`,
+  );
 }
 
 /**
@@ -64,6 +70,7 @@ export async function startProxy(options: StartProxyOptions = {}): Promise<Runni
     userHeader,
     tenantHeader,
     shutdownGraceMs = 10_000,
+    usageAuthorize,
     ...proxyOptions
   } = options;
   if (!Number.isSafeInteger(port) || port < 0 || port > 65_535) {
@@ -79,7 +86,7 @@ export async function startProxy(options: StartProxyOptions = {}): Promise<Runni
   const identify =
     proxyOptions.identify ??
     (userHeaderName || tenantHeaderName
-      ? (req: express.Request) => {
+      ? (req: Request) => {
           const user = userHeaderName ? req.get(userHeaderName) : undefined;
           const tenant = tenantHeaderName ? req.get(tenantHeaderName) : undefined;
           return {
@@ -88,9 +95,10 @@ export async function startProxy(options: StartProxyOptions = {}): Promise<Runni
           };
         }
       : undefined);
+  const metrics = proxyOptions.metrics ?? createMetrics();
   let proxy: ReturnType<typeof meteredProxy>;
   try {
-    proxy = meteredProxy({ ...proxyOptions, store, ...(identify ? { identify } : {}) });
+    proxy = meteredProxy({ ...proxyOptions, metrics, store, ...(identify ? { identify } : {}) });
   } catch (error) {
     await store.close();
     throw error;
@@ -98,37 +106,17 @@ export async function startProxy(options: StartProxyOptions = {}): Promise<Runni
 
   const app = express();
   app.disable('x-powered-by');
-  app.get('/tokenmeter/usage', async (req, res, next) => {
-    try {
-      const groupBy = typeof req.query.groupBy === 'string' ? req.query.groupBy : undefined;
-      if (groupBy !== undefined && !GROUPS.includes(groupBy as UsageGroupBy)) {
-        res.status(400).json({
-          error: { type: 'invalid_request_error', code: 'invalid_group_by', message: `groupBy must be one of ${GROUPS.join(', ')}` },
-        });
-        return;
-      }
-      const from = typeof req.query.from === 'string' ? Date.parse(req.query.from) : undefined;
-      const to = typeof req.query.to === 'string' ? Date.parse(req.query.to) : undefined;
-      if ((from !== undefined && Number.isNaN(from)) || (to !== undefined && Number.isNaN(to))) {
-        res.status(400).json({
-          error: { type: 'invalid_request_error', code: 'invalid_date', message: 'from and to must be ISO dates' },
-        });
-        return;
-      }
-      await proxy.flush();
-      // Buffering stores (SQLite batches, the failure policy's retry buffer) answer for what they have written.
-      // A store that is down answers from what it has; its outage is the failure policy's to report.
-      await Promise.resolve((store as Store & { flush?: () => unknown }).flush?.()).catch(() => undefined);
-      const report = await store.query({
-        ...(groupBy ? { groupBy: groupBy as UsageGroupBy } : {}),
-        ...(from !== undefined ? { from } : {}),
-        ...(to !== undefined ? { to } : {}),
-      });
-      res.json(report);
-    } catch (error) {
-      next(error);
-    }
+  // Usage answers include every event recorded so far: hand them to the store (and let it write them) first.
+  app.use('/tokenmeter', async (_req, _res, next) => {
+    await proxy.flush();
+    // A store that is down answers from what it has; its outage is the failure policy's to report.
+    await Promise.resolve((store as Store & { flush?: () => unknown }).flush?.()).catch(() => undefined);
+    next();
   });
+  app.use('/tokenmeter', usageRouter({ store, ...(usageAuthorize ? { authorize: usageAuthorize } : {}) }));
+  if ('metricsHandler' in metrics && typeof metrics.metricsHandler === 'function') {
+    app.get('/metrics', (metrics as ReturnType<typeof createMetrics>).metricsHandler());
+  }
   app.use('/v1', proxy);
   app.use((error: unknown, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
     const message = error instanceof Error ? error.message : String(error);

@@ -9,6 +9,13 @@ import { createParser, type EventSourceMessage, type EventSourceParser } from 'e
 const EVENT_BOUNDARY = /\r\n\r\n|\n\n|\r\r/g;
 
 /**
+ * Event data fed in full to the usage accumulator (which keeps the output text for estimates). Past it only
+ * the usage-bearing part of events is fed, so memory stays flat however long the stream runs; the output of
+ * the skipped part is extrapolated if an estimate is ever needed.
+ */
+const FULL_DATA_BYTES = 1_000_000;
+
+/**
  * Watches a server-sent-event stream on its way to the client and collects the usage it reports.
  *
  * Pass-through mode returns every chunk unchanged, as it arrived (nothing is held back, so the time to
@@ -28,8 +35,12 @@ export class SseTap {
   private readonly strip: boolean;
   private pending = '';
   private readonly encoder = new TextEncoder();
+  private readonly format: UsageFormat;
+  private fullDataBytes = 0;
+  private skippedDataBytes = 0;
 
   constructor(format: UsageFormat, options: { stripUsageChunk?: boolean } = {}) {
+    this.format = format;
     this.accumulator = createStreamUsageAccumulator(format);
     this.strip = options.stripUsageChunk === true;
     this.parser = createParser({ onEvent: (event) => this.onEvent(event) });
@@ -81,6 +92,14 @@ export class SseTap {
     return this.accumulator.outputText;
   }
 
+  /** Output tokens extrapolated for the events whose text was not kept (very long streams only). */
+  get skippedOutputTokens(): number {
+    if (this.skippedDataBytes === 0 || this.fullDataBytes === 0) return 0;
+    const textShare = this.accumulator.outputText.length / this.fullDataBytes;
+    // About four characters a token: only an estimate, and only for streams past FULL_DATA_BYTES.
+    return Math.ceil((this.skippedDataBytes * textShare) / 4);
+  }
+
   private onEvent(event: EventSourceMessage): void {
     if (event.event === 'error') this.upstreamError = true;
     const data = event.data;
@@ -91,10 +110,22 @@ export class SseTap {
     } catch {
       return;
     }
-    if (typeof payload === 'object' && payload !== null && 'error' in payload && (payload as { error: unknown }).error) {
+    if (
+      typeof payload === 'object' &&
+      payload !== null &&
+      'error' in payload &&
+      (payload as { error: unknown }).error
+    ) {
       this.upstreamError = true;
     }
-    this.accumulator.push(payload);
+    if (this.fullDataBytes < FULL_DATA_BYTES) {
+      this.fullDataBytes += data.length;
+      this.accumulator.push(payload);
+      return;
+    }
+    this.skippedDataBytes += data.length;
+    const usageOnly = usagePart(this.format, payload);
+    if (usageOnly !== undefined) this.accumulator.push(usageOnly);
   }
 
   /** Drops the usage-only chunk and the `"usage":null` member the client did not ask for; keeps all else byte-exact. */
@@ -113,8 +144,42 @@ function isUsageOnlyChunk(event: string): boolean {
     .join('\n');
   try {
     const chunk = JSON.parse(data) as { choices?: unknown; usage?: unknown };
-    return Array.isArray(chunk.choices) && chunk.choices.length === 0 && typeof chunk.usage === 'object' && chunk.usage !== null;
+    return (
+      Array.isArray(chunk.choices) &&
+      chunk.choices.length === 0 &&
+      typeof chunk.usage === 'object' &&
+      chunk.usage !== null
+    );
   } catch {
     return false;
+  }
+}
+
+/** The part of a stream event that carries usage (and stream-end markers), without its text; undefined if none. */
+function usagePart(format: UsageFormat, payload: unknown): unknown {
+  if (typeof payload !== 'object' || payload === null) return undefined;
+  const event = payload as Record<string, unknown>;
+  switch (format) {
+    case 'openai-chat':
+      return event.usage === undefined || event.usage === null ? undefined : { ...event, choices: [] };
+    case 'openai-responses': {
+      const response = event.response;
+      if (typeof response !== 'object' || response === null) return undefined;
+      return { ...event, response: { ...response, output: [] } };
+    }
+    case 'anthropic':
+      return event.type === 'message_start' || event.type === 'message_delta' ? event : undefined;
+    case 'gemini': {
+      const candidates = Array.isArray(event.candidates)
+        ? event.candidates.map((candidate: unknown) =>
+            typeof candidate === 'object' && candidate !== null && 'finishReason' in candidate
+              ? { finishReason: (candidate as { finishReason: unknown }).finishReason }
+              : {},
+          )
+        : [];
+      return { ...event, candidates };
+    }
+    default:
+      return undefined;
   }
 }

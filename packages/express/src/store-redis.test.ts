@@ -2,10 +2,13 @@ import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
+import fc from 'fast-check';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { createMemoryStore } from './store-memory';
 import { createRedisStore, type RedisStore } from './store-redis';
 import { checkStoreContract, DAY_UTC, usageEvent } from './store-test-support';
+import { USAGE_GROUP_BYS } from './usage-aggregate';
 
 const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const admin = new Redis(url);
@@ -153,6 +156,45 @@ describe('createRedisStore', () => {
       Object.fromEntries(models.map((model) => [model, format(expectedByModel.get(model)!)])),
     );
   }, 120_000);
+
+  it('answers the same reports as the memory store for ranges on 15-minute boundaries', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        fc.array(
+          fc.record({
+            minute: fc.integer({ min: 0, max: 3 * 24 * 60 }),
+            user: fc.option(fc.constantFrom('alice', 'bob'), { nil: undefined }),
+            tenant: fc.option(fc.constantFrom('acme', 'globex'), { nil: undefined }),
+            model: fc.constantFrom('gpt-4o', 'claude-sonnet-4-5'),
+            cost: fc.bigInt({ min: 0n, max: 10n ** 19n }),
+          }),
+          { maxLength: 40 },
+        ),
+        fc.constantFrom(...USAGE_GROUP_BYS),
+        fc.constantFrom('UTC', 'Asia/Kolkata', 'America/Los_Angeles'),
+        fc.integer({ min: 0, max: 3 * 24 * 4 }),
+        async (drafts, groupBy, timeZone, fromQuarter) => {
+          const start = Date.parse('2026-03-07T00:00:00Z');
+          const events = drafts.map((draft) =>
+            usageEvent({
+              timestamp: start + draft.minute * 60_000,
+              user: draft.user,
+              tenant: draft.tenant,
+              model: draft.model,
+              cost: `${draft.cost / 10n ** 18n}.${(draft.cost % 10n ** 18n).toString().padStart(18, '0')}`,
+            }),
+          );
+          const memory = createMemoryStore({ now: () => Date.parse('2026-03-20T00:00:00Z') });
+          memory.recordEvents(events);
+          const redis = open(newPrefix());
+          await redis.recordEvents(events);
+          const query = { from: start + fromQuarter * 15 * 60_000, to: start + 4 * 86_400_000, groupBy, timeZone };
+          expect(await redis.query(query)).toEqual(memory.query(query));
+        },
+      ),
+      { numRuns: 15 },
+    );
+  });
 
   it('rejects bad events without sending anything', async () => {
     const store = open(newPrefix());

@@ -164,10 +164,10 @@ for i, item in ipairs(items) do
       if item.k == 'r' then
         local slice = math.floor(now / item.l)
         redis.call('HINCRBY', item.s, string.format('%d', slice), string.format('%d', actual))
-        redis.call('PEXPIRE', item.s, item.d + item.l)
+        redis.call('PEXPIRE', item.s, string.format('%d', item.d + item.l))
       else
         redis.call('HINCRBY', item.s, '0', string.format('%d', actual))
-        redis.call('PEXPIRE', item.s, math.max(1, item.e - now) + ${CALENDAR_GRACE_MS})
+        redis.call('PEXPIRE', item.s, string.format('%d', math.max(1, item.e - now) + ${CALENDAR_GRACE_MS}))
       end
     end
   end

@@ -25,7 +25,12 @@ function chat(headers: Record<string, string> = {}, body: Record<string, unknown
   return fetch(`${app.url}/v1/chat/completions`, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...headers },
-    body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Hi' }], max_tokens: 100, ...body }),
+    body: JSON.stringify({
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'user', content: 'Hi' }],
+      max_tokens: 100,
+      ...body,
+    }),
   });
 }
 
@@ -44,7 +49,10 @@ describe('budget rules', () => {
       limit: { tokens: 200000 },
       window: { rollingMs: 7_200_000 },
     });
-    const [usd, tokens] = parseBudgetRules(['user:0.5/day', { scope: 'route', limit: { tokens: 1000 }, window: 'month' }]);
+    const [usd, tokens] = parseBudgetRules([
+      'user:0.5/day',
+      { scope: 'route', limit: { tokens: 1000 }, window: 'month' },
+    ]);
     // $0.50 = 500,000,000 nano-dollars.
     expect(usd).toMatchObject({ label: 'user:usd:day', unit: 'usd', limit: 500_000_000, window: DAY, soft: false });
     expect(tokens).toMatchObject({ label: 'route:tokens:month', unit: 'tokens', limit: 1000 });
@@ -109,7 +117,10 @@ describe('budget enforcement at the proxy', () => {
 
   it('releases the reservation when the upstream fails, and settles an estimate when the stream is cut', async () => {
     const store = createMemoryStore();
-    app = await startProxyApp(upstream, { store, budgets: { scope: 'global', limit: { tokens: 10_000 }, window: 'day' } });
+    app = await startProxyApp(upstream, {
+      store,
+      budgets: { scope: 'global', limit: { tokens: 10_000 }, window: 'day' },
+    });
     expect((await chat({ 'x-fake': 'status-500' })).status).toBe(500);
     await app.eventsAfter(1);
     expect(await store.budgetUsage('global:tokens:day', DAY, Date.now())).toBe(0);

@@ -100,7 +100,12 @@ function route(path: string, headers: IncomingHttpHeaders, body: Record<string, 
   if (fault === 'status-400' || fault === 'status-500') {
     const status = fault === 'status-400' ? 400 : 500;
     const payload = JSON.stringify({
-      error: { message: `fake ${status}`, type: status === 400 ? 'invalid_request_error' : 'server_error', param: null, code: 'fake' },
+      error: {
+        message: `fake ${status}`,
+        type: status === 400 ? 'invalid_request_error' : 'server_error',
+        param: null,
+        code: 'fake',
+      },
     });
     res.writeHead(status, { 'content-type': 'application/json', 'x-upstream-marker': 'yes' });
     res.end(payload);
@@ -112,11 +117,26 @@ function route(path: string, headers: IncomingHttpHeaders, body: Record<string, 
     return;
   }
   const gemini = /\/models\/([^/:]+):(generateContent|streamGenerateContent)$/.exec(path);
-  if (gemini) return geminiAnswer(gemini[1] ?? '', gemini[2] === 'streamGenerateContent', fault, res);
-  if (path.endsWith('/chat/completions')) return chat(body, fault, res);
-  if (path.endsWith('/responses')) return responses(body, fault, res);
-  if (path.endsWith('/embeddings')) return embeddings(body, res);
-  if (path.endsWith('/v1/messages')) return messages(body, fault, res);
+  if (gemini) {
+    geminiAnswer(gemini[1] ?? '', gemini[2] === 'streamGenerateContent', fault, res);
+    return;
+  }
+  if (path.endsWith('/chat/completions')) {
+    chat(body, fault, res);
+    return;
+  }
+  if (path.endsWith('/responses')) {
+    responses(body, fault, res);
+    return;
+  }
+  if (path.endsWith('/embeddings')) {
+    embeddings(body, res);
+    return;
+  }
+  if (path.endsWith('/v1/messages')) {
+    messages(body, fault, res);
+    return;
+  }
   if (path.endsWith('/models')) {
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify({ object: 'list', data: [{ id: 'gpt-4o-mini', object: 'model' }] }));
@@ -189,7 +209,12 @@ function chat(body: Record<string, unknown>, fault: string, res: ServerResponse)
   // OpenAI's exact layout: compact JSON, `"usage":null` last on every chunk when usage was requested.
   const withUsage = (value: Record<string, unknown>) => (includeUsage ? { ...value, usage: null } : value);
   const events = [
-    withUsage({ ...chunk, choices: [{ index: 0, delta: { role: 'assistant', content: '', refusal: null }, logprobs: null, finish_reason: null }] }),
+    withUsage({
+      ...chunk,
+      choices: [
+        { index: 0, delta: { role: 'assistant', content: '', refusal: null }, logprobs: null, finish_reason: null },
+      ],
+    }),
     ...CHAT_PIECES.map((piece) =>
       withUsage({ ...chunk, choices: [{ index: 0, delta: { content: piece }, logprobs: null, finish_reason: null }] }),
     ),
@@ -218,11 +243,32 @@ function responses(body: Record<string, unknown>, fault: string, res: ServerResp
     ],
     usage: fault === 'no-usage' ? null : RESPONSES_USAGE,
   };
-  if (body.stream !== true) return json(res, response, fault);
+  if (body.stream !== true) {
+    json(res, response, fault);
+    return;
+  }
   const events = [
-    { type: 'response.created', sequence_number: 0, response: { ...response, status: 'in_progress', output: [], usage: null } },
-    { type: 'response.output_text.delta', sequence_number: 1, item_id: 'msg_1', output_index: 0, content_index: 0, delta: 'Hi' },
-    { type: 'response.output_text.delta', sequence_number: 2, item_id: 'msg_1', output_index: 0, content_index: 0, delta: ' there!' },
+    {
+      type: 'response.created',
+      sequence_number: 0,
+      response: { ...response, status: 'in_progress', output: [], usage: null },
+    },
+    {
+      type: 'response.output_text.delta',
+      sequence_number: 1,
+      item_id: 'msg_1',
+      output_index: 0,
+      content_index: 0,
+      delta: 'Hi',
+    },
+    {
+      type: 'response.output_text.delta',
+      sequence_number: 2,
+      item_id: 'msg_1',
+      output_index: 0,
+      content_index: 0,
+      delta: ' there!',
+    },
     { type: 'response.completed', sequence_number: 3, response },
   ].map((event) => `event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
   sse(res, events, fault);
@@ -300,11 +346,19 @@ function geminiAnswer(model: string, streamed: boolean, fault: string, res: Serv
     index: 0,
   });
   if (!streamed) {
-    json(res, { candidates: [candidate('Hi from Gemini', true)], usageMetadata: GEMINI_USAGE, modelVersion: model }, fault);
+    json(
+      res,
+      { candidates: [candidate('Hi from Gemini', true)], usageMetadata: GEMINI_USAGE, modelVersion: model },
+      fault,
+    );
     return;
   }
   const events = [
-    { candidates: [candidate('Hi from', false)], usageMetadata: { promptTokenCount: 40, totalTokenCount: 40 }, modelVersion: model },
+    {
+      candidates: [candidate('Hi from', false)],
+      usageMetadata: { promptTokenCount: 40, totalTokenCount: 40 },
+      modelVersion: model,
+    },
     { candidates: [candidate(' Gemini', true)], usageMetadata: GEMINI_USAGE, modelVersion: model },
   ].map((event) => `data: ${JSON.stringify(event)}\r\n\r\n`);
   sse(res, events, fault);

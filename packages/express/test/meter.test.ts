@@ -4,9 +4,9 @@ import express from 'express';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { instrumentFetch } from '../src/instrumented-fetch';
+import type { InAppMeterOptions } from '../src/meter';
 import { budgetErrorHandler, type MeterMiddleware, meter, wrapAnthropic, wrapOpenAI } from '../src/meter';
 import { type RequestUsage, requestUsage } from '../src/meter-context';
-import type { InAppMeterOptions } from '../src/meter';
 import { createMemoryStore } from '../src/store-memory';
 import type { UsageEvent } from '../src/types';
 import { type FakeUpstream, startFakeUpstream } from './fake-upstream';
@@ -126,7 +126,13 @@ describe('meter(): in-app metering through AsyncLocalStorage', () => {
       // role chunk, four content chunks, the finish chunk: no extra usage-only chunk.
       expect(body).toEqual({ chunks: 6, text: 'Hello there!' });
       const [event] = await settled(harness, 1);
-      expect(event).toMatchObject({ route: '/stream', streamed: true, inputTokens: 12, cachedInputTokens: 8, outputTokens: 5 });
+      expect(event).toMatchObject({
+        route: '/stream',
+        streamed: true,
+        inputTokens: 12,
+        cachedInputTokens: 8,
+        outputTokens: 5,
+      });
     } finally {
       await harness.close();
     }

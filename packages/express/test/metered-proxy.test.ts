@@ -158,7 +158,13 @@ describe('metered proxy: OpenAI Chat Completions', () => {
     expect(seen.join('')).toBe('Hello there');
     const [event] = await app.eventsAfter(1);
     // Usage never arrived: 8 prompt tokens counted, "Hello there" = 2 output tokens counted (o200k_base).
-    expect(event).toMatchObject({ estimated: true, error: 'stream_cut', inputTokens: 8, outputTokens: 2, streamed: true });
+    expect(event).toMatchObject({
+      estimated: true,
+      error: 'stream_cut',
+      inputTokens: 8,
+      outputTokens: 2,
+      streamed: true,
+    });
   });
 
   it('breaks the client connection when the upstream dies inside an event it already forwarded', async () => {
@@ -198,13 +204,16 @@ describe('metered proxy: OpenAI Chat Completions', () => {
   it('refuses bodies over maxBodyBytes (413) and malformed JSON (400) without forwarding them', async () => {
     app = await startProxyApp(upstream, { maxBodyBytes: 1000 });
     const before = upstream.requests.length;
-    const big = await rawChat(app.url, { model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'x'.repeat(2000) }] });
+    const big = await rawChat(app.url, {
+      model: 'gpt-4o-mini',
+      messages: [{ role: 'user', content: 'x'.repeat(2000) }],
+    });
     expect(big.response.status).toBe(413);
     expect(JSON.parse(big.bytes.toString())).toEqual({
       error: {
         type: 'invalid_request_error',
         code: 'request_too_large',
-        message: 'The request body is larger than 1000 bytes (the proxy\'s maxBodyBytes).',
+        message: "The request body is larger than 1000 bytes (the proxy's maxBodyBytes).",
         param: null,
       },
     });
@@ -238,7 +247,12 @@ describe('metered proxy: Responses, Embeddings, Anthropic', () => {
     const stream = await client.responses.create({ model: 'gpt-4.1-mini', input: 'Say hi', stream: true });
     const kinds: string[] = [];
     for await (const event of stream) kinds.push(event.type);
-    expect(kinds).toEqual(['response.created', 'response.output_text.delta', 'response.output_text.delta', 'response.completed']);
+    expect(kinds).toEqual([
+      'response.created',
+      'response.output_text.delta',
+      'response.output_text.delta',
+      'response.completed',
+    ]);
     const events = await app.eventsAfter(2);
     // gpt-4.1-mini: $0.40 input, $0.10 cached, $1.60 output per million (OpenAI pricing page); reasoning bills as output.
     // 20 × 0.4 + 10 × 0.1 + 8 × 1.6 + 4 × 1.6 = 8 + 1 + 12.8 + 6.4 = 28.2 µ$
@@ -266,7 +280,13 @@ describe('metered proxy: Responses, Embeddings, Anthropic', () => {
     expect(response.headers.get('x-tokenmeter-priced')).toBe('false');
     expect(response.headers.get('x-tokenmeter-cost')).toBeNull();
     const [event] = await app.eventsAfter(1);
-    expect(event).toMatchObject({ operation: 'embeddings', inputTokens: 8, outputTokens: 0, priced: false, estimated: false });
+    expect(event).toMatchObject({
+      operation: 'embeddings',
+      inputTokens: 8,
+      outputTokens: 0,
+      priced: false,
+      estimated: false,
+    });
     expect(event?.cost).toBeUndefined();
   });
 
@@ -322,5 +342,4 @@ describe('metered proxy: options', () => {
     expect(() => meteredProxy({ maxBodyBytes: -1 })).toThrow(/maxBodyBytes/);
     expect(() => meteredProxy({ upstrem: 'x' } as never)).toThrow(/unknown option/);
   });
-
 });

@@ -5,6 +5,7 @@ import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startProxy, storeFromSpec } from '../src/proxy-server';
+import type { UsageReport } from '../src/types';
 import { type FakeUpstream, startFakeUpstream } from './fake-upstream';
 
 let upstream: FakeUpstream;
@@ -43,9 +44,13 @@ describe('startProxy(): the standalone gateway', () => {
       defaultHeaders: { 'x-user': 'hal' },
     });
     await openai.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Hi' }] });
-    await anthropic.messages.create({ model: 'claude-sonnet-4-5', max_tokens: 100, messages: [{ role: 'user', content: 'Hi' }] });
+    await anthropic.messages.create({
+      model: 'claude-sonnet-4-5',
+      max_tokens: 100,
+      messages: [{ role: 'user', content: 'Hi' }],
+    });
 
-    const byUser = await (await fetch(`${running.url}/tokenmeter/usage?groupBy=user`)).json();
+    const byUser = (await (await fetch(`${running.url}/tokenmeter/usage?groupBy=user`)).json()) as UsageReport;
     // 5.4 µ$ + 997.5 µ$ (see the proxy tests); input is uncached only: 12 + 100.
     expect(byUser.totals).toMatchObject({
       requests: 2,
@@ -56,9 +61,11 @@ describe('startProxy(): the standalone gateway', () => {
       reasoningTokens: 0,
       cost: '0.0010029',
     });
-    expect(byUser.groups.map((group: { key: string }) => group.key).sort()).toEqual(['gina', 'hal']);
+    expect(byUser.groups.map((group) => group.key).sort()).toEqual(['gina', 'hal']);
     const bad = await fetch(`${running.url}/tokenmeter/usage?groupBy=planet`);
     expect(bad.status).toBe(400);
+    const metrics = await (await fetch(`${running.url}/metrics`)).text();
+    expect(metrics).toMatch(/tokenmeter_\w+_total\{[^}]*model="gpt-4o-mini"/);
     await running.close();
 
     const reopened = storeFromSpec(`sqlite:${path}`);

@@ -1,7 +1,7 @@
 import type { AddressInfo } from 'node:net';
 import express from 'express';
-import { type MeteredProxy, meteredProxy } from '../src/metered-proxy';
 import type { MeteredProxyOptions } from '../src/meter-options';
+import { type MeteredProxy, meteredProxy } from '../src/metered-proxy';
 import { createMemoryStore } from '../src/store-memory';
 import type { Store, UsageEvent } from '../src/types';
 import type { FakeUpstream } from './fake-upstream';

@@ -1,0 +1,111 @@
+/**
+ * Child process: the same Express app with or without tokenmeter, in front of the fake upstream.
+ *   proxy-bare      a plain pass-through (what a team runs before adding tokenmeter)
+ *   proxy-metered   `meteredProxy()` (memory store, default options)
+ *   proxy-budget    `meteredProxy()` with a global USD budget (reserve before, settle after: counts the prompt)
+ *   app-bare        a route that calls the upstream with `fetch` and returns its answer
+ *   app-metered     the same route under `meter()` with an instrumented `fetch`
+ */
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { warmUpEncoders } from '@tokenmeter/core';
+import { createMemoryStore, instrumentFetch, meter, meteredProxy } from '@tokenmeter/express';
+import express, { type Request, type Response } from 'express';
+import { serveParent } from './child-process';
+
+const [mode, upstream] = process.argv.slice(2);
+if (!mode || !upstream) throw new Error('usage: overhead-app.ts MODE UPSTREAM_URL');
+
+const app = express();
+app.disable('x-powered-by');
+const store = createMemoryStore();
+let recorded = 0;
+const onEvent = () => {
+  recorded++;
+};
+// A real deployment loads the encoders at startup; the benchmark measures steady state.
+warmUpEncoders(['o200k_base']);
+
+const agent = new http.Agent({ keepAlive: true });
+const target = new URL(upstream);
+
+function bareProxy(req: Request, res: Response): void {
+  const forward = http.request(
+    {
+      hostname: target.hostname,
+      port: target.port,
+      path: `${target.pathname}${req.url}`,
+      method: req.method,
+      headers: { ...req.headers, host: target.host },
+      agent,
+    },
+    (response) => {
+      res.writeHead(response.statusCode ?? 502, response.headers);
+      response.pipe(res);
+    },
+  );
+  forward.on('error', () => {
+    if (!res.headersSent) res.writeHead(502);
+    res.end();
+  });
+  req.pipe(forward);
+}
+
+if (mode === 'proxy-bare') {
+  app.use('/v1', bareProxy);
+} else if (mode === 'proxy-metered') {
+  app.use('/v1', meteredProxy({ upstream, store, onEvent }));
+} else if (mode === 'proxy-budget') {
+  app.use('/v1', meteredProxy({ upstream, store, onEvent, budgets: { scope: 'global', limit: '1000000' } }));
+} else if (mode === 'app-bare' || mode === 'app-metered') {
+  const call = mode === 'app-metered' ? instrumentFetch(globalThis.fetch) : globalThis.fetch;
+  if (mode === 'app-metered') app.use(meter({ store, onEvent }));
+  app.post('/chat', express.json(), async (req, res, next) => {
+    try {
+      const response = await call(`${upstream}/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: 'Bearer sk-bench' },
+        body: JSON.stringify(req.body),
+      });
+      const answer = (await response.json()) as { choices: Array<{ message: { content: string } }> };
+      res.json({ reply: answer.choices[0]?.message.content ?? '' });
+    } catch (error) {
+      next(error);
+    }
+  });
+} else {
+  throw new Error(`unknown mode ${mode}`);
+}
+
+let sampler: NodeJS.Timeout | undefined;
+let peak = { rss: 0, heapUsed: 0 };
+
+serveParent({
+  cpu: () => process.cpuUsage(),
+  events: () => recorded,
+  memoryStart: () => {
+    global.gc?.();
+    const now = process.memoryUsage();
+    peak = { rss: now.rss, heapUsed: now.heapUsed };
+    sampler = setInterval(() => {
+      const sample = process.memoryUsage();
+      peak.rss = Math.max(peak.rss, sample.rss);
+      peak.heapUsed = Math.max(peak.heapUsed, sample.heapUsed);
+    }, 10);
+    return { rss: now.rss, heapUsed: now.heapUsed };
+  },
+  memoryStop: () => {
+    clearInterval(sampler);
+    const now = process.memoryUsage();
+    return { peakRss: Math.max(peak.rss, now.rss), peakHeapUsed: Math.max(peak.heapUsed, now.heapUsed) };
+  },
+});
+
+const server = app.listen(0, '127.0.0.1', () => {
+  process.send?.({ port: (server.address() as AddressInfo).port });
+});
+server.keepAliveTimeout = 60_000;
+process.on('SIGTERM', () => {
+  server.closeAllConnections();
+  server.close(() => process.exit(0));
+});

@@ -1,0 +1,375 @@
+/**
+ * Middleware overhead: the same Express app with and without tokenmeter against a fake upstream, all on
+ * 127.0.0.1, upstream and apps in child processes, autocannon in this one. With/without runs alternate so
+ * drift (thermal, other tenants) hits both sides alike.
+ */
+import http from 'node:http';
+import autocannon from 'autocannon';
+import { type BenchChild, startChild } from './child-process';
+import { type BenchSection, log, type TargetResult, table } from './report';
+import { fixed, integer, median, percentile, sum } from './stats';
+
+const ROUNDS = 3;
+const THROUGHPUT_SECONDS = 3;
+const CONNECTIONS = 8;
+const LATENCY_REQUESTS = 600;
+const TTFB_REQUESTS = 300;
+const STREAM_BYTES = 10 * 1024 * 1024;
+
+const MESSAGES = [
+  { role: 'system', content: 'You are a concise support assistant for an online bookshop. Answer in two sentences.' },
+  { role: 'user', content: 'My order #4411 has not arrived yet; it was due on Monday. What can I do?' },
+  { role: 'assistant', content: 'Sorry about that! Orders can take two extra days; if it is not there by Friday we resend it.' },
+  { role: 'user', content: 'Can you tell me how the refund works if it never arrives?' },
+];
+const CHAT_BODY = JSON.stringify({ model: 'gpt-4o-mini', messages: MESSAGES, max_tokens: 200 });
+const STREAM_BODY_WITH_USAGE = JSON.stringify({
+  model: 'gpt-4o-mini',
+  messages: MESSAGES,
+  max_tokens: 200,
+  stream: true,
+  stream_options: { include_usage: true },
+});
+const STREAM_BODY = JSON.stringify({ model: 'gpt-4o-mini', messages: MESSAGES, max_tokens: 200, stream: true });
+const HEADERS = { 'content-type': 'application/json', authorization: 'Bearer sk-bench' };
+
+interface App {
+  name: string;
+  child: BenchChild;
+  url: string;
+  path: string;
+}
+
+interface ThroughputRun {
+  rps: number;
+  requests: number;
+  cpuMicros: number;
+  errors: number;
+}
+
+async function startApp(mode: string, upstream: string, path: string): Promise<App> {
+  const child = startChild('./overhead-app.ts', [mode, upstream]);
+  const { port } = (await child.ready) as { port: number };
+  return { name: mode, child, url: `http://127.0.0.1:${port}`, path };
+}
+
+async function throughput(app: App, seconds: number): Promise<ThroughputRun> {
+  const before = await app.child.ask<NodeJS.CpuUsage>('cpu');
+  const result = await autocannon({
+    url: `${app.url}${app.path}`,
+    method: 'POST',
+    headers: HEADERS,
+    body: CHAT_BODY,
+    connections: CONNECTIONS,
+    duration: seconds,
+  });
+  const after = await app.child.ask<NodeJS.CpuUsage>('cpu');
+  const cpu = after.user - before.user + (after.system - before.system);
+  const requests = result.requests.total;
+  return {
+    rps: requests / seconds,
+    requests,
+    cpuMicros: cpu / Math.max(1, requests),
+    errors: result.errors + result.non2xx + result.timeouts,
+  };
+}
+
+const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+
+/** One request on a kept-alive connection; resolves with ms to the first body byte and to the end. */
+function timedRequest(
+  url: string,
+  body: string,
+  extraHeaders: Record<string, string> = {},
+): Promise<{ firstByte: number; total: number; bytes: number }> {
+  return new Promise((resolve, reject) => {
+    const started = performance.now();
+    let firstByte = -1;
+    let bytes = 0;
+    const request = http.request(
+      url,
+      {
+        method: 'POST',
+        agent,
+        headers: { ...HEADERS, ...extraHeaders, 'content-length': String(Buffer.byteLength(body)) },
+      },
+      (response) => {
+        response.on('data', (chunk: Buffer) => {
+          if (firstByte < 0) firstByte = performance.now() - started;
+          bytes += chunk.length;
+        });
+        response.on('end', () => {
+          if (response.statusCode !== 200) reject(new Error(`${url}: HTTP ${response.statusCode}`));
+          else resolve({ firstByte, total: performance.now() - started, bytes });
+        });
+        response.on('error', reject);
+      },
+    );
+    request.on('error', reject);
+    request.end(body);
+  });
+}
+
+async function sequential(app: App, count: number, body: string, pick: 'total' | 'firstByte'): Promise<number[]> {
+  const values: number[] = [];
+  for (let index = 0; index < count; index++) {
+    const timing = await timedRequest(`${app.url}${app.path}`, body);
+    values.push(timing[pick]);
+  }
+  return values;
+}
+
+interface PairResult {
+  bare: ThroughputRun[];
+  metered: ThroughputRun[];
+  latencyBare: number[];
+  latencyMetered: number[];
+}
+
+async function comparePair(bare: App, metered: App, latencyBody: string): Promise<PairResult> {
+  // Warm-up: JIT, connection pools, encoders.
+  await throughput(bare, 1);
+  await throughput(metered, 1);
+  await sequential(bare, 100, latencyBody, 'total');
+  await sequential(metered, 100, latencyBody, 'total');
+  const result: PairResult = { bare: [], metered: [], latencyBare: [], latencyMetered: [] };
+  for (let round = 0; round < ROUNDS; round++) {
+    const order: Array<[App, 'bare' | 'metered']> =
+      round % 2 === 0
+        ? [
+            [bare, 'bare'],
+            [metered, 'metered'],
+          ]
+        : [
+            [metered, 'metered'],
+            [bare, 'bare'],
+          ];
+    for (const [app, side] of order) {
+      const run = await throughput(app, THROUGHPUT_SECONDS);
+      result[side].push(run);
+      log(`  ${app.name} round ${round + 1}: ${integer(run.rps)} req/s, ${fixed(run.cpuMicros, 0)} µs CPU/request`);
+    }
+    for (const [app, side] of order) {
+      const values = await sequential(app, LATENCY_REQUESTS, latencyBody, 'total');
+      (side === 'bare' ? result.latencyBare : result.latencyMetered).push(...values);
+    }
+  }
+  return result;
+}
+
+function pairRows(label: string, pair: PairResult): { rows: Array<Array<string | number>>; summary: PairSummary } {
+  const rpsBare = median(pair.bare.map((run) => run.rps));
+  const rpsMetered = median(pair.metered.map((run) => run.rps));
+  const cpuBare = median(pair.bare.map((run) => run.cpuMicros));
+  const cpuMetered = median(pair.metered.map((run) => run.cpuMicros));
+  const p50Bare = percentile(pair.latencyBare, 50);
+  const p50Metered = percentile(pair.latencyMetered, 50);
+  const p99Bare = percentile(pair.latencyBare, 99);
+  const p99Metered = percentile(pair.latencyMetered, 99);
+  const errors = sum(pair.bare.map((run) => run.errors)) + sum(pair.metered.map((run) => run.errors));
+  const summary: PairSummary = {
+    ratio: rpsMetered / rpsBare,
+    addedP50: p50Metered - p50Bare,
+    addedP99: p99Metered - p99Bare,
+    addedCpu: cpuMetered - cpuBare,
+    errors,
+  };
+  return {
+    rows: [
+      [
+        label,
+        integer(rpsBare),
+        integer(rpsMetered),
+        fixed(summary.ratio, 3),
+        `${fixed(p50Bare, 3)} → ${fixed(p50Metered, 3)} (+${fixed(summary.addedP50, 3)})`,
+        `${fixed(p99Bare, 3)} → ${fixed(p99Metered, 3)} (+${fixed(summary.addedP99, 3)})`,
+        `${fixed(cpuBare, 0)} → ${fixed(cpuMetered, 0)} (+${fixed(summary.addedCpu, 0)})`,
+        errors,
+      ],
+    ],
+    summary,
+  };
+}
+
+interface PairSummary {
+  ratio: number;
+  addedP50: number;
+  addedP99: number;
+  addedCpu: number;
+  errors: number;
+}
+
+async function streamMemory(app: App): Promise<{ rssGrowthMb: number; heapGrowthMb: number; bytes: number }> {
+  await timedRequest(`${app.url}${app.path}`, STREAM_BODY_WITH_USAGE, { 'x-bench-stream-bytes': String(1024 * 1024) });
+  const start = await app.child.ask<{ rss: number; heapUsed: number }>('memoryStart');
+  let bytes = 0;
+  for (let index = 0; index < 2; index++) {
+    const timing = await timedRequest(`${app.url}${app.path}`, STREAM_BODY_WITH_USAGE, {
+      'x-bench-stream-bytes': String(STREAM_BYTES),
+    });
+    bytes += timing.bytes;
+  }
+  const end = await app.child.ask<{ peakRss: number; peakHeapUsed: number }>('memoryStop');
+  return {
+    rssGrowthMb: (end.peakRss - start.rss) / 1024 ** 2,
+    heapGrowthMb: (end.peakHeapUsed - start.heapUsed) / 1024 ** 2,
+    bytes: bytes / 2,
+  };
+}
+
+export async function overheadBenchmark(): Promise<BenchSection> {
+  const upstreamChild = startChild('./fake-upstream-server.ts');
+  const { port } = (await upstreamChild.ready) as { port: number };
+  const upstream = `http://127.0.0.1:${port}/v1`;
+  const apps: App[] = [];
+  try {
+    const proxyBare = await startApp('proxy-bare', upstream, '/v1/chat/completions');
+    const proxyMetered = await startApp('proxy-metered', upstream, '/v1/chat/completions');
+    const proxyBudget = await startApp('proxy-budget', upstream, '/v1/chat/completions');
+    const appBare = await startApp('app-bare', upstream, '/chat');
+    const appMetered = await startApp('app-metered', upstream, '/chat');
+    apps.push(proxyBare, proxyMetered, proxyBudget, appBare, appMetered);
+
+    log('overhead: metered proxy vs plain pass-through');
+    const proxyPair = await comparePair(proxyBare, proxyMetered, CHAT_BODY);
+    log('overhead: metered proxy with a budget vs plain pass-through');
+    const budgetPair = await comparePair(proxyBare, proxyBudget, CHAT_BODY);
+    log('overhead: in-app meter() + instrumented fetch vs plain fetch');
+    const appPair = await comparePair(appBare, appMetered, CHAT_BODY);
+
+    log('overhead: streaming time to first byte');
+    const ttfb: Record<string, number[]> = { bare: [], metered: [], bareStrip: [], meteredStrip: [] };
+    await sequential(proxyBare, 50, STREAM_BODY, 'firstByte');
+    await sequential(proxyMetered, 50, STREAM_BODY, 'firstByte');
+    for (let round = 0; round < ROUNDS; round++) {
+      ttfb.bare?.push(...(await sequential(proxyBare, TTFB_REQUESTS, STREAM_BODY_WITH_USAGE, 'firstByte')));
+      ttfb.metered?.push(...(await sequential(proxyMetered, TTFB_REQUESTS, STREAM_BODY_WITH_USAGE, 'firstByte')));
+      ttfb.bareStrip?.push(...(await sequential(proxyBare, TTFB_REQUESTS, STREAM_BODY, 'firstByte')));
+      ttfb.meteredStrip?.push(...(await sequential(proxyMetered, TTFB_REQUESTS, STREAM_BODY, 'firstByte')));
+    }
+
+    log('overhead: memory while 10 MB streams pass through');
+    const memoryBare = await streamMemory(proxyBare);
+    const memoryMetered = await streamMemory(proxyMetered);
+
+    // Every metered request must have produced exactly one event: a meter that skips work is not measured.
+    const proxyEvents = await proxyMetered.child.ask<number>('events');
+    const appEvents = await appMetered.child.ask<number>('events');
+    const proxyRequests =
+      sum(proxyPair.metered.map((run) => run.requests)) + proxyPair.latencyMetered.length + 100 + 50;
+    const appRequests = sum(appPair.metered.map((run) => run.requests)) + appPair.latencyMetered.length + 100;
+
+    const proxy = pairRows('metered proxy', proxyPair);
+    const budget = pairRows('metered proxy + global budget', budgetPair);
+    const inApp = pairRows('in-app `meter()` + instrumented fetch', appPair);
+
+    const ttfbP99Added = percentile(ttfb.metered ?? [], 99) - percentile(ttfb.bare ?? [], 99);
+    const ttfbStripP99Added = percentile(ttfb.meteredStrip ?? [], 99) - percentile(ttfb.bareStrip ?? [], 99);
+    const ttfbRow = (label: string, bare: number[], metered: number[]) => [
+      label,
+      `${fixed(percentile(bare, 50), 3)} → ${fixed(percentile(metered, 50), 3)}`,
+      `${fixed(percentile(bare, 99), 3)} → ${fixed(percentile(metered, 99), 3)} (+${fixed(percentile(metered, 99) - percentile(bare, 99), 3)})`,
+    ];
+
+    const markdown = [
+      `Fake upstream, app and load generator are three processes on 127.0.0.1 (2 cores shared). Throughput:`,
+      `autocannon, ${CONNECTIONS} connections, ${ROUNDS} alternating rounds of ${THROUGHPUT_SECONDS} s per side (median shown).`,
+      `Latency: ${ROUNDS} × ${LATENCY_REQUESTS} sequential requests per side on a kept-alive connection (timed with`,
+      '`performance.now()`, sub-millisecond; autocannon histograms are whole milliseconds). CPU: the app process\'s',
+      '`process.cpuUsage()` delta over a throughput run ÷ requests served. The upstream reports usage in every answer.',
+      '',
+      table(
+        ['setup', 'req/s without', 'req/s with', 'ratio', 'p50 ms', 'p99 ms', 'CPU µs/request', 'errors'],
+        [...proxy.rows, ...budget.rows, ...inApp.rows],
+      ),
+      '',
+      `Events recorded: metered proxy ${integer(proxyEvents)} for ${integer(proxyRequests)} measured requests (plus warm-up runs); in-app ${integer(appEvents)} for ${integer(appRequests)}.`,
+      '',
+      `Streaming (Chat Completions, 5 content chunks, ${ROUNDS} × ${TTFB_REQUESTS} sequential streams per side): time to first body byte, ms.`,
+      '',
+      table(
+        ['client', 'p50 without → with', 'p99 without → with'],
+        [
+          ttfbRow('asks for usage (`stream_options.include_usage`): pass-through', ttfb.bare ?? [], ttfb.metered ?? []),
+          ttfbRow(
+            'does not ask: tokenmeter asks and strips the usage chunk',
+            ttfb.bareStrip ?? [],
+            ttfb.meteredStrip ?? [],
+          ),
+        ],
+      ),
+      '',
+      `Memory of the app process while two ${integer(memoryMetered.bytes / 1024 / 1024)} MB streams pass through (peak − before, sampled every 10 ms):`,
+      '',
+      table(
+        ['setup', 'RSS growth MB', 'heap growth MB'],
+        [
+          ['plain pass-through', fixed(memoryBare.rssGrowthMb, 1), fixed(memoryBare.heapGrowthMb, 1)],
+          ['metered proxy', fixed(memoryMetered.rssGrowthMb, 1), fixed(memoryMetered.heapGrowthMb, 1)],
+        ],
+      ),
+    ].join('\n');
+
+    const targets: TargetResult[] = [
+      {
+        name: 'metered proxy req/s ratio',
+        target: '≥ 0.95',
+        measured: fixed(proxy.summary.ratio, 3),
+        met: proxy.summary.ratio >= 0.95,
+      },
+      {
+        name: 'in-app meter req/s ratio',
+        target: '≥ 0.95',
+        measured: fixed(inApp.summary.ratio, 3),
+        met: inApp.summary.ratio >= 0.95,
+      },
+      {
+        name: 'metered proxy added p99 latency',
+        target: '≤ 1 ms',
+        measured: `${fixed(proxy.summary.addedP99, 3)} ms`,
+        met: proxy.summary.addedP99 <= 1,
+      },
+      {
+        name: 'in-app meter added p99 latency',
+        target: '≤ 1 ms',
+        measured: `${fixed(inApp.summary.addedP99, 3)} ms`,
+        met: inApp.summary.addedP99 <= 1,
+      },
+      {
+        name: 'metered proxy CPU per request (added)',
+        target: '≤ 50 µs',
+        measured: `${fixed(proxy.summary.addedCpu, 0)} µs`,
+        met: proxy.summary.addedCpu <= 50,
+      },
+      {
+        name: 'in-app meter CPU per request (added)',
+        target: '≤ 50 µs',
+        measured: `${fixed(inApp.summary.addedCpu, 0)} µs`,
+        met: inApp.summary.addedCpu <= 50,
+      },
+      {
+        name: 'streaming TTFB added p99 (pass-through)',
+        target: '≤ 1 ms',
+        measured: `${fixed(ttfbP99Added, 3)} ms`,
+        met: ttfbP99Added <= 1,
+      },
+      {
+        name: 'streaming TTFB added p99 (usage chunk stripped)',
+        target: '≤ 1 ms',
+        measured: `${fixed(ttfbStripP99Added, 3)} ms`,
+        met: ttfbStripP99Added <= 1,
+      },
+      {
+        name: 'memory while 10 MB streams (RSS growth)',
+        target: 'flat (≪ 10 MB)',
+        measured: `${fixed(memoryMetered.rssGrowthMb, 1)} MB (pass-through: ${fixed(memoryBare.rssGrowthMb, 1)} MB)`,
+        met: memoryMetered.rssGrowthMb < 5,
+      },
+    ];
+    return { title: 'Middleware overhead', markdown, targets };
+  } finally {
+    await Promise.all(apps.map((app) => app.child.stop()));
+    await upstreamChild.stop();
+    agent.destroy();
+  }
+}

@@ -1,0 +1,86 @@
+/**
+ * `pnpm bench`: every benchmark in one run, side by side, ratios printed, results written to
+ * bench/RESULTS.md with the machine's facts. `pnpm bench -- overhead tokens` runs a subset (and does not
+ * overwrite RESULTS.md).
+ */
+import { writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { machineFacts } from './machine';
+import { overheadBenchmark } from './overhead';
+import { prCheckBenchmark } from './pr-check';
+import { type BenchSection, log, table, verdict } from './report';
+import { storesBenchmark } from './stores';
+import { tokensBenchmark } from './tokens';
+
+const BENCHMARKS: Record<string, () => Promise<BenchSection>> = {
+  tokens: tokensBenchmark,
+  overhead: overheadBenchmark,
+  stores: storesBenchmark,
+  'pr-check': prCheckBenchmark,
+};
+
+const requested = process.argv.slice(2).filter((name) => name !== '--');
+const names = requested.length > 0 ? requested : Object.keys(BENCHMARKS);
+const facts = machineFacts();
+const started = performance.now();
+log(`tokenmeter benchmarks on ${facts.cpu} (${facts.cores} cores, ${facts.memoryGb} GB), Node ${facts.node}`);
+
+const sections: BenchSection[] = [];
+for (const name of names) {
+  const benchmark = BENCHMARKS[name];
+  if (!benchmark) throw new Error(`unknown benchmark ${name}; expected ${Object.keys(BENCHMARKS).join(', ')}`);
+  const sectionStarted = performance.now();
+  log(`\n── ${name} ──`);
+  try {
+    const section = await benchmark();
+    sections.push(section);
+    log(`\n${section.markdown}\n`);
+  } catch (error) {
+    const message = error instanceof Error ? (error.stack ?? error.message) : String(error);
+    log(`${name} failed: ${message}`);
+    sections.push({
+      title: name,
+      markdown: `The benchmark failed: \`${(error instanceof Error ? error.message : String(error)).replaceAll('`', "'")}\``,
+      targets: [],
+    });
+    process.exitCode = 1;
+  }
+  log(`(${name}: ${((performance.now() - sectionStarted) / 1000).toFixed(1)} s)`);
+}
+const seconds = (performance.now() - started) / 1000;
+
+const targets = sections.flatMap((section) => section.targets);
+const summary = table(
+  ['target', 'goal', 'measured', 'verdict'],
+  targets.map((target) => [target.name, target.target, target.measured, verdict(target.met)]),
+);
+log(`\n${summary}\n\nTotal: ${seconds.toFixed(1)} s`);
+
+if (requested.length === 0) {
+  const document = [
+    '# tokenmeter benchmark results',
+    '',
+    'Written by `pnpm bench` (bench/src/run.ts); the method is described in [docs/benchmarks.md](../docs/benchmarks.md).',
+    '',
+    table(
+      ['machine', ''],
+      [
+        ['date', facts.date],
+        ['node', facts.node],
+        ['CPU', facts.cpu],
+        ['cores', facts.cores],
+        ['memory', `${facts.memoryGb} GB`],
+        ['platform', facts.platform],
+        ['benchmark run time', `${seconds.toFixed(0)} s`],
+      ],
+    ),
+    '',
+    '## Targets',
+    '',
+    summary,
+    '',
+    ...sections.flatMap((section) => [`## ${section.title}`, '', section.markdown, '']),
+  ].join('\n');
+  writeFileSync(fileURLToPath(new URL('../RESULTS.md', import.meta.url)), document);
+  log('Wrote bench/RESULTS.md');
+}
