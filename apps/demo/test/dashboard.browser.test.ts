@@ -8,7 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningDemo, startDemo } from '../src/demo';
 import { DEMO_ROOT } from '../src/prompts';
 import { driveTraffic } from '../src/traffic';
-import { settled } from './demo.test';
+import { settled } from './support';
 
 /**
  * The dashboard in a real browser: Debian's Chromium driven by playwright-core (no browser download).

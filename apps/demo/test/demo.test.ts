@@ -6,15 +6,7 @@ import type { UsageEvent } from '@tokenmeter/express';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningDemo, startDemo } from '../src/demo';
 import { driveTraffic, type TrafficResult } from '../src/traffic';
-
-/** Waits until the store answers with every event the meter reported (the SQLite store batches writes). */
-export async function settled(demo: RunningDemo, events: UsageEvent[], from = 0): Promise<void> {
-  for (let attempt = 0; attempt < 100; attempt++) {
-    const report = await demo.store.query({ from });
-    if (report.totals.requests >= events.length) return;
-    await new Promise((resolve) => setTimeout(resolve, 50));
-  }
-}
+import { settled } from './support';
 
 describe('the demo app, end to end against the offline fake model', () => {
   const directory = mkdtempSync(join(tmpdir(), 'tokenmeter-demo-'));

@@ -12,6 +12,7 @@ const commands: Array<() => Promise<CommandModule>> = [
   () => import('./command-proxy'),
   () => import('./command-project'),
   () => import('./command-compare'),
+  () => import('./command-diff'),
 ];
 
 export async function createProgram(): Promise<Command> {

@@ -14,6 +14,8 @@ export interface ProviderCuration {
   name(key: string): string | undefined;
   /** Names that differ only by snapshot date group into one entry when their prices agree. */
   group(name: string): string;
+  /** For members whose price differs from their group's: the name their own entry groups under. */
+  subgroup?(name: string): string;
   /** Canonical names to keep (after `group`). */
   include: RegExp;
   exclude?: RegExp;
@@ -82,7 +84,6 @@ export const CURATION: ProviderCuration[] = [
     include:
       /^vertex_ai\/(?:claude-(?:3-(?:5-haiku|5-sonnet|7-sonnet|haiku|opus)|(?:opus|sonnet|haiku|fable)-\d(?:-\d)?)|gemini-(?:2\.0-flash(?:-lite)?|2\.5-(?:pro|flash|flash-lite)|3(?:\.\d)?-(?:pro|flash|flash-lite)(?:-preview)?))$/,
     genaiProvider: 'google',
-    prefer: 'litellm',
     sourceUrl: 'https://cloud.google.com/vertex-ai/generative-ai/pricing',
     tierRule: ABOVE_ALL_INPUT,
   },
@@ -144,6 +145,7 @@ export const CURATION: ProviderCuration[] = [
       name
         .replace(/^azure\/(?:eu|us|global|global-standard)\//, 'azure/')
         .replace(/-(?:\d{4}-\d{2}-\d{2}|0613|0125|1106)$/, ''),
+    subgroup: (name) => name.replace(/-(?:\d{4}-\d{2}-\d{2}|0613|0125|1106)$/, ''),
     include:
       /^azure\/(?:gpt-4o(?:-mini)?|gpt-4\.1(?:-mini|-nano)?|gpt-4(?:-turbo)?|gpt-35-turbo|gpt-5(?:\.\d)?(?:-(?:mini|nano|pro|chat|codex|codex-mini|codex-max|sol|terra|luna))?|o1(?:-mini)?|o3(?:-pro|-mini|-deep-research)?|o4-mini)$/,
     genaiProvider: 'azure',

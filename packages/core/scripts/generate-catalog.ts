@@ -192,21 +192,33 @@ function generate(args: Arguments): Catalog {
       if (!members.some((member) => member.id === name)) members.push({ ...entry, id: name });
       groups.set(key, members);
     }
-    for (const [key, members] of groups) {
+    // Members priced like the group's representative become its aliases; the others form subgroups by their
+    // undated name (`azure/eu/gpt-4o-2024-08-06` → `azure/eu/gpt-4o`), and so on down to single names.
+    const emit = (key: string, members: CatalogEntry[], level: number): void => {
       const representative =
         members.find((member) => member.id === key) ??
         [...members].sort((a, b) => fieldCount(b) - fieldCount(a) || (a.id < b.id ? 1 : -1))[0];
-      if (!representative) continue;
+      if (!representative) return;
       const core = corePrices(representative);
       const aliases = new Set<string>(EXTRA_ALIASES[key] ?? []);
+      const rest = new Map<string, CatalogEntry[]>();
       for (const member of members) {
         if (member === representative) continue;
-        if (corePrices(member) === core) aliases.add(member.id);
-        else entries.push(buildEntry(member, member.id, [], genai, curation, checkedAt));
+        if (corePrices(member) === core) {
+          aliases.add(member.id);
+          continue;
+        }
+        const subkey = level === 0 && curation.subgroup ? curation.subgroup(member.id) : member.id;
+        rest.set(subkey, [...(rest.get(subkey) ?? []), member]);
       }
       if (representative.id !== key) aliases.add(representative.id);
       entries.push(buildEntry(representative, key, [...aliases], genai, curation, checkedAt));
-    }
+      for (const [subkey, subgroup] of rest) {
+        if (level >= 1 || subkey === key) for (const member of subgroup) emit(member.id, [member], 2);
+        else emit(subkey, subgroup, level + 1);
+      }
+    };
+    for (const [key, members] of groups) emit(key, members, 0);
     for (const [genaiId, id] of Object.entries(curation.genaiOnly ?? {})) {
       const model = genai.find((candidate) => candidate.id === genaiId);
       if (!model) throw new Error(`curation: genai-prices has no ${genaiId} for ${curation.provider}`);

@@ -54,7 +54,10 @@ plans:
     ['prompts:\n  - files: "*.md"\n    model: gpt-4o', 'prompts[0].calls-per-month'],
     ['prompts:\n  - files: "*.md"\n    model: gpt-4o\n    calls-per-month: -5', 'prompts[0].calls-per-month'],
     ['prompts:\n  - files: "*.md"\n    model: gpt-4o\n    callsPerMonth: 5', 'prompts[0].callsPerMonth'],
-    ['model: m\nprompts:\n  - files: "*.md"\n    calls-per-month: 1\nplans:\n  - name: X\n    monthly-usd: lots', 'plans[0].monthly-usd'],
+    [
+      'model: m\nprompts:\n  - files: "*.md"\n    calls-per-month: 1\nplans:\n  - name: X\n    monthly-usd: lots',
+      'plans[0].monthly-usd',
+    ],
     ['model: m\nprompts:\n  files: "*.md"\n  calls-per-month: 1\nvariables:\n  a: many', 'variables.a'],
     ['prompts: [unclosed', ''],
   ])('rejects %j naming %s', (yaml, field) => {
@@ -89,7 +92,8 @@ describe('parseUsageVolume', () => {
       callsPerMonth: 4515,
       outputTokensPerCall: 20,
     });
-    const csv = 'date,requests,inputTokens,outputTokens,cost\n2026-11-01,100,5000,2000,0.03\n2026-11-02,201,5000,4020,0.04\n';
+    const csv =
+      'date,requests,inputTokens,outputTokens,cost\n2026-11-01,100,5000,2000,0.03\n2026-11-02,201,5000,4020,0.04\n';
     expect(parseUsageVolume(csv, 'usage.csv')).toMatchObject({ callsPerMonth: 4515, outputTokensPerCall: 20 });
   });
 

@@ -77,7 +77,10 @@ export function parseCheckConfig(yamlText: string): CheckConfig {
     }
     const callsPerMonth = optionalCount(rule['calls-per-month'], `${field}.calls-per-month`);
     if (callsPerMonth === undefined && usage === undefined) {
-      throw new InvalidConfigError(`${field}.calls-per-month`, 'is required when no `usage` file gives measured volume');
+      throw new InvalidConfigError(
+        `${field}.calls-per-month`,
+        'is required when no `usage` file gives measured volume',
+      );
     }
     return {
       files,

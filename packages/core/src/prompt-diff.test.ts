@@ -36,7 +36,9 @@ describe('diffPrompts', () => {
   const diff = diffPrompts({ files, config, engine: fakePromptEngine() });
 
   it('prices every changed prompt before and after, ignoring files outside the globs', () => {
-    expect(diff.prompts.map((prompt) => [prompt.path, prompt.status, prompt.before?.tokens, prompt.after?.tokens])).toEqual([
+    expect(
+      diff.prompts.map((prompt) => [prompt.path, prompt.status, prompt.before?.tokens, prompt.after?.tokens]),
+    ).toEqual([
       ['prompts/a.md', 'modified', 4, 8],
       ['prompts/b.md', 'added', undefined, 10],
       ['prompts/c.md', 'removed', 2, undefined],
@@ -46,7 +48,11 @@ describe('diffPrompts', () => {
     expect(a?.before?.costPerCall?.toString()).toBe('0.00401');
     expect(a?.after?.costPerCall?.toString()).toBe('0.00402');
     expect(a?.perCallDelta.toString()).toBe('0.00001');
-    expect([a?.monthlyBefore.toString(), a?.monthlyAfter.toString(), a?.monthlyDelta.toString()]).toEqual(['120.3', '120.6', '0.3']);
+    expect([a?.monthlyBefore.toString(), a?.monthlyAfter.toString(), a?.monthlyDelta.toString()]).toEqual([
+      '120.3',
+      '120.6',
+      '0.3',
+    ]);
     expect([b?.monthlyBefore.toString(), b?.monthlyAfter.toString()]).toEqual(['0', '120.75']);
     expect([c?.monthlyBefore.toString(), c?.monthlyAfter.toString()]).toEqual(['120.15', '0']);
     expect(renamed?.previousPath).toBe('prompts/old.md');
@@ -124,7 +130,15 @@ describe('diffPrompts', () => {
   it('uses measured per-prompt volume, carried across a rename, over the config', () => {
     const usage = parseUsageVolume('{"prompts": {"prompts/old.md": 1000}}', 'usage/volume.json');
     const result = diffPrompts({
-      files: [{ path: 'prompts/new.md', previousPath: 'prompts/old.md', status: 'renamed', before: words(5), after: words(5) }],
+      files: [
+        {
+          path: 'prompts/new.md',
+          previousPath: 'prompts/old.md',
+          status: 'renamed',
+          before: words(5),
+          after: words(5),
+        },
+      ],
       config,
       engine: fakePromptEngine(),
       usage,
@@ -147,14 +161,20 @@ describe('diffPrompts', () => {
       usage,
     });
     // 10 requests/day × 30 = 300 calls; 100 output tokens per call: 40 × 2.5/1e6 + 100 × 10/1e6 = $0.0011 → $0.33.
-    expect(result.prompts[0]?.after).toMatchObject({ callsPerMonth: 300, outputTokens: 100, volumeSource: 'usage-daily-series' });
+    expect(result.prompts[0]?.after).toMatchObject({
+      callsPerMonth: 300,
+      outputTokens: 100,
+      volumeSource: 'usage-daily-series',
+    });
     expect(result.costAfter.toString()).toBe('0.33');
     expect(result.deltaPercent).toBeUndefined();
   });
 
   it('treats a rename into the globs as an added prompt', () => {
     const result = diffPrompts({
-      files: [{ path: 'prompts/z.md', previousPath: 'drafts/z.md', status: 'renamed', before: words(5), after: words(5) }],
+      files: [
+        { path: 'prompts/z.md', previousPath: 'drafts/z.md', status: 'renamed', before: words(5), after: words(5) },
+      ],
       config,
       engine: fakePromptEngine(),
     });

@@ -8,7 +8,11 @@ describe('createPromptEngine', () => {
 
   it('counts with tiktoken and prices with the shipped catalog', () => {
     // o200k_base: "Hello world" is 2 tokens. gpt-4o's published price: $2.50 input / $10 output per million.
-    expect(engine.countText('Hello world', 'gpt-4o')).toMatchObject({ tokens: 2, encoding: 'o200k_base', estimated: false });
+    expect(engine.countText('Hello world', 'gpt-4o')).toMatchObject({
+      tokens: 2,
+      encoding: 'o200k_base',
+      estimated: false,
+    });
     const price = engine.priceCall('gpt-4o', 2, 100);
     // 2 × 2.5/1e6 + 100 × 10/1e6 = 0.000005 + 0.001 = 0.001005
     expect(price).toMatchObject({ priced: true, modelId: 'gpt-4o', inputPerMillion: '2.5', outputPerMillion: '10' });
@@ -24,7 +28,9 @@ describe('createPromptEngine', () => {
   });
 
   it('prices a real diff end to end', () => {
-    const config = parseCheckConfig('prompts:\n  - files: "*.md"\n    model: gpt-4o-mini\n    calls-per-month: 1000000\n');
+    const config = parseCheckConfig(
+      'prompts:\n  - files: "*.md"\n    model: gpt-4o-mini\n    calls-per-month: 1000000\n',
+    );
     const diff = diffPrompts({
       files: [{ path: 'a.md', status: 'modified', before: 'Hello world', after: 'Hello world, how are you?' }],
       config,
@@ -34,7 +40,11 @@ describe('createPromptEngine', () => {
     // 2 × 0.15 = $0.30 per million calls → $0.30 per month; 7 × 0.15 = $1.05.
     expect(diff.prompts[0]?.before?.tokens).toBe(2);
     expect(diff.prompts[0]?.after?.tokens).toBe(7);
-    expect([diff.costBefore.toString(), diff.costAfter.toString(), diff.costDelta.toString()]).toEqual(['0.3', '1.05', '0.75']);
+    expect([diff.costBefore.toString(), diff.costAfter.toString(), diff.costDelta.toString()]).toEqual([
+      '0.3',
+      '1.05',
+      '0.75',
+    ]);
     expect(diff.deltaPercent).toBe('250.0');
   });
 });

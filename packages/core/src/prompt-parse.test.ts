@@ -78,7 +78,11 @@ describe('parsePromptFile', () => {
       'user:',
       '{{question}}',
     ].join('\n');
-    const parsed = parsePromptFile('support.prompty', prompty, { ...options, model: 'other', variables: { question: 50 } });
+    const parsed = parsePromptFile('support.prompty', prompty, {
+      ...options,
+      model: 'other',
+      variables: { question: 50 },
+    });
     // (3 + 1 + 4) + (3 + 1 + 0) + 3 = 15, plus question 50.
     expect(parsed).toMatchObject({ format: 'prompty', model: 'gpt-4o', modelSource: 'file', tokens: 65 });
   });

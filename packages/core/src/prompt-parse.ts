@@ -2,14 +2,7 @@ import { parse as parseYaml } from 'yaml';
 import type { ChatMessage, TokenCount } from './types';
 
 /** How a prompt file was read. */
-export type PromptFormat =
-  | 'text'
-  | 'markdown'
-  | 'front-matter'
-  | 'prompty'
-  | 'dotprompt'
-  | 'chat-json'
-  | 'chat-yaml';
+export type PromptFormat = 'text' | 'markdown' | 'front-matter' | 'prompty' | 'dotprompt' | 'chat-json' | 'chat-yaml';
 
 /** Counts tokens for the prompt parser; `defaultPromptCounter()` uses tiktoken through @tokenmeter/core. */
 export interface PromptCounter {
@@ -328,7 +321,10 @@ export function stripTemplate(text: string, onVariable: (name: string) => void):
       const closer = triple ? '}}}' : longComment ? '--}}' : '}}';
       const start = open + (triple ? 3 : 2);
       const close = find(closer, start);
-      if (close !== -1 && (longComment || (close - start <= MAX_EXPRESSION && !text.slice(start, close).includes('{')))) {
+      if (
+        close !== -1 &&
+        (longComment || (close - start <= MAX_EXPRESSION && !text.slice(start, close).includes('{')))
+      ) {
         if (!longComment) {
           const inner = text.slice(start, close).replace(/^-/, '').replace(/-$/, '').trim();
           const name = CONTROL_EXPRESSION.test(inner) ? undefined : /^[A-Za-z_$@][\w$.[\]@-]*/.exec(inner)?.[0];

@@ -161,7 +161,12 @@ export function emptyBuckets() {
 }
 
 /** Usage counted by tokenmeter when the provider reported none: the prompt plus whatever output was seen. */
-export function estimateUsage(call: AiCall, outputText: string, model?: string, extraOutputTokens = 0): NormalizedUsage {
+export function estimateUsage(
+  call: AiCall,
+  outputText: string,
+  model?: string,
+  extraOutputTokens = 0,
+): NormalizedUsage {
   const prompt = call.promptTokens();
   const output = (outputText === '' ? 0 : safeCount(outputText, call.model)) + extraOutputTokens;
   return {
@@ -256,18 +261,16 @@ function countPrompt(call: AiCall): { tokens: number; estimated: boolean } {
         if (typeof body.input === 'string') messages.push({ role: 'user', content: body.input });
         else if (Array.isArray(body.input)) for (const item of body.input) messages.push(responsesItem(item));
         const tools = Array.isArray(body.tools)
-          ? body.tools
-              .filter(isObject)
-              .flatMap((tool): ToolDefinition[] =>
-                typeof tool.name === 'string'
-                  ? [
-                      {
-                        type: 'function',
-                        function: { name: tool.name, ...descriptionAndParameters(tool, 'parameters') },
-                      },
-                    ]
-                  : [],
-              )
+          ? body.tools.filter(isObject).flatMap((tool): ToolDefinition[] =>
+              typeof tool.name === 'string'
+                ? [
+                    {
+                      type: 'function',
+                      function: { name: tool.name, ...descriptionAndParameters(tool, 'parameters') },
+                    },
+                  ]
+                : [],
+            )
           : [];
         const count = countChatTokens(messages, model, tools.length > 0 ? { tools } : undefined);
         return { tokens: count.tokens, estimated: count.estimated };
@@ -281,18 +284,16 @@ function countPrompt(call: AiCall): { tokens: number; estimated: boolean } {
           messages.push({ role: String(message.role ?? 'user'), content: textOfBlocks(message.content) });
         }
         const tools = Array.isArray(body.tools)
-          ? body.tools
-              .filter(isObject)
-              .flatMap((tool): ToolDefinition[] =>
-                typeof tool.name === 'string'
-                  ? [
-                      {
-                        type: 'function',
-                        function: { name: tool.name, ...descriptionAndParameters(tool, 'input_schema') },
-                      },
-                    ]
-                  : [],
-              )
+          ? body.tools.filter(isObject).flatMap((tool): ToolDefinition[] =>
+              typeof tool.name === 'string'
+                ? [
+                    {
+                      type: 'function',
+                      function: { name: tool.name, ...descriptionAndParameters(tool, 'input_schema') },
+                    },
+                  ]
+                : [],
+            )
           : [];
         const count = countChatTokens(messages, model, tools.length > 0 ? { tools } : undefined);
         return { tokens: count.tokens, estimated: true };

@@ -19,7 +19,9 @@ function stream(withUsage: boolean): string {
 function run(tap: SseTap, bytes: Uint8Array, cuts: number[]): Uint8Array {
   const out: Uint8Array[] = [];
   let start = 0;
-  for (const cut of [...cuts.filter((value) => value > 0 && value < bytes.length)].sort((a, b) => a - b).concat(bytes.length)) {
+  for (const cut of [...cuts.filter((value) => value > 0 && value < bytes.length)]
+    .sort((a, b) => a - b)
+    .concat(bytes.length)) {
     const piece = tap.transform(bytes.subarray(start, cut));
     if (piece) out.push(piece);
     start = cut;

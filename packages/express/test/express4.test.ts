@@ -34,7 +34,7 @@ describe('Express 4 compatibility', () => {
   it('runs the metered proxy and the in-app meter with their route patterns', async () => {
     const events: UsageEvent[] = [];
     const store = createMemoryStore();
-    const app = (express4 as unknown as () => Express)();
+    const app = express4();
     const proxy = meteredProxy({ upstream: `${upstream.url}/v1`, store, onEvent: (event) => events.push(event) });
     const metering = meter({ store, onEvent: (event) => events.push(event) });
     const client = wrapOpenAI(new OpenAI({ apiKey: 'sk-4', baseURL: `${upstream.url}/v1`, maxRetries: 0 }));
@@ -42,7 +42,10 @@ describe('Express 4 compatibility', () => {
     app.use(metering);
     app.get('/rooms/:room', async (_req, res, next) => {
       try {
-        const answer = await client.chat.completions.create({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Hi' }] });
+        const answer = await client.chat.completions.create({
+          model: 'gpt-4o-mini',
+          messages: [{ role: 'user', content: 'Hi' }],
+        });
         res.json({ text: answer.choices[0]?.message.content });
       } catch (error) {
         next(error);

@@ -1,0 +1,161 @@
+import { execFileSync } from 'node:child_process';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { main } from './program';
+
+async function run(...args: string[]) {
+  process.exitCode = undefined;
+  const out: string[] = [];
+  const err: string[] = [];
+  const stdout = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
+    out.push(String(chunk));
+    return true;
+  });
+  const stderr = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
+    err.push(String(chunk));
+    return true;
+  });
+  try {
+    const code = await main(['node', 'tokenmeter', ...args]);
+    return { code, stdout: out.join(''), stderr: err.join('') };
+  } finally {
+    stdout.mockRestore();
+    stderr.mockRestore();
+  }
+}
+
+afterEach(() => {
+  process.exitCode = undefined;
+});
+
+function git(cwd: string, ...args: string[]): string {
+  return execFileSync('git', ['-C', cwd, ...args], {
+    encoding: 'utf8',
+    env: {
+      ...process.env,
+      GIT_AUTHOR_NAME: 'T',
+      GIT_AUTHOR_EMAIL: 't@example.com',
+      GIT_COMMITTER_NAME: 'T',
+      GIT_COMMITTER_EMAIL: 't@example.com',
+    },
+  }).trim();
+}
+
+function write(root: string, files: Record<string, string>): void {
+  for (const [path, text] of Object.entries(files)) {
+    mkdirSync(dirname(join(root, path)), { recursive: true });
+    writeFileSync(join(root, path), text);
+  }
+}
+
+// o200k_base: "Hello world", "Goodbye" and "Say hello" are 2 tokens each, "Hello world, how are you?" 7.
+// gpt-4o-mini's published input price is $0.15 per million tokens; 1,000,000 calls a month → tokens × $0.15.
+describe('tokenmeter diff', { timeout: 60_000 }, () => {
+  let repo: string;
+  let base: string;
+
+  beforeAll(() => {
+    repo = mkdtempSync(join(tmpdir(), 'tokenmeter-diff-'));
+    git(repo, 'init', '-q', '-b', 'main');
+    write(repo, {
+      '.tokenmeter.yml': 'prompts:\n  - files: "prompts/**"\n    model: gpt-4o-mini\n    calls-per-month: 1000000\n',
+      'prompts/support.md': 'Hello world',
+      'prompts/legacy.md': 'Goodbye',
+      'prompts/move-me.md': 'Hello world',
+    });
+    git(repo, 'add', '-A');
+    git(repo, 'commit', '-q', '-m', 'base');
+    base = git(repo, 'rev-parse', 'HEAD');
+    write(repo, { 'prompts/support.md': 'Hello world, how are you?', 'prompts/new.md': 'Say hello' });
+    rmSync(join(repo, 'prompts/legacy.md'));
+    git(repo, 'mv', 'prompts/move-me.md', 'prompts/moved.md');
+    git(repo, 'add', '-A');
+    git(repo, 'commit', '-q', '-m', 'head');
+  });
+
+  afterAll(() => rmSync(repo, { recursive: true, force: true }));
+
+  it('prints the JSON report between two commits', async () => {
+    const result = await run('diff', '--repo', repo, '--base', base, '--head', 'HEAD', '--format', 'json');
+    expect(result.code, result.stderr).toBe(0);
+    const report = JSON.parse(result.stdout);
+    // Before: support 2 + legacy 2 + move-me 2 = 6 tokens → $0.90; after: support 7 + new 2 + moved 2 = 11 → $1.65.
+    expect(report).toMatchObject({ costBefore: '0.9', costAfter: '1.65', costDelta: '0.75', deltaPercent: '83.3' });
+    expect(
+      report.prompts.map((prompt: Record<string, unknown>) => [
+        prompt.path,
+        prompt.previousPath,
+        prompt.status,
+        prompt.tokensBefore,
+        prompt.tokensAfter,
+        prompt.costBefore,
+        prompt.costAfter,
+      ]),
+    ).toEqual([
+      ['prompts/legacy.md', null, 'removed', 2, null, '0.3', '0'],
+      ['prompts/moved.md', 'prompts/move-me.md', 'renamed', 2, 2, '0.3', '0.3'],
+      ['prompts/new.md', null, 'added', null, 2, '0', '0.3'],
+      ['prompts/support.md', null, 'modified', 2, 7, '0.3', '1.05'],
+    ]);
+  });
+
+  it('prints the same Markdown as the Action comment', async () => {
+    const result = await run('diff', '--repo', repo, '--base', base);
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout.split('\n')[0]).toBe('<!-- tokenmeter-cost-report -->');
+    expect(result.stdout).toContain('## Monthly cost +\\$0.75 (+83.3 %)');
+    expect(result.stdout).toContain('| ` prompts/move-me.md ` → ` prompts/moved.md ` (renamed) | 2 → 2 | \\$0.00 |');
+  });
+
+  it('compares with the working tree, untracked files included, and renders text', async () => {
+    write(repo, { 'prompts/draft.md': 'Goodbye', 'prompts/support.md': 'Hello world' });
+    try {
+      const result = await run('diff', '--repo', repo, '--base', base, '--working-tree', '--format', 'text');
+      expect(result.code, result.stderr).toBe(0);
+      // support.md is back to its base text, so it is no change. Before: legacy 2 + move-me 2 = $0.60;
+      // after: moved 2 + new 2 + draft 2 = $0.90: +$0.30 (+50.0 %).
+      expect(result.stdout.split('\n')[0]).toBe('Monthly cost +$0.30 (+50.0 %)');
+      expect(result.stdout).toContain('prompts/draft.md');
+      expect(result.stdout).not.toContain('prompts/support.md');
+    } finally {
+      git(repo, 'checkout', '-q', '--', 'prompts/support.md');
+      rmSync(join(repo, 'prompts/draft.md'));
+    }
+  });
+
+  it('exits 1 when a threshold is exceeded', async () => {
+    const result = await run('diff', '--repo', repo, '--base', base, '--format', 'json', '--max-increase-usd', '0.5');
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('monthly cost increase +$0.75 exceeds max-increase-usd $0.50.');
+    const percent = await run(
+      'diff',
+      '--repo',
+      repo,
+      '--base',
+      base,
+      '--format',
+      'json',
+      '--max-increase-percent',
+      '90',
+    );
+    expect(percent.code).toBe(0);
+  });
+
+  it('reports bad input clearly', async () => {
+    const unknown = await run('diff', '--repo', repo, '--base', 'no-such-branch');
+    expect(unknown.code).toBe(2);
+    expect(unknown.stderr).toContain('unknown revision "no-such-branch"');
+    const both = await run('diff', '--repo', repo, '--base', base, '--head', 'HEAD', '--working-tree');
+    expect(both.code).toBe(2);
+    const config = join(repo, 'bad.yml');
+    writeFileSync(config, 'prompts:\n  - files: "*.md"\n');
+    const invalid = await run('diff', '--repo', repo, '--base', base, '--config', config);
+    expect(invalid.code).toBe(2);
+    expect(invalid.stderr).toContain('Invalid config at prompts[0].model');
+    rmSync(config);
+    const notRepo = await run('diff', '--repo', tmpdir(), '--base', 'HEAD');
+    expect(notRepo.code).toBe(2);
+  });
+});

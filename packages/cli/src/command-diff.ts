@@ -1,0 +1,262 @@
+import { execFile } from 'node:child_process';
+import { readFile, stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import {
+  type ChangedFile,
+  type CheckConfig,
+  costReportJson,
+  createPromptEngine,
+  diffPrompts,
+  exceededThreshold,
+  MAX_PROMPT_BYTES,
+  Money,
+  matchPromptRule,
+  type PromptFileContent,
+  type PromptFileStatus,
+  parseCheckConfig,
+  parseUsageVolume,
+  renderCostReport,
+  renderCostReportText,
+} from '@tokenmeter/core';
+import { type Command, Option } from 'commander';
+import { CliInputError, EXIT_FAILED_CHECK, printJson } from './output';
+
+interface DiffCommandOptions {
+  base: string;
+  head?: string;
+  workingTree?: boolean;
+  config?: string;
+  format: 'markdown' | 'json' | 'text';
+  repo?: string;
+  maxIncreaseUsd?: string;
+  maxIncreasePercent?: string;
+}
+
+/** One side of the comparison: a commit, or the files on disk. */
+type Revision = { kind: 'commit'; sha: string; label: string } | { kind: 'working-tree'; label: string };
+
+export function register(program: Command): void {
+  program
+    .command('diff')
+    .description(
+      'Projected monthly cost change of the prompt files changed between two git revisions: the same numbers and Markdown as the GitHub Action.',
+    )
+    .requiredOption('--base <ref>', 'base revision (branch, tag or commit)')
+    .option('--head <ref>', 'head revision (default HEAD)')
+    .option('--working-tree', 'compare the base with the files on disk, uncommitted changes included')
+    .option('--config <file>', 'tokenmeter config (default .tokenmeter.yml at the head, else the base)')
+    .addOption(
+      new Option('--format <format>', 'output format').choices(['markdown', 'json', 'text']).default('markdown'),
+    )
+    .option('--repo <dir>', 'git repository (default: the current directory)')
+    .option('--max-increase-usd <usd>', 'exit 1 when the monthly cost rises by more than this')
+    .option('--max-increase-percent <percent>', 'exit 1 when the monthly cost rises by more than this percent')
+    .action(async (options: DiffCommandOptions) => {
+      await runDiff(options);
+    });
+}
+
+async function runDiff(options: DiffCommandOptions): Promise<void> {
+  if (options.head !== undefined && options.workingTree) {
+    throw new CliInputError('Give either --head REF or --working-tree, not both.');
+  }
+  const thresholds = {
+    ...(options.maxIncreaseUsd === undefined
+      ? {}
+      : { maxIncreaseUsd: parseAmount(options.maxIncreaseUsd, '--max-increase-usd') }),
+    ...(options.maxIncreasePercent === undefined
+      ? {}
+      : { maxIncreasePercent: parsePercent(options.maxIncreasePercent) }),
+  };
+  const repository = (
+    await git(options.repo ?? process.cwd(), ['rev-parse', '--show-toplevel'], 'not a git repository')
+  )
+    .toString('utf8')
+    .trim();
+  const base = await resolveCommit(repository, options.base);
+  const head: Revision = options.workingTree
+    ? { kind: 'working-tree', label: 'working tree' }
+    : await resolveCommit(repository, options.head ?? 'HEAD');
+
+  const read = (revision: Revision, path: string) => readAt(repository, revision, path);
+  const config = await loadConfig(options.config, (path) => readFirst([head, base], path, read));
+  const usage = config.usage ? await loadUsage(config, (path) => read(head, path)) : undefined;
+
+  const changes = await changedFiles(repository, base, head);
+  const candidates = changes.filter(
+    (file) =>
+      matchPromptRule(config, file.path) !== undefined ||
+      (file.previousPath !== undefined && matchPromptRule(config, file.previousPath) !== undefined),
+  );
+  const files: ChangedFile[] = [];
+  for (const file of candidates) {
+    const before = file.status === 'added' ? undefined : await read(base, file.previousPath ?? file.path);
+    const after = file.status === 'removed' ? undefined : await read(head, file.path);
+    files.push({ ...file, ...(before === undefined ? {} : { before }), ...(after === undefined ? {} : { after }) });
+  }
+
+  const diff = diffPrompts({ files, config, engine: createPromptEngine(), ...(usage ? { usage } : {}) });
+  if (options.format === 'json') printJson(costReportJson(diff));
+  else if (options.format === 'text') process.stdout.write(renderCostReportText(diff));
+  else {
+    process.stdout.write(
+      renderCostReport(diff, {
+        ...(head.kind === 'commit' ? { stamp: { headSha: head.sha } } : {}),
+        baseLabel: base.label,
+        headLabel: head.label,
+      }),
+    );
+  }
+  const failure = exceededThreshold(diff, thresholds);
+  if (failure) {
+    process.stderr.write(`tokenmeter: ${failure}\n`);
+    process.exitCode = EXIT_FAILED_CHECK;
+  }
+}
+
+async function resolveCommit(repository: string, ref: string): Promise<Revision & { kind: 'commit' }> {
+  if (ref.startsWith('-')) throw new CliInputError(`Not a revision: ${JSON.stringify(ref)}`);
+  const sha = (
+    await git(
+      repository,
+      ['rev-parse', '--verify', '--end-of-options', `${ref}^{commit}`],
+      `unknown revision ${JSON.stringify(ref)}`,
+    )
+  )
+    .toString('utf8')
+    .trim();
+  return { kind: 'commit', sha, label: sha.slice(0, 7) };
+}
+
+/** Changed files between the base and the head (commit or working tree), renames detected as GitHub does. */
+async function changedFiles(
+  repository: string,
+  base: Revision & { kind: 'commit' },
+  head: Revision,
+): Promise<Array<{ path: string; previousPath?: string; status: PromptFileStatus }>> {
+  const range = head.kind === 'commit' ? [base.sha, head.sha] : [base.sha];
+  const output = (
+    await git(
+      repository,
+      ['-c', 'core.quotePath=false', 'diff', '--name-status', '-z', '-M', ...range, '--'],
+      'git diff failed',
+    )
+  ).toString('utf8');
+  const fields = output.split('\0').filter((field) => field !== '');
+  const files: Array<{ path: string; previousPath?: string; status: PromptFileStatus }> = [];
+  for (let index = 0; index < fields.length; ) {
+    const code = fields[index++] ?? '';
+    if (code.startsWith('R')) {
+      const previousPath = fields[index++] ?? '';
+      files.push({ path: fields[index++] ?? '', previousPath, status: 'renamed' });
+    } else if (code.startsWith('C')) {
+      index++;
+      files.push({ path: fields[index++] ?? '', status: 'added' });
+    } else {
+      const status: PromptFileStatus = code === 'A' ? 'added' : code === 'D' ? 'removed' : 'modified';
+      files.push({ path: fields[index++] ?? '', status });
+    }
+  }
+  if (head.kind === 'working-tree') {
+    // New files not yet added to git are changes too.
+    const untracked = (
+      await git(repository, ['ls-files', '-z', '--others', '--exclude-standard'], 'git ls-files failed')
+    ).toString('utf8');
+    for (const path of untracked.split('\0')) if (path) files.push({ path, status: 'added' });
+  }
+  return files;
+}
+
+async function readAt(repository: string, revision: Revision, path: string): Promise<PromptFileContent | undefined> {
+  if (revision.kind === 'working-tree') {
+    const file = join(repository, path);
+    try {
+      if ((await stat(file)).size > MAX_PROMPT_BYTES) return { skipped: 'larger than 1 MB' };
+      return new Uint8Array(await readFile(file));
+    } catch {
+      return undefined;
+    }
+  }
+  const object = `${revision.sha}:${path}`;
+  try {
+    const size = Number((await git(repository, ['cat-file', '-s', object], '')).toString('utf8').trim());
+    if (size > MAX_PROMPT_BYTES) return { skipped: 'larger than 1 MB' };
+    return new Uint8Array(await git(repository, ['cat-file', 'blob', object], ''));
+  } catch {
+    return undefined;
+  }
+}
+
+async function readFirst(
+  revisions: Revision[],
+  path: string,
+  read: (revision: Revision, path: string) => Promise<PromptFileContent | undefined>,
+): Promise<PromptFileContent | undefined> {
+  for (const revision of revisions) {
+    const content = await read(revision, path);
+    if (content !== undefined) return content;
+  }
+  return undefined;
+}
+
+async function loadConfig(
+  path: string | undefined,
+  readInRepository: (path: string) => Promise<PromptFileContent | undefined>,
+): Promise<CheckConfig> {
+  let text: string;
+  if (path !== undefined) {
+    try {
+      text = await readFile(path, 'utf8');
+    } catch (error) {
+      throw new CliInputError(`Cannot read ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+    }
+  } else {
+    const content = await readInRepository('.tokenmeter.yml');
+    if (content === undefined || !(content instanceof Uint8Array)) {
+      throw new CliInputError('No .tokenmeter.yml at the head or base: pass --config FILE.');
+    }
+    text = Buffer.from(content).toString('utf8');
+  }
+  return parseCheckConfig(text);
+}
+
+async function loadUsage(config: CheckConfig, read: (path: string) => Promise<PromptFileContent | undefined>) {
+  const source = config.usage;
+  if (!source) return undefined;
+  const content = await read(source.file);
+  if (!(content instanceof Uint8Array)) {
+    process.stderr.write(`tokenmeter: usage file ${source.file} not found: using calls-per-month from the config\n`);
+    return undefined;
+  }
+  return parseUsageVolume(Buffer.from(content).toString('utf8'), source.file, source.format);
+}
+
+function parseAmount(value: string, option: string): Money {
+  const cleaned = value.replace(/^\$/, '');
+  if (!/^\d+(\.\d+)?$/.test(cleaned))
+    throw new CliInputError(`${option} must be an amount ≥ 0, got ${JSON.stringify(value)}`);
+  return Money.from(cleaned);
+}
+
+function parsePercent(value: string): string {
+  const cleaned = value.replace(/%$/, '');
+  if (!/^\d+(\.\d+)?$/.test(cleaned)) {
+    throw new CliInputError(`--max-increase-percent must be a number ≥ 0, got ${JSON.stringify(value)}`);
+  }
+  return cleaned;
+}
+
+function git(cwd: string, args: string[], failure: string): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    execFile(
+      'git',
+      ['-C', cwd, ...args],
+      { encoding: 'buffer', maxBuffer: 64 * 1024 * 1024, env: { ...process.env, GIT_TERMINAL_PROMPT: '0' } },
+      (error, stdout, stderr) => {
+        if (!error) return resolve(stdout);
+        const detail = stderr.toString('utf8').trim().split('\n')[0] ?? '';
+        reject(failure ? new CliInputError(`${failure}${detail ? ` (${detail})` : ''}`) : error);
+      },
+    );
+  });
+}
