@@ -1,8 +1,9 @@
-import { relative } from 'node:path';
+import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { Money } from '@tokenmeter/core';
 import type { DashboardSummary, UsageGroup } from '@tokenmeter/express';
 import { type RunningDemo, startDemo } from './demo';
+import { DEMO_ROOT } from './prompts';
 import { progressBar, renderTable, type Style, styleFor } from './terminal';
 import { driveTraffic, type TrafficResult } from './traffic';
 import { DEMO_USERS } from './users';
@@ -64,7 +65,7 @@ async function main(): Promise<number> {
     `  model provider   ${demo.provider}`,
     `  models           chat ${demo.models.chat} · summarize ${demo.models.summarize} · code helper ${demo.models.codeHelper}`,
     `  listening        ${demo.url}${demo.portNote ? `  (${demo.portNote})` : ''}`,
-    `  store            ${demo.store.name} ${relative(process.cwd(), demo.databasePath)}`,
+    `  store            ${demo.store.name} ${relative(join(DEMO_ROOT, '..', '..'), demo.databasePath)}`,
   ];
   if (demo.historyEvents > 0)
     lines.push(

@@ -165,3 +165,18 @@ describe('breakEvenTokens — piecewise lines', () => {
     expect(result.crossings[0]?.withinLimits).toBe(false);
   });
 });
+
+describe('plans that serve some models', () => {
+  it('a plan that does not serve the workload model cannot carry it', () => {
+    const plans = parsePlans('- name: Minis only\n  monthlyFee: 5\n  models: [gpt-4o-mini]\n');
+    const volume = { tokensPerMonth: 1_000_000 };
+    const other = comparePricing({ workload: volume, perToken: [{ pricePerMillion: 3 }], plans, model: 'gpt-4o' });
+    expect(other.options[1]?.feasible).toBe(false);
+    // $3 per-token is then the cheapest even though the $5 plan… is dearer anyway; with $10/M it still wins.
+    expect(other.cheapest).toBe('$3/M');
+    const same = comparePricing({ workload: volume, perToken: [{ pricePerMillion: 10 }], plans, model: 'GPT-4o-mini' });
+    // 1 M tokens × $10/M = $10 > $5: the plan serves this model and is cheapest.
+    expect(same.cheapest).toBe('Minis only');
+  });
+});
+

@@ -28,7 +28,6 @@ export function htmlText(text: string): string {
 
 function cleanLine(text: string): string {
   // Control characters and line breaks would end a table row or a list item.
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: that is the point
   const single = text.replace(/[\u0000-\u001f\u007f\u2028\u2029]/g, ' ');
   return single.length > MAX_SHOWN ? `${single.slice(0, MAX_SHOWN)}…` : single;
 }

@@ -138,7 +138,6 @@ function signed(amount: Money): string {
 }
 
 function oneLine(text: string): string {
-  // biome-ignore lint/suspicious/noControlCharactersInRegex: terminal control sequences in file names must not reach the terminal
   return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
 }
 

@@ -145,7 +145,7 @@ function planSection(diff: PromptDiff): string[] {
       plan.breakEvenTokensPerMonth === undefined
         ? ''
         : `; break-even at ${groupDigits(plan.breakEvenTokensPerMonth)} tokens/month (≈ ${groupDigits(plan.breakEvenCallsPerMonth ?? 0)} calls/month at this mix), flat rate cheaper above`;
-    lines.push(`- At ${usd(formatUsd(diff.costAfter))}/month pay-per-token, ${verdict}${breakEven}.`);
+    lines.push(`- At ${usd(formatUsd(diff.costAfter))}/month pay-per-token for these prompts, ${verdict}${breakEven}.`);
   }
   lines.push('', ...chart(diff), '');
   return lines;

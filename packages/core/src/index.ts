@@ -117,6 +117,7 @@ export {
   analyzeSeries,
   coefficientOfVariation,
   describeConfidence,
+  medianPairwiseSlope,
   parseDailySeries,
 } from './series';
 export { ASSUMED_IMAGE_SIZE, countChatTokens, type ImageInput, imageTokens, tileCount } from './token-chat';

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { parsePricePerMillion } from './money';
 import { PriceCatalog } from './price-catalog';
 import type { CatalogEntry } from './types';
 import { UnknownModelError } from './unknown-model-error';
@@ -105,6 +106,26 @@ describe('PriceCatalog.default(): published prices', () => {
     expect(catalog.generatedAt).toMatch(/^\d{4}-\d{2}-\d{2}$/);
   });
 
+  it('holds every price as a decimal string that Money parses exactly (at most 12 places)', () => {
+    const prices = catalog
+      .entries()
+      .flatMap((entry) =>
+        entry.prices.flatMap((set) => [
+          set.standard,
+          set.batch ?? {},
+          set.flex ?? {},
+          set.priority ?? {},
+          ...(set.tiers ?? []).map((tier) => tier.prices),
+        ]),
+      );
+    const values = prices.flatMap((bucket) => Object.values(bucket));
+    expect(values.length).toBeGreaterThan(1000);
+    for (const value of values) {
+      expect(typeof value).toBe('string');
+      expect(parsePricePerMillion(value as string).toString()).toBe(value);
+    }
+  });
+
   it('sets the tiktoken encoding of OpenAI models by family', () => {
     const encoding = (model: string) => catalog.resolve(model).entry.encoding;
     expect(encoding('gpt-4.1')).toBe('o200k_base');
@@ -136,6 +157,16 @@ describe('PriceCatalog.resolve', () => {
       'prefix-stripped',
     ],
     ['claude-3-5-sonnet@20240620', 'vertex_ai/claude-3-5-sonnet', 'alias'],
+    ['claude-opus-4-6@default', 'vertex_ai/claude-opus-4-6', 'alias'],
+    // A cross-region profile the catalog does not list prices as its Bedrock model…
+    ['apac.anthropic.claude-opus-4-1-20250805-v1:0', 'anthropic.claude-opus-4-1-20250805-v1:0', 'platform'],
+    // …and a Bedrock id without a Bedrock entry as the provider's own model.
+    ['anthropic.claude-3-opus-20240229-v1:0', 'claude-3-opus', 'platform'],
+    [
+      'bedrock/us-east-1/anthropic.claude-3-haiku-20240307-v1:0',
+      'anthropic.claude-3-haiku-20240307-v1:0',
+      'prefix-stripped',
+    ],
     ['gpt-4o-2024-08-06', 'gpt-4o', 'alias'],
     // An older snapshot with its own (higher) price is its own entry.
     ['gpt-4o-2024-05-13', 'gpt-4o-2024-05-13', 'exact'],

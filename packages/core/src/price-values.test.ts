@@ -1,4 +1,6 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { formatScaled } from './money';
 import { normalizePerMillion, perTokenToPerMillion, priceProblem } from './price-values';
 
 describe('perTokenToPerMillion', () => {
@@ -12,6 +14,16 @@ describe('perTokenToPerMillion', () => {
     expect(perTokenToPerMillion(1.875e-5)).toBe('18.75');
     expect(perTokenToPerMillion(2.8e-9)).toBe('0.0028');
     expect(perTokenToPerMillion(0)).toBe('0');
+  });
+
+  it('is exact for every per-token price with up to nine significant digits', () => {
+    fc.assert(
+      fc.property(fc.integer({ min: 1, max: 999_999_999 }), fc.integer({ min: 6, max: 15 }), (digits, places) => {
+        // digits × 10^-places USD per token is digits × 10^(6 - places) per million, written exactly.
+        const perToken = Number(`${digits}e-${places}`);
+        expect(perTokenToPerMillion(perToken)).toBe(formatScaled(BigInt(digits), places - 6, true));
+      }),
+    );
   });
 
   it('drops binary representation noise beyond twelve significant digits', () => {

@@ -27,8 +27,8 @@ describe('parsePromptFile', () => {
       variables: { name: 2, topic: 5, user: 40 },
       defaultVariableTokens: 7,
     });
-    // Words left after stripping: "Hello" "," "about" ":" → "Hello , about :" is 3 words ("Hello", ",", "about", ":")
-    // Stripped text: "Hello , about :\n\nVIP\nitem\nagain  and " → Hello, ",", about, ":", VIP, item, again, and = 8.
+    // Text left after stripping: "Hello , about :\n\nVIP\nitem\nagain  and " → 8 words
+    // (Hello, ",", about, ":", VIP, item, again, and).
     // Variables: name 2×2 + topic 5 + user 40 + raw (unconfigured, default 7) = 56.
     expect(parsed.tokens).toBe(8 + 56);
     expect(parsed.estimated).toBe(true);
@@ -41,9 +41,11 @@ describe('parsePromptFile', () => {
     expect(parsed.notes).toEqual(['no token estimate for {{raw}}']);
   });
 
-  it('leaves JSON braces in a prompt alone', () => {
+  it('leaves JSON braces, URL paths and JavaScript templates in a prompt alone', () => {
     const parsed = parsePromptFile('p.txt', 'Reply as {"answer": 1}', options);
     expect(parsed).toMatchObject({ tokens: 4, variables: [] });
+    const javascriptTemplate = ['Call GET /notes/{id} with `$', '{token}`'].join('');
+    expect(parsePromptFile('p.txt', javascriptTemplate, options).variables).toEqual([]);
   });
 
   it('reads the model from front matter, which wins over the config, and counts only the body', () => {

@@ -332,7 +332,8 @@ export function stripTemplate(text: string, onVariable: (name: string) => void):
         }
         skipTo = close + closer.length;
       }
-    } else if (text[open - 1] !== '$') {
+    } else if (text[open - 1] !== '$' && text[open - 1] !== '/') {
+      // `${x}` is a JavaScript template and `/notes/{id}` a URL path, not a prompt variable.
       SINGLE_BRACE_VARIABLE.lastIndex = open + 1;
       const match = SINGLE_BRACE_VARIABLE.exec(text);
       const end = open + 1 + (match?.[0].length ?? 0);

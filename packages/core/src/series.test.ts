@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { InvalidSeriesError } from './invalid-series-error';
 import { flatRatePlan } from './plans';
-import { analyzeSeries, coefficientOfVariation, parseDailySeries } from './series';
+import { analyzeSeries, coefficientOfVariation, medianPairwiseSlope, parseDailySeries } from './series';
 
 /** Ten days at $1 (100 requests, 70,000 tokens), one of them a spike at $11 (1,100 requests, 770,000 tokens). */
 function spikeSeries(): string {
@@ -101,5 +101,22 @@ describe('analyzeSeries — one spike day', () => {
     expect(trended.nextMonth.p50.toString()).toBe('1065');
     expect(trended.nextMonth.p95.toString()).toBe('1065');
     expect(trended.confidence).toBe('medium');
+  });
+});
+
+describe('medianPairwiseSlope', () => {
+  it('ignores one spike day that would tilt a least-squares line', () => {
+    // Flat at 100 for 20 days with a spike of 1,000 on day 15: 171 of the 190 pairwise slopes are 0
+    // (the 19 pairs with the spike day are the only non-zero ones), so the median is 0.
+    const xs = Array.from({ length: 20 }, (_, index) => index);
+    const ys = xs.map((x) => (x === 15 ? 1000n : 100n));
+    expect(medianPairwiseSlope(xs, ys).toFraction()).toBe('0');
+    // A straight line +3/day: every pairwise slope is 3.
+    expect(
+      medianPairwiseSlope(
+        xs,
+        xs.map((x) => BigInt(3 * x + 7)),
+      ).toFraction(),
+    ).toBe('3');
   });
 });

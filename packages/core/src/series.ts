@@ -56,7 +56,7 @@ interface SampleMonth {
 
 /**
  * Next month as a distribution. Bootstrap: each simulated month draws `daysPerMonth` days at random (with
- * replacement, seeded) from the history; with a trend, each drawn day is moved along the least-squares line
+ * replacement, seeded) from the history; with a trend, each drawn day is moved along the Theil–Sen (median pairwise slope) line
  * from its own date to the simulated date. p50/p95 are nearest-rank percentiles of the simulated months.
  */
 export function analyzeSeries(series: DailyUsage[], options: AnalyzeSeriesOptions = {}): SeriesAnalysis {
@@ -80,7 +80,7 @@ export function analyzeSeries(series: DailyUsage[], options: AnalyzeSeriesOption
 
   const trendWanted = options.trend ?? 'auto';
   const trendApplied = n >= 2 && (trendWanted === true || (trendWanted === 'auto' && n >= 14));
-  const slope = (values: bigint[]) => leastSquaresSlope(offsets, values);
+  const slope = (values: bigint[]) => medianPairwiseSlope(offsets, values);
   const costSlope = trendApplied ? slope(costs) : Rational.ZERO;
   const inputSlope = trendApplied ? slope(days.map((day) => BigInt(day.inputTokens))) : Rational.ZERO;
   const outputSlope = trendApplied ? slope(days.map((day) => BigInt(day.outputTokens))) : Rational.ZERO;
@@ -261,24 +261,25 @@ function squareRoot(value: bigint): bigint {
   }
 }
 
-/** Least-squares slope of values (in their own unit) per day. */
-function leastSquaresSlope(xs: number[], ys: bigint[]): Rational {
-  const n = BigInt(xs.length);
-  let sx = 0n;
-  let sy = 0n;
-  let sxx = 0n;
-  let sxy = 0n;
-  xs.forEach((x, index) => {
-    const bx = BigInt(x);
-    const y = ys[index] ?? 0n;
-    sx += bx;
-    sy += y;
-    sxx += bx * bx;
-    sxy += bx * y;
-  });
-  const denominator = n * sxx - sx * sx;
-  if (denominator === 0n) return Rational.ZERO;
-  return Rational.of(n * sxy - sx * sy, denominator);
+/**
+ * Theil–Sen slope of values (in their own unit) per day: the median of the slopes between every pair of
+ * days. Unlike least squares, one spike day barely moves it, so a single incident is not extrapolated into
+ * next month. Fitted on the last 366 days at most.
+ */
+export function medianPairwiseSlope(xs: number[], ys: bigint[]): Rational {
+  const from = Math.max(0, xs.length - 366);
+  const slopes: Rational[] = [];
+  for (let i = from; i < xs.length; i++) {
+    for (let j = i + 1; j < xs.length; j++) {
+      const dx = (xs[j] ?? 0) - (xs[i] ?? 0);
+      if (dx !== 0) slopes.push(Rational.of((ys[j] ?? 0n) - (ys[i] ?? 0n), dx));
+    }
+  }
+  if (slopes.length === 0) return Rational.ZERO;
+  slopes.sort((a, b) => a.compare(b));
+  const middle = Math.floor(slopes.length / 2);
+  const upper = slopes[middle] as Rational;
+  return slopes.length % 2 === 1 ? upper : upper.plus(slopes[middle - 1] as Rational).dividedBy(2);
 }
 
 function jsonRows(text: string): Record<string, unknown>[] {

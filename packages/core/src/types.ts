@@ -442,7 +442,7 @@ export interface SeriesAnalysis {
   meanDailyCost: Money;
   /** Coefficient of variation of daily cost (standard deviation / mean); undefined for a zero mean. */
   volatility?: number;
-  /** Trend of daily cost in USD per day per day (least squares), when used. */
+  /** Trend of daily cost in USD per day per day (Theil–Sen median slope), when used. */
   trendPerDay?: Money;
   trendApplied: boolean;
   samples: number;

@@ -536,7 +536,7 @@
           { label: 'Use', className: 'bar-cell' },
           { label: 'Used', num: true },
           { label: 'Limit', num: true },
-          { label: 'Used', num: true },
+          { label: 'Share', num: true },
           { label: 'Refused', num: true },
         ],
         rows,

@@ -4,6 +4,7 @@ import {
   computeCost,
   countChatTokens,
   countTokens,
+  countTokensAsync,
   type NormalizedUsage,
   normalizeUsage,
   type PriceCatalog,
@@ -31,20 +32,37 @@ export class AiCall {
   /** The request asked for a stream. */
   readonly streamRequested: boolean;
   readonly body: Json;
+  /** Size of the request body in bytes (large prompts are counted without blocking the event loop). */
+  readonly bodyBytes: number;
   private promptCount: { tokens: number; estimated: boolean } | undefined;
 
-  constructor(operation: Operation, body: Json, model?: string) {
+  constructor(operation: Operation, body: Json, bodyBytes: number, model?: string) {
     this.operation = operation;
     this.body = body;
+    this.bodyBytes = bodyBytes;
     this.format = FORMATS[operation];
-    this.model = model ?? (typeof body.model === 'string' && body.model !== '' ? body.model : 'unknown');
+    const named = model ?? (typeof body.model === 'string' && body.model !== '' ? body.model : 'unknown');
+    // Model names come from callers: keep events and metrics bounded whatever they send.
+    this.model = named.length > 200 ? named.slice(0, 200) : named;
     this.streamRequested = body.stream === true;
   }
 
-  /** Tokens of the prompt, counted once (tiktoken for OpenAI models, an estimate for the others). */
+  /**
+   * Tokens of the prompt, counted once (tiktoken for OpenAI models, an estimate for the others). Call
+   * `preparePromptCount()` first on paths that may meet large bodies.
+   */
   promptTokens(): { tokens: number; estimated: boolean } {
     this.promptCount ??= countPrompt(this);
     return this.promptCount;
+  }
+
+  /**
+   * Counts the prompt ahead of `promptTokens()`: small bodies at once, large ones (over 32 KB, where
+   * tiktoken would hold the event loop for tens of milliseconds or more) in slices that yield to it.
+   */
+  async preparePromptCount(): Promise<void> {
+    if (this.promptCount !== undefined || this.bodyBytes <= LARGE_BODY_BYTES) return;
+    this.promptCount = await countLargePrompt(this);
   }
 
   /** The output cap the request names (× `n` choices), if any. */
@@ -62,6 +80,8 @@ export class AiCall {
     return Math.ceil(value) * choices;
   }
 }
+
+const LARGE_BODY_BYTES = 32 * 1024;
 
 const FORMATS: Record<Operation, UsageFormat> = {
   chat: 'openai-chat',
@@ -160,15 +180,19 @@ export function emptyBuckets() {
   };
 }
 
-/** Usage counted by tokenmeter when the provider reported none: the prompt plus whatever output was seen. */
-export function estimateUsage(
+/**
+ * Usage counted by tokenmeter when the provider reported none: the prompt plus whatever output was seen.
+ * Asynchronous so that long texts are counted in slices that let the event loop run.
+ */
+export async function estimateUsage(
   call: AiCall,
   outputText: string,
   model?: string,
   extraOutputTokens = 0,
-): NormalizedUsage {
+): Promise<NormalizedUsage> {
+  await call.preparePromptCount();
   const prompt = call.promptTokens();
-  const output = (outputText === '' ? 0 : safeCount(outputText, call.model)) + extraOutputTokens;
+  const output = (await countOutput(outputText, call.model)) + extraOutputTokens;
   return {
     ...emptyBuckets(),
     inputTokens: prompt.tokens,
@@ -183,14 +207,24 @@ export function estimateUsage(
  * Completes a reported usage with what was seen when the stream was cut after the provider's counters
  * arrived (Anthropic's `message_start` already carries the input side): output never below the text seen.
  */
-export function mergeCutUsage(
+export async function mergeCutUsage(
   call: AiCall,
   usage: NormalizedUsage,
   outputText: string,
   extraOutputTokens = 0,
-): NormalizedUsage {
-  const counted = (outputText === '' ? 0 : safeCount(outputText, usage.model ?? call.model)) + extraOutputTokens;
+): Promise<NormalizedUsage> {
+  const counted = (await countOutput(outputText, usage.model ?? call.model)) + extraOutputTokens;
   return { ...usage, outputTokens: Math.max(usage.outputTokens, counted - usage.reasoningTokens), estimated: true };
+}
+
+async function countOutput(text: string, model: string): Promise<number> {
+  if (text === '') return 0;
+  if (text.length <= LARGE_BODY_BYTES) return safeCount(text, model);
+  try {
+    return (await countTokensAsync(text, model)).tokens;
+  } catch {
+    return Math.ceil(text.length / 4);
+  }
 }
 
 /** The most a call can cost: the counted prompt plus the output cap, for budget reservations. */
@@ -205,9 +239,11 @@ export function maximumAmounts(
     call.operation === 'embeddings'
       ? 0
       : (call.requestedMaxOutput() ?? defaultMaxOutput ?? resolved?.entry.maxOutputTokens ?? 4096);
-  const usage = { ...emptyBuckets(), inputTokens: prompt, outputTokens: output, estimated: true };
+  // A hostile max_tokens cannot overflow the arithmetic: a billion tokens is over every budget anyway.
+  const capped = Math.min(output, 1e9);
+  const usage = { ...emptyBuckets(), inputTokens: prompt, outputTokens: capped, estimated: true };
   const cost = resolved === undefined ? undefined : computeCost(usage, resolved, { catalog }).total;
-  return { tokens: prompt + output, cost };
+  return { tokens: prompt + capped, cost };
 }
 
 /** Cost of a usage; `priced: false` for models the catalog does not know (never a silent zero). */
@@ -313,6 +349,34 @@ function countPrompt(call: AiCall): { tokens: number; estimated: boolean } {
     // An odd body shape still gets a count: the JSON itself overestimates, which is the safe side for budgets.
   }
   return { tokens: safeCount(JSON.stringify(body), model), estimated: true };
+}
+
+/**
+ * A large prompt: every text in the body counted in one asynchronous pass, plus four tokens per message for
+ * the framing. Marked estimated (the framing is approximate); images given as data URLs are skipped.
+ */
+async function countLargePrompt(call: AiCall): Promise<{ tokens: number; estimated: boolean }> {
+  const texts: string[] = [];
+  let items = 0;
+  const walk = (value: unknown, key: string | undefined) => {
+    if (typeof value === 'string') {
+      if (key !== 'model' && key !== 'role' && key !== 'type' && !value.startsWith('data:')) texts.push(value);
+    } else if (Array.isArray(value)) {
+      for (const item of value) walk(item, key);
+    } else if (isObject(value)) {
+      if ('role' in value) items += 1;
+      for (const [name, inner] of Object.entries(value)) walk(inner, name);
+    }
+  };
+  for (const [name, value] of Object.entries(call.body)) {
+    if (name !== 'model' && name !== 'stream_options' && name !== 'metadata') walk(value, name);
+  }
+  try {
+    const count = await countTokensAsync(texts.join('\n'), call.model);
+    return { tokens: count.tokens + items * 4, estimated: true };
+  } catch {
+    return { tokens: Math.ceil(texts.reduce((sum, text) => sum + text.length, 0) / 4) + items * 4, estimated: true };
+  }
 }
 
 function countInputs(input: unknown, model: string): { tokens: number; estimated: boolean } {

@@ -4,12 +4,12 @@ import {
   comparePricing,
   costCurve,
   type FlatRatePlan,
-  formatUsd,
   Money,
   type MonthVolume,
   Rational,
   type DailyUsage as SeriesDay,
 } from '@tokenmeter/core';
+import { displayUsd } from './dashboard-format';
 import type { DailyUsage } from './types';
 
 /** A flat-rate plan as the planner describes it (`parsePlans()` reads them from YAML or JSON). */
@@ -122,9 +122,9 @@ export function buildPlanView(input: { series: DailyUsage[]; plans: DashboardPla
       name: PER_TOKEN_NAME,
       kind: 'per-token',
       p50: nextMonth.p50.toString(),
-      p50Display: formatUsd(nextMonth.p50),
+      p50Display: displayUsd(nextMonth.p50),
       p95: nextMonth.p95.toString(),
-      p95Display: formatUsd(nextMonth.p95),
+      p95Display: displayUsd(nextMonth.p95),
       feasible: true,
     },
   ];
@@ -133,9 +133,9 @@ export function buildPlanView(input: { series: DailyUsage[]; plans: DashboardPla
       name: plan.plan,
       kind: 'flat-rate',
       p50: plan.p50.cost.toString(),
-      p50Display: formatUsd(plan.p50.cost) + (plan.p50.feasible ? '' : ' (over its limits)'),
+      p50Display: displayUsd(plan.p50.cost) + (plan.p50.feasible ? '' : ' (over its limits)'),
       p95: plan.p95.cost.toString(),
-      p95Display: formatUsd(plan.p95.cost) + (plan.p95.feasible ? '' : ' (over its limits)'),
+      p95Display: displayUsd(plan.p95.cost) + (plan.p95.feasible ? '' : ' (over its limits)'),
       feasible: plan.p50.feasible && plan.p95.feasible,
     });
   }
@@ -170,10 +170,10 @@ export function buildPlanView(input: { series: DailyUsage[]; plans: DashboardPla
   return {
     available: true,
     advice: advice.sentence,
-    note: `${analysis.confidenceNote} Projected from ${days.length} measured day${days.length === 1 ? '' : 's'}${leftOut} at the measured ${formatUsd(pricePerMillion)} per million tokens.`,
+    note: `${analysis.confidenceNote} Projected from ${days.length} measured day${days.length === 1 ? '' : 's'}${leftOut} at the measured ${displayUsd(pricePerMillion)} per million tokens.`,
     historyDays: days.length,
-    p50: { cost: nextMonth.p50.toString(), costDisplay: formatUsd(nextMonth.p50), tokens: p50Tokens },
-    p95: { cost: nextMonth.p95.toString(), costDisplay: formatUsd(nextMonth.p95), tokens: p95Tokens },
+    p50: { cost: nextMonth.p50.toString(), costDisplay: displayUsd(nextMonth.p50), tokens: p50Tokens },
+    p95: { cost: nextMonth.p95.toString(), costDisplay: displayUsd(nextMonth.p95), tokens: p95Tokens },
     pricePerMillion: pricePerMillion.toString(),
     options,
     breakEven,

@@ -123,7 +123,7 @@ describe('dashboardRouter', () => {
     expect(body.kpis.today).toMatchObject({
       requests: 3,
       cost: '0.00157',
-      costDisplay: '$0.00157',
+      costDisplay: '$0.0016',
       rejectedRequests: 1,
     });
     expect(body.kpis.month).toMatchObject({ requests: 5, cost: '0.00257', unpricedRequests: 1 });

@@ -1,9 +1,10 @@
-import { formatUsd, Money } from '@tokenmeter/core';
+import { Money } from '@tokenmeter/core';
 import { type Request, type Response, Router } from 'express';
 import { applicableBudgets } from './budget-enforcer';
 import { type BudgetRule, formatBudgetAmount, parseBudgetRules } from './budget-rules';
 import { calendarWindow, localDate, localDateKey, localHourKey, startOfLocalDay } from './budget-window';
 import { dashboardHtml, dashboardScript, dashboardStyles } from './dashboard-assets';
+import { displayUsd } from './dashboard-format';
 import { buildPlanView, type DashboardPlan, type PlanView } from './dashboard-plan';
 import { InvalidDashboardOptionsError } from './invalid-dashboard-options-error';
 import type { MeterOptions } from './meter-options';
@@ -225,7 +226,7 @@ export async function buildSummary(config: Config, now: number): Promise<Dashboa
       requests: group?.requests ?? 0,
       tokens: group ? tokensOf(group) : 0,
       cost: cost.toString(),
-      costDisplay: formatUsd(cost),
+      costDisplay: displayUsd(cost),
     });
   }
 
@@ -241,7 +242,7 @@ export async function buildSummary(config: Config, now: number): Promise<Dashboa
       label: `${String(hour).padStart(2, '0')}:00`,
       requests: group?.requests ?? 0,
       cost: cost.toString(),
-      costDisplay: formatUsd(cost),
+      costDisplay: displayUsd(cost),
       current: key === currentHour,
     });
   }
@@ -294,7 +295,7 @@ function tokensOf(totals: UsageTotals): number {
 }
 
 function totalsView(totals: UsageTotals): TotalsView {
-  return { ...totals, costDisplay: formatUsd(Money.from(totals.cost)), tokens: tokensOf(totals) };
+  return { ...totals, costDisplay: displayUsd(Money.from(totals.cost)), tokens: tokensOf(totals) };
 }
 
 /** Top N groups by cost (tokens break ties and rank unpriced models), the rest summed as "others". */
@@ -316,7 +317,7 @@ function breakdown(groups: UsageGroup[], totals: UsageTotals, topN: number, days
       requests: members.reduce((sum, member) => sum + member.requests, 0),
       tokens,
       cost: cost.toString(),
-      costDisplay: formatUsd(cost),
+      costDisplay: displayUsd(cost),
       rejectedRequests: members.reduce((sum, member) => sum + member.rejectedRequests, 0),
       share: totalCost.isZero() ? (totalTokens === 0 ? 0 : tokens / totalTokens) : Number(cost.ratioTo(totalCost, 4)),
     };
@@ -360,6 +361,9 @@ async function budgetRows(config: Config, now: number, rangeStart: number): Prom
       const budgetId = applied[0]?.budgetId;
       if (!budgetId) continue;
       const used = await config.store.budgetUsage(budgetId, rule.window, now);
+      const refused = rule.scope === 'global' ? inRange.totals.rejectedRequests : (rejectedBySubject.get(subject) ?? 0);
+      // Subjects with nothing spent in the window and nothing refused would only pad the table.
+      if (used === 0 && refused === 0 && rule.scope !== 'global') continue;
       const fraction = rule.limit > 0 ? used / rule.limit : 0;
       const usedText = formatBudgetAmount(used, rule.unit);
       const limitText = formatBudgetAmount(rule.limit, rule.unit);
@@ -368,12 +372,12 @@ async function budgetRows(config: Config, now: number, rangeStart: number): Prom
         period: rule.soft ? `${period} (soft)` : period,
         unit: rule.unit,
         used: usedText,
-        usedDisplay: rule.unit === 'usd' ? formatUsd(Money.from(usedText)) : `${used.toLocaleString('en-US')} tokens`,
+        usedDisplay: rule.unit === 'usd' ? displayUsd(Money.from(usedText)) : `${used.toLocaleString('en-US')} tokens`,
         limit: limitText,
         limitDisplay:
-          rule.unit === 'usd' ? formatUsd(Money.from(limitText)) : `${rule.limit.toLocaleString('en-US')} tokens`,
+          rule.unit === 'usd' ? displayUsd(Money.from(limitText)) : `${rule.limit.toLocaleString('en-US')} tokens`,
         fraction,
-        rejected: rule.scope === 'global' ? inRange.totals.rejectedRequests : (rejectedBySubject.get(subject) ?? 0),
+        rejected: refused,
       });
     }
   }

@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import type { NormalizedUsage } from '@tokenmeter/core';
 import {
   AiCall,
   estimateUsage,
@@ -95,7 +96,7 @@ function detectCall(input: Parameters<Fetch>[0], init: Parameters<Fetch>[1]): De
     return undefined;
   }
   if (!isObject(parsed)) return undefined;
-  const call = new AiCall(operation, parsed, model);
+  const call = new AiCall(operation, parsed, text.length, model);
   return { call, text, streamed: streamed || call.streamRequested };
 }
 
@@ -121,6 +122,7 @@ async function meteredFetch(
   let hold: BudgetHold | undefined;
   const applied = config.budgets.length > 0 ? applicableBudgets(config.budgets, identity, route) : [];
   if (applied.length > 0) {
+    await call.preparePromptCount();
     const amounts = maximumAmounts(call, config.catalog, config.resolveModel(call.model), config.maxOutputTokens);
     const result = await reserveBudgets(config.store, applied, amounts, Date.now());
     if (!result.ok) {
@@ -157,41 +159,51 @@ async function meteredFetch(
   }
 
   let done = false;
+  // The first end wins; estimating may count text, which runs without blocking the loop. Never rejects.
   const finish = (
     status: number,
-    usage: ReturnType<typeof usageFromResponse>,
+    usage: NormalizedUsage | undefined | Promise<NormalizedUsage | undefined>,
     error?: UsageEvent['error'],
     streamed = false,
-  ) => {
+  ): void => {
     if (done) return;
     done = true;
-    const { event, cost } = buildUsageEvent(config, {
-      call,
-      requestId,
-      route: context ? captureRoute(context) : route,
-      identity: context?.identity ?? identity,
-      usage,
-      status,
-      streamed,
-      durationMs: performance.now() - started,
-      ...(error === undefined ? {} : { error }),
-    });
-    if (hold) {
-      const now = Date.now();
-      const settle =
-        usage === undefined
-          ? releaseBudgets(config.store, hold, now)
-          : settleBudgets(
-              config.store,
-              hold,
-              { tokens: totalTokens(usage), cost: cost?.priced ? cost.total : undefined },
-              now,
-            );
-      settle.catch((failure: unknown) =>
-        config.warnOnce('STORE_SETTLE_FAILED', `a budget reservation could not be settled: ${describeError(failure)}.`),
+    Promise.resolve(usage)
+      .then((resolvedUsage) => {
+        const { event, cost } = buildUsageEvent(config, {
+          call,
+          requestId,
+          route: context ? captureRoute(context) : route,
+          identity: context?.identity ?? identity,
+          usage: resolvedUsage,
+          status,
+          streamed,
+          durationMs: performance.now() - started,
+          ...(error === undefined ? {} : { error }),
+        });
+        if (hold) {
+          const now = Date.now();
+          const settle =
+            resolvedUsage === undefined
+              ? releaseBudgets(config.store, hold, now)
+              : settleBudgets(
+                  config.store,
+                  hold,
+                  { tokens: totalTokens(resolvedUsage), cost: cost?.priced ? cost.total : undefined },
+                  now,
+                );
+          settle.catch((failure: unknown) =>
+            config.warnOnce(
+              'STORE_SETTLE_FAILED',
+              `a budget reservation could not be settled: ${describeError(failure)}.`,
+            ),
+          );
+        }
+        record(event);
+      })
+      .catch((failure: unknown) =>
+        config.warnOnce('EVENT_BUILD_FAILED', `a usage event could not be built: ${describeError(failure)}.`),
       );
-    }
-    record(event);
   };
 
   // Streamed Chat Completions report usage only when asked: ask, and hide the extra chunk from the caller.
@@ -222,10 +234,11 @@ async function meteredFetch(
   const chunks: Uint8Array[] = [];
   const reader = response.body.getReader();
   const status = response.status;
-  const usageOfStream = (error?: UsageEvent['error']) => {
+  const usageOfStream = async (error?: UsageEvent['error']): Promise<NormalizedUsage | undefined> => {
     if (tap === undefined) return undefined;
     const reported = tap.usage;
-    if (reported === undefined) return estimateUsage(call, tap.outputText, tap.accumulator.model, tap.skippedOutputTokens);
+    if (reported === undefined)
+      return estimateUsage(call, tap.outputText, tap.accumulator.model, tap.skippedOutputTokens);
     return error === undefined ? reported : mergeCutUsage(call, reported, tap.outputText, tap.skippedOutputTokens);
   };
   const body = new ReadableStream<Uint8Array>({

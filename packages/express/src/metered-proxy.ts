@@ -1,5 +1,6 @@
 import http, { type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import https from 'node:https';
+import type { NormalizedUsage } from '@tokenmeter/core';
 import type { NextFunction, Request, Response } from 'express';
 import {
   AiCall,
@@ -95,15 +96,27 @@ export function meteredProxy(options?: MeteredProxyOptions): MeteredProxy {
 
 type Agents = { http: http.Agent; https: https.Agent };
 
-function upstreamFor(config: ProxyConfig, req: Request, path: string): URL {
+interface UpstreamTarget {
+  secure: boolean;
+  hostname: string;
+  port: string;
+  /** Path and query string. */
+  path: string;
+}
+
+/** Where a request goes: string work only, since this runs on every request. */
+function upstreamFor(config: ProxyConfig, req: Request, path: string): UpstreamTarget {
   const anthropic =
     path === '/messages' || path.startsWith('/messages/') || req.headers['anthropic-version'] !== undefined;
   const base = anthropic ? config.anthropicUpstream : config.upstream;
-  const target = new URL(base.href);
   const query = req.originalUrl.indexOf('?');
-  target.pathname = `${base.pathname}${anthropic ? '/v1' : ''}${path}`;
-  target.search = query === -1 ? '' : req.originalUrl.slice(query);
-  return target;
+  return {
+    secure: base.protocol === 'https:',
+    // URL keeps IPv6 hosts in brackets; the http module wants them bare.
+    hostname: base.hostname.startsWith('[') ? base.hostname.slice(1, -1) : base.hostname,
+    port: base.port,
+    path: `${base.pathname}${anthropic ? '/v1' : ''}${path}${query === -1 ? '' : req.originalUrl.slice(query)}`,
+  };
 }
 
 function forwardedHeaders(headers: IncomingHttpHeaders, bodyLength: number | undefined): OutgoingHttpHeaders {
@@ -131,17 +144,16 @@ function responseHeaders(upstream: IncomingMessage, dropLength: boolean): Outgoi
 
 function sendUpstream(
   agents: Agents,
-  target: URL,
+  target: UpstreamTarget,
   method: string,
   headers: OutgoingHttpHeaders,
   timeoutMs: number,
 ): http.ClientRequest {
-  const secure = target.protocol === 'https:';
+  const secure = target.secure;
   const request = (secure ? https : http).request({
-    protocol: target.protocol,
     hostname: target.hostname,
     port: target.port,
-    path: `${target.pathname}${target.search}`,
+    path: target.path,
     method,
     headers,
     agent: secure ? agents.https : agents.http,
@@ -297,7 +309,7 @@ async function meterCall(
     sendError(res, 400, 'invalid_request_error', 'invalid_json', 'The request body must be a JSON object.');
     return;
   }
-  const call = new AiCall(operation, parsed);
+  const call = new AiCall(operation, parsed, bodyResult.body.length);
   const requestId = config.requestId(req);
   const route = `${req.baseUrl}${req.path}`;
   const identity: Identity | undefined = config.identify ? await config.identify(req) : undefined;
@@ -306,6 +318,7 @@ async function meterCall(
   const applied = config.budgets.length > 0 ? applicableBudgets(config.budgets, identity, route) : [];
   if (applied.length > 0) {
     const resolved = config.resolveModel(call.model);
+    await call.preparePromptCount();
     const amounts = maximumAmounts(call, config.catalog, resolved, config.maxOutputTokens);
     let result: Awaited<ReturnType<typeof reserveBudgets>>;
     try {
@@ -377,13 +390,15 @@ async function meterCall(
   res.on('close', () => {
     if (res.writableFinished) return;
     upstream.destroy();
-    state.finish(res.headersSent ? res.statusCode : 499, 'client_abort');
+    void state.finish(res.headersSent ? res.statusCode : 499, 'client_abort');
   });
   upstream.on('error', (error) => {
     if (state.done) return;
     if (state.responseStarted) return; // the response's own handlers deal with a cut stream
     upstreamFailure(res, error);
-    state.finish(res.statusCode, error instanceof UpstreamTimeout ? 'timeout' : 'upstream_error', { noTokens: true });
+    void state.finish(res.statusCode, error instanceof UpstreamTimeout ? 'timeout' : 'upstream_error', {
+      noTokens: true,
+    });
   });
   upstream.on('response', (response) => {
     state.responseStarted = true;
@@ -393,7 +408,7 @@ async function meterCall(
       // Errors reach the client exactly as the upstream sent them; nothing was generated, so nothing is spent.
       res.writeHead(status, responseHeaders(response, false));
       response.pipe(res);
-      response.on('end', () => state.finish(status, 'upstream_error', { noTokens: true }));
+      response.on('end', () => void state.finish(status, 'upstream_error', { noTokens: true }));
       response.on('error', () => res.destroy());
       return;
     }
@@ -426,28 +441,46 @@ class CallState {
     readonly started: number,
   ) {}
 
-  /** Builds the event for how the call ended, settles the budget and hands the event to the sink. */
-  finish(status: number, error?: UsageEvent['error'], options: { noTokens?: boolean } = {}): UsageEvent | undefined {
-    if (this.done) return undefined;
+  /**
+   * Builds the event for how the call ended, settles the budget and hands the event to the sink. The first
+   * call wins (synchronously); counting, when the usage must be estimated, runs without blocking the loop.
+   * Never rejects: a failure is logged once and the reservation is left to expire.
+   */
+  finish(
+    status: number,
+    error?: UsageEvent['error'],
+    options: { noTokens?: boolean } = {},
+  ): Promise<UsageEvent | undefined> {
+    if (this.done) return Promise.resolve(undefined);
     this.done = true;
-    const { config, call } = this;
-    let usage = undefined as ReturnType<typeof usageFromResponse>;
-    if (!options.noTokens) {
-      const tap = this.tap;
-      if (tap) {
-        const reported = tap.usage;
-        usage =
-          reported === undefined
-            ? estimateUsage(call, tap.outputText, tap.accumulator.model, tap.skippedOutputTokens)
-            : error === undefined
-              ? reported
-              : mergeCutUsage(call, reported, tap.outputText, tap.skippedOutputTokens);
-      } else if (this.jsonRead) {
-        usage = usageFromResponse(call, this.json) ?? estimateUsage(call, outputTextOf(call, this.json));
-      } else {
-        usage = estimateUsage(call, '');
+    return this.complete(status, error, options).catch((failure: unknown) => {
+      this.config.warnOnce('EVENT_BUILD_FAILED', `a usage event could not be built: ${describeError(failure)}.`);
+      return undefined;
+    });
+  }
+
+  private async usage(error: UsageEvent['error'] | undefined): Promise<NormalizedUsage | undefined> {
+    const { call, tap } = this;
+    if (tap) {
+      const reported = tap.usage;
+      if (reported === undefined) {
+        return estimateUsage(call, tap.outputText, tap.accumulator.model, tap.skippedOutputTokens);
       }
+      return error === undefined ? reported : mergeCutUsage(call, reported, tap.outputText, tap.skippedOutputTokens);
     }
+    if (this.jsonRead) {
+      return usageFromResponse(call, this.json) ?? estimateUsage(call, outputTextOf(call, this.json));
+    }
+    return estimateUsage(call, '');
+  }
+
+  private async complete(
+    status: number,
+    error: UsageEvent['error'] | undefined,
+    options: { noTokens?: boolean },
+  ): Promise<UsageEvent> {
+    const { config, call } = this;
+    const usage = options.noTokens ? undefined : await this.usage(error);
     const { event, cost } = buildUsageEvent(config, {
       call,
       requestId: this.requestId,
@@ -505,7 +538,7 @@ function relayStream(
     const rest = tap.finish();
     if (rest !== undefined) res.write(rest);
     res.end();
-    state.finish(status, tap.upstreamError ? 'upstream_error' : undefined);
+    void state.finish(status, tap.upstreamError ? 'upstream_error' : undefined);
   });
   const cut = (error?: Error) => {
     if (ended || state.done) return;
@@ -526,7 +559,7 @@ function relayStream(
         res.destroy();
       }
     }
-    state.finish(status, reason);
+    void state.finish(status, reason);
   };
   response.on('error', cut);
   response.on('close', () => cut());
@@ -559,14 +592,16 @@ function relayJson(
     state.jsonRead = true;
     const headers = responseHeaders(response, true);
     headers['content-length'] = String(length);
-    const event = state.finish(status);
-    if (config.headers && event) {
-      Object.assign(headers, usageHeaders(event));
-      if (state.hold) Object.assign(headers, state.hold.headers);
-    }
-    if (res.destroyed) return;
-    res.writeHead(status, headers);
-    res.end(body);
+    // The cost headers need the event; with reported usage it is ready within the same tick.
+    void state.finish(status).then((event) => {
+      if (config.headers && event) {
+        Object.assign(headers, usageHeaders(event));
+        if (state.hold) Object.assign(headers, state.hold.headers);
+      }
+      if (res.destroyed) return;
+      res.writeHead(status, headers);
+      res.end(body);
+    });
   });
   const cut = (error?: Error) => {
     if (ended || state.done) return;
@@ -579,7 +614,7 @@ function relayJson(
       timeout ? 'upstream_timeout' : 'upstream_reset',
       timeout ? 'The upstream API did not answer in time.' : 'The upstream API closed the connection mid-response.',
     );
-    state.finish(res.statusCode, timeout ? 'timeout' : 'stream_cut');
+    void state.finish(res.statusCode, timeout ? 'timeout' : 'stream_cut');
   };
   response.on('error', cut);
   response.on('close', () => cut());

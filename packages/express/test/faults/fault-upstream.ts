@@ -1,0 +1,175 @@
+import http, { type Server } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { countChatTokens } from '@tokenmeter/core';
+
+/**
+ * A fake Chat Completions API on 127.0.0.1 for the fault tests. Usage is reported honestly: the prompt's
+ * tokens as tokenmeter counts them (OpenAI's cookbook formula) and `max_tokens` output tokens, so a
+ * budget reservation equals the settled amount. The `x-fault` header picks a failure:
+ *   reset-before-response  the socket is destroyed before any byte
+ *   reset-mid-stream       two content chunks, then the socket is destroyed
+ *   hang                   never answers
+ *   hang-mid-stream        one content chunk, then silence
+ *   big-stream             `x-chunks` chunks of 1 KB content, then usage
+ */
+export interface FaultUpstream {
+  url: string;
+  /** Requests received, by fault. */
+  received: number;
+  close(): Promise<void>;
+}
+
+export const CONTENT = ['Hello', ' there', ', friend', '!'];
+
+function chunk(model: string, delta: Record<string, unknown> | undefined, usage?: unknown): string {
+  return `data: ${JSON.stringify({
+    id: 'chatcmpl-fault',
+    object: 'chat.completion.chunk',
+    created: 1_764_000_000,
+    model,
+    choices: delta === undefined ? [] : [{ index: 0, delta, finish_reason: null }],
+    usage: usage ?? null,
+  })}\n\n`;
+}
+
+export async function startFaultUpstream(): Promise<FaultUpstream> {
+  const sockets = new Set<Socket>();
+  const state = { received: 0 };
+  const server: Server = http.createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (data: Buffer) => chunks.push(data));
+    req.on('end', () => {
+      state.received++;
+      let body: {
+        model?: string;
+        messages?: Array<{ role: string; content: string }>;
+        max_tokens?: number;
+        stream?: boolean;
+        stream_options?: { include_usage?: boolean };
+      } = {};
+      try {
+        body = JSON.parse(Buffer.concat(chunks).toString('utf8'));
+      } catch {
+        res.writeHead(400, { 'content-type': 'application/json' });
+        res.end('{"error":{"message":"invalid json","type":"invalid_request_error"}}');
+        return;
+      }
+      const model = body.model ?? 'gpt-4o-mini';
+      const promptTokens = countChatTokens(body.messages ?? [], model).tokens;
+      const completionTokens = body.max_tokens ?? 16;
+      const usage = {
+        prompt_tokens: promptTokens,
+        completion_tokens: completionTokens,
+        total_tokens: promptTokens + completionTokens,
+      };
+      const fault = String(req.headers['x-fault'] ?? '');
+      if (fault === 'reset-before-response') {
+        req.socket.destroy();
+        return;
+      }
+      if (fault === 'hang') return;
+      if (!body.stream) {
+        const answer = JSON.stringify({
+          id: 'chatcmpl-fault',
+          object: 'chat.completion',
+          created: 1_764_000_000,
+          model,
+          choices: [{ index: 0, message: { role: 'assistant', content: CONTENT.join('') }, finish_reason: 'stop' }],
+          usage,
+        });
+        res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(Buffer.byteLength(answer)) });
+        res.end(answer);
+        return;
+      }
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      res.flushHeaders();
+      if (fault === 'reset-mid-stream') {
+        res.write(chunk(model, { role: 'assistant', content: CONTENT[0] }));
+        res.write(chunk(model, { content: CONTENT[1] }));
+        setTimeout(() => req.socket.destroy(), 20);
+        return;
+      }
+      if (fault === 'hang-mid-stream') {
+        res.write(chunk(model, { role: 'assistant', content: CONTENT[0] }));
+        return;
+      }
+      const pieces =
+        fault === 'big-stream'
+          ? Array.from({ length: Number(req.headers['x-chunks'] ?? 100) }, (_, index) => `${index} ${'x'.repeat(1000)}`)
+          : CONTENT;
+      const write = (index: number): void => {
+        for (let at = index; at < pieces.length; at++) {
+          if (!res.write(chunk(model, { content: pieces[at] }))) {
+            res.once('drain', () => write(at + 1));
+            return;
+          }
+        }
+        if (body.stream_options?.include_usage) res.write(chunk(model, undefined, usage));
+        res.end('data: [DONE]\n\n');
+      };
+      write(0);
+    });
+  });
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    get received() {
+      return state.received;
+    },
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+/** A chat request body whose reservation (counted prompt + max_tokens) equals what the upstream reports. */
+export function chatBody(index: number, extra: Record<string, unknown> = {}): string {
+  return JSON.stringify({
+    model: 'gpt-4o-mini',
+    messages: [
+      { role: 'system', content: 'You are a fault-tolerance test.' },
+      { role: 'user', content: `Request number ${index % 10}, please answer briefly.` },
+    ],
+    max_tokens: 10,
+    ...extra,
+  });
+}
+
+/** POSTs to the proxy and reads the whole answer; never rejects (a network failure is status 0). */
+export function post(
+  url: string,
+  body: string,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: string; headers: http.IncomingHttpHeaders }> {
+  return new Promise((resolve) => {
+    const request = http.request(
+      url,
+      {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          authorization: 'Bearer sk-test',
+          'content-length': String(Buffer.byteLength(body)),
+          ...headers,
+        },
+      },
+      (response) => {
+        const chunks: Buffer[] = [];
+        response.on('data', (data: Buffer) => chunks.push(data));
+        response.on('end', () =>
+          resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), headers: response.headers }),
+        );
+        response.on('error', () =>
+          resolve({ status: 0, body: Buffer.concat(chunks).toString('utf8'), headers: response.headers }),
+        );
+      },
+    );
+    request.on('error', () => resolve({ status: 0, body: '', headers: {} }));
+    request.end(body);
+  });
+}

@@ -1,0 +1,55 @@
+/**
+ * Child process for the multi-process fault tests: one Express app with the metered proxy.
+ *   TM_UPSTREAM      OpenAI-compatible base URL (with /v1)
+ *   TM_STORE         `redis:<prefix>` (REDIS_URL) or `sqlite:<file>`
+ *   TM_BUDGET_TOKENS a global token budget per day (optional)
+ * Prints `port N` when listening. With SQLite it also flushes every few milliseconds and prints
+ * `ack id,id,…` once those events are committed (the acknowledgement the SIGKILL test relies on).
+ */
+import type { AddressInfo } from 'node:net';
+import express from 'express';
+import { meteredProxy } from '../../src/metered-proxy';
+import { createRedisStore } from '../../src/store-redis';
+import { createSqliteStore } from '../../src/store-sqlite';
+
+const upstream = process.env.TM_UPSTREAM ?? '';
+const spec = process.env.TM_STORE ?? '';
+const budgetTokens = Number(process.env.TM_BUDGET_TOKENS ?? '0');
+
+const sqlite = spec.startsWith('sqlite:') ? createSqliteStore({ path: spec.slice('sqlite:'.length) }) : undefined;
+const store =
+  sqlite ??
+  createRedisStore({ url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', prefix: spec.slice('redis:'.length) });
+const seen: string[] = [];
+const proxy = meteredProxy({
+  upstream,
+  store,
+  ...(budgetTokens > 0 ? { budgets: { scope: 'global', limit: { tokens: budgetTokens }, window: 'day' } } : {}),
+  onEvent: (event) => {
+    seen.push(event.id);
+  },
+});
+const app = express();
+app.use('/v1', proxy);
+const server = app.listen(0, '127.0.0.1', () => {
+  process.stdout.write(`port ${(server.address() as AddressInfo).port}\n`);
+});
+
+if (sqlite) {
+  const acknowledge = async () => {
+    const batch = seen.splice(0);
+    await proxy.flush();
+    sqlite.flush();
+    if (batch.length > 0) process.stdout.write(`ack ${batch.join(',')}\n`);
+    setTimeout(acknowledge, 5);
+  };
+  setTimeout(acknowledge, 5);
+}
+
+process.on('SIGTERM', async () => {
+  server.closeAllConnections();
+  server.close();
+  await proxy.close();
+  await store.close();
+  process.exit(0);
+});

@@ -1,0 +1,75 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createRedisStore } from '../../src/store-redis';
+import { deleteKeys } from './redis-keys';
+import { chatBody, type FaultUpstream, post, startFaultUpstream } from './fault-upstream';
+import { type Instance, startInstance } from './spawn-instance';
+
+const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+const INSTANCES = 4;
+const REQUESTS = 200;
+const DAY_UTC = { kind: 'calendar', period: 'day', timeZone: 'UTC' } as const;
+
+describe('four Express processes sharing one Redis budget', { timeout: 120_000 }, () => {
+  const prefix = `tokenmeter-faults-${randomBytes(6).toString('hex')}:`;
+  let upstream: FaultUpstream;
+  let instances: Instance[] = [];
+  let perRequest = 0;
+  let limit = 0;
+
+  beforeAll(async () => {
+    upstream = await startFaultUpstream();
+    // What one request costs in tokens: the upstream reports exactly the reservation (counted prompt + max_tokens).
+    const { countChatTokens } = await import('@tokenmeter/core');
+    const body = JSON.parse(chatBody(0)) as { messages: Array<{ role: string; content: string }>; max_tokens: number };
+    perRequest = countChatTokens(body.messages, 'gpt-4o-mini').tokens + body.max_tokens;
+    // Room for 150.5 requests: 150 fit, the 151st does not, and 200 are sent at once.
+    limit = Math.floor(perRequest * 150.5);
+    instances = await Promise.all(
+      Array.from({ length: INSTANCES }, () =>
+        startInstance({
+          TM_UPSTREAM: `${upstream.url}/v1`,
+          TM_STORE: `redis:${prefix}`,
+          TM_BUDGET_TOKENS: String(limit),
+          REDIS_URL,
+        }),
+      ),
+    );
+  }, 120_000);
+
+  afterAll(async () => {
+    await Promise.all(instances.map((instance) => instance.stop()));
+    await upstream?.close();
+    await deleteKeys(REDIS_URL, prefix);
+  }, 60_000);
+
+  it('never overspends with 200 concurrent requests, and at least 95 % of the budget is usable', async () => {
+    // Request lengths differ only in the digit, which is one token either way: every request costs perRequest.
+    const results = await Promise.all(
+      Array.from({ length: REQUESTS }, (_, index) =>
+        post(`${(instances[index % INSTANCES] as Instance).url}/v1/chat/completions`, chatBody(index)),
+      ),
+    );
+    const statuses = results.map((result) => result.status);
+    expect(statuses.filter((status) => status !== 200 && status !== 429)).toEqual([]);
+    const served = statuses.filter((status) => status === 200).length;
+    const refused = results.filter((result) => result.status === 429);
+    for (const rejection of refused) {
+      expect(JSON.parse(rejection.body)).toMatchObject({ error: { code: 'budget_exceeded', type: 'budget_exceeded' } });
+    }
+    const budgetId = String(results.find((result) => result.headers['x-tokenmeter-budget-id'])?.headers['x-tokenmeter-budget-id']);
+
+    // Spent (settled) and reserved tokens as Redis holds them once every request has finished.
+    const reader = createRedisStore({ url: REDIS_URL, prefix });
+    const used = await reader.budgetUsage(budgetId, DAY_UTC, Date.now());
+    await reader.close();
+
+    expect(used).toBe(served * perRequest);
+    expect(used).toBeLessThanOrEqual(limit);
+    expect(used / limit).toBeGreaterThanOrEqual(0.95);
+    // 150 requests fit in 150.5 × perRequest; every other one was refused, none lost.
+    expect(served).toBe(150);
+    expect(refused.length).toBe(REQUESTS - 150);
+    expect(upstream.received).toBe(150);
+  });
+});
