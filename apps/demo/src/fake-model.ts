@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { once } from 'node:events';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type ChatMessage, countChatTokens, countTokens } from '@tokenmeter/core';
+import { type ChatMessage, countChatTokens, countTokens, warmUpEncoders } from '@tokenmeter/core';
 import { replyFor } from './fake-replies';
 
 /**
@@ -41,6 +41,8 @@ interface ChatRequest {
 
 export async function startFakeModel(options: FakeModelOptions = {}): Promise<FakeModel> {
   const chunkDelayMs = options.chunkDelayMs ?? 12;
+  // The tokenizer's cold start (~0.5 s per encoding) is paid here, not by the first request.
+  warmUpEncoders(['o200k_base']);
   const prefixCache = new Map<string, number>();
   let requests = 0;
 

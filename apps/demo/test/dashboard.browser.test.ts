@@ -32,7 +32,8 @@ if (!HAVE_CHROMIUM && IN_CI) {
     it('renders', () => undefined);
   });
 } else {
-  describe('dashboard in Chromium', () => {
+  // A browser under a loaded CI machine can be slow to start and render: a generous limit, not a speed test.
+  describe('dashboard in Chromium', { timeout: 90_000 }, () => {
     const directory = mkdtempSync(join(tmpdir(), 'tokenmeter-dashboard-'));
     const events: UsageEvent[] = [];
     let demo: RunningDemo;

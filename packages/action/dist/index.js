@@ -37294,6 +37294,9 @@ async function checkWith(source, inputs, octokit, { owner, repo }, pullRequest) 
       `GitHub lists at most ${GITHUB_FILES_CAP.toLocaleString("en-US")} files of a pull request: files beyond that were not checked.`
     );
   }
+  if (listing.files.some((file) => file.path === inputs.configPath || file.previousPath === inputs.configPath)) {
+    notes.push(`This pull request changes ${inputs.configPath}: the projection uses the head's version.`);
+  }
   const candidates = listing.files.filter(
     (file) => matchPromptRule(config, file.path) !== void 0 || file.previousPath !== void 0 && matchPromptRule(config, file.previousPath) !== void 0
   );

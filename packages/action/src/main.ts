@@ -89,6 +89,10 @@ async function checkWith(
       `GitHub lists at most ${GITHUB_FILES_CAP.toLocaleString('en-US')} files of a pull request: files beyond that were not checked.`,
     );
   }
+  if (listing.files.some((file) => file.path === inputs.configPath || file.previousPath === inputs.configPath)) {
+    // The head's config prices the change, so a reviewer should know the pull request also edits it.
+    notes.push(`This pull request changes ${inputs.configPath}: the projection uses the head's version.`);
+  }
   const candidates = listing.files.filter(
     (file) =>
       matchPromptRule(config, file.path) !== undefined ||

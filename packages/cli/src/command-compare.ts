@@ -123,6 +123,7 @@ async function action(options: CompareCommandOptions): Promise<void> {
         feasible: option.feasible,
         ...(atP95 === undefined ? {} : { feasibleP95: p95Costs.get(option.name)?.feasible ?? null }),
         violations: option.violations.map(violationJson),
+        unchecked: option.unchecked ?? [],
       })),
       cheapest: comparison.cheapest ?? null,
       ...(atP95 === undefined ? {} : { cheapestP95: atP95.cheapest ?? null }),
@@ -164,6 +165,9 @@ async function action(options: CompareCommandOptions): Promise<void> {
   printLine(`Cheapest: ${comparison.cheapest ?? 'none (no priced option carries this workload)'}`);
   for (const option of comparison.options) {
     for (const violation of option.violations) printLine(`  ${option.name}: ${violation.message}`);
+    if (option.unchecked !== undefined) {
+      printLine(`  ${option.name}: ${option.unchecked.join(', ')} not checked (give requests, not only tokens)`);
+    }
   }
   if (comparison.breakEven.length > 0) {
     printLine('Break-even:');

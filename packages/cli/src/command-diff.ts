@@ -115,7 +115,7 @@ async function runDiff(options: DiffCommandOptions): Promise<void> {
 }
 
 async function resolveCommit(repository: string, ref: string): Promise<Revision & { kind: 'commit' }> {
-  if (ref.startsWith('-')) throw new CliInputError(`Not a revision: ${JSON.stringify(ref)}`);
+  if (ref.startsWith('-') || ref.includes('\0')) throw new CliInputError(`Not a revision: ${JSON.stringify(ref)}`);
   const sha = (
     await git(
       repository,

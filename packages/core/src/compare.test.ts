@@ -172,7 +172,7 @@ describe('plans that serve some models', () => {
     const volume = { tokensPerMonth: 1_000_000 };
     const other = comparePricing({ workload: volume, perToken: [{ pricePerMillion: 3 }], plans, model: 'gpt-4o' });
     expect(other.options[1]?.feasible).toBe(false);
-    // $3 per-token is then the cheapest even though the $5 plan… is dearer anyway; with $10/M it still wins.
+    // 1 M tokens × $3/M = $3 — cheaper anyway, and the plan is out.
     expect(other.cheapest).toBe('$3/M');
     const same = comparePricing({ workload: volume, perToken: [{ pricePerMillion: 10 }], plans, model: 'GPT-4o-mini' });
     // 1 M tokens × $10/M = $10 > $5: the plan serves this model and is cheapest.
@@ -180,3 +180,13 @@ describe('plans that serve some models', () => {
   });
 });
 
+describe('limits that need a request count', () => {
+  it('are reported unchecked, not passed, when only tokens are known', () => {
+    const plans = parsePlans(
+      '- name: Per-minute\n  monthlyFee: 5\n  includedRequests: 10\n  limits: { requestsPerMinute: 1 }\n',
+    );
+    const comparison = comparePricing({ workload: { tokensPerMonth: 1_000_000 }, plans });
+    expect(comparison.options[0]?.unchecked).toEqual(['includedRequests', 'requestsPerMinute']);
+    expect(comparison.options[0]?.feasible).toBe(true);
+  });
+});

@@ -114,6 +114,7 @@ export function comparePricing(input: CompareInput): PricingComparison {
       priced: true,
       feasible: result.feasible,
       violations: result.violations,
+      ...(result.unchecked.length === 0 ? {} : { unchecked: result.unchecked }),
       plan: named,
     });
     const line = planLine(named, volume, peakFactor);

@@ -374,6 +374,8 @@ export interface PricingOption {
   priced: boolean;
   feasible: boolean;
   violations: LimitViolation[];
+  /** Plan limits that could not be checked (the workload gives no request count). */
+  unchecked?: PlanLimitName[];
   /** The per-token price that produced the cost, or the plan. */
   pricing?: PricingLabel;
   plan?: FlatRatePlan;

@@ -291,11 +291,14 @@
           svg('title', { text: `Break-even: ${point.label}` }),
         ]),
       );
+      // Near the right edge the label goes to the left of the point, so narrow screens do not clip it.
+      const leftOfPoint = x > width - margin.right - 110;
       children.push(
         svg('text', {
           class: 'label-strong',
-          x: (x + 9).toFixed(1),
+          x: (leftOfPoint ? x - 9 : x + 9).toFixed(1),
           y: (y - 8).toFixed(1),
+          'text-anchor': leftOfPoint ? 'end' : 'start',
           text: `break-even ${compact(point.tokensPerMonth)}`,
         }),
       );

@@ -5,6 +5,7 @@ import {
   countChatTokens,
   countTokens,
   countTokensAsync,
+  MAX_TOKEN_COUNT,
   type NormalizedUsage,
   normalizeUsage,
   type PriceCatalog,
@@ -113,7 +114,8 @@ export function usageFromResponse(call: AiCall, body: unknown): NormalizedUsage 
     if (
       typeof usage.prompt_tokens === 'number' &&
       Number.isSafeInteger(usage.prompt_tokens) &&
-      usage.prompt_tokens >= 0
+      usage.prompt_tokens >= 0 &&
+      usage.prompt_tokens <= MAX_TOKEN_COUNT
     ) {
       return { ...emptyBuckets(), inputTokens: usage.prompt_tokens, estimated: false, format: call.format };
     }

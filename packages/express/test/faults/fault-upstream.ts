@@ -11,6 +11,7 @@ import { countChatTokens } from '@tokenmeter/core';
  *   hang                   never answers
  *   hang-mid-stream        one content chunk, then silence
  *   big-stream             `x-chunks` chunks of 1 KB content, then usage
+ *   raw                    answers 200 with the base64 `x-body` header as body and `x-content-type`
  */
 export interface FaultUpstream {
   url: string;
@@ -54,15 +55,29 @@ export async function startFaultUpstream(): Promise<FaultUpstream> {
         res.end('{"error":{"message":"invalid json","type":"invalid_request_error"}}');
         return;
       }
-      const model = body.model ?? 'gpt-4o-mini';
-      const promptTokens = countChatTokens(body.messages ?? [], model).tokens;
+      const fault = String(req.headers['x-fault'] ?? '');
+      if (fault === 'raw') {
+        // The answer the test dictates, byte for byte (hostile usage, broken SSE framing, invalid UTF-8).
+        const raw = Buffer.from(String(req.headers['x-body'] ?? ''), 'base64');
+        res.writeHead(200, { 'content-type': String(req.headers['x-content-type'] ?? 'application/json') });
+        res.end(raw);
+        return;
+      }
+      const model = typeof body.model === 'string' ? body.model : 'gpt-4o-mini';
+      let promptTokens: number;
+      try {
+        promptTokens = countChatTokens(body.messages ?? [], model).tokens;
+      } catch {
+        res.writeHead(400, { 'content-type': 'application/json' });
+        res.end('{"error":{"message":"invalid messages","type":"invalid_request_error"}}');
+        return;
+      }
       const completionTokens = body.max_tokens ?? 16;
       const usage = {
         prompt_tokens: promptTokens,
         completion_tokens: completionTokens,
         total_tokens: promptTokens + completionTokens,
       };
-      const fault = String(req.headers['x-fault'] ?? '');
       if (fault === 'reset-before-response') {
         req.socket.destroy();
         return;
@@ -151,6 +166,8 @@ export function post(
       url,
       {
         method: 'POST',
+        // A fresh connection each time: no kept-alive socket outlives the test.
+        agent: false,
         headers: {
           'content-type': 'application/json',
           authorization: 'Bearer sk-test',
