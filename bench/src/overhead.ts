@@ -10,10 +10,10 @@ import { type BenchSection, log, type TargetResult, table } from './report';
 import { fixed, integer, median, percentile, sum } from './stats';
 
 const ROUNDS = 3;
-const THROUGHPUT_SECONDS = 3;
+const THROUGHPUT_SECONDS = 2;
 const CONNECTIONS = 8;
-const LATENCY_REQUESTS = 600;
-const TTFB_REQUESTS = 300;
+const LATENCY_REQUESTS = 300;
+const TTFB_REQUESTS = 200;
 const STREAM_BYTES = 10 * 1024 * 1024;
 
 const MESSAGES = [

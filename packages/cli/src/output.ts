@@ -72,8 +72,8 @@ export class CliInputError extends TokenmeterError {
 }
 
 /** Prints an error for a person (or as JSON with `--json`) and returns the exit code. */
-export function reportError(error: unknown): number {
-  const json = process.argv.includes('--json');
+export function reportError(error: unknown, argv: readonly string[] = process.argv): number {
+  const json = argv.includes('--json');
   if (error instanceof TokenmeterError) {
     const details = 'suggestions' in error ? { suggestions: (error as { suggestions: unknown }).suggestions } : {};
     if (json)

@@ -33,6 +33,6 @@ export async function main(argv: string[]): Promise<number> {
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode;
-    return reportError(error);
+    return reportError(error, argv);
   }
 }

@@ -125,7 +125,10 @@ export function parseMeterOptions(input: MeterOptions | undefined, proxy = false
     try {
       warmUpEncoders();
     } catch (error) {
-      warnOnce('TOKENIZER_UNAVAILABLE', `the tokenizer could not be loaded (${describeError(error)}); prompts are estimated.`);
+      warnOnce(
+        'TOKENIZER_UNAVAILABLE',
+        `the tokenizer could not be loaded (${describeError(error)}); prompts are estimated.`,
+      );
     }
   }
 
