@@ -14,7 +14,10 @@ export class CountingGitHub {
   constructor(
     private readonly repository: string,
     private readonly gitDirectory: string,
-    private readonly pull: { number: number; base: string; head: string },
+    /** The pull request being checked; change `base` / `head` between runs. */
+    readonly pull: { number: number; base: string; head: string },
+    /** `sha:path` → bytes, served from memory so the fake's own git calls are not what is measured. */
+    private readonly contents: Map<string, Buffer>,
   ) {}
 
   get total(): number {
@@ -29,7 +32,7 @@ export class CountingGitHub {
   }
 
   async start(): Promise<string> {
-    const files = this.pullFiles();
+    const listings = new Map<string, Array<{ filename: string; status: string }>>();
     this.server = createServer((request, response) => {
       const chunks: Buffer[] = [];
       request.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -46,26 +49,22 @@ export class CountingGitHub {
         const page = Number(url.searchParams.get('page') ?? '1');
         const perPage = Number(url.searchParams.get('per_page') ?? '30');
         if (method === 'GET' && route === `/pulls/${this.pull.number}/files`) {
+          const key = `${this.pull.base}..${this.pull.head}`;
+          const files = listings.get(key) ?? this.pullFiles();
+          listings.set(key, files);
           return send(200, files.slice((page - 1) * perPage, page * perPage));
         }
         if (method === 'GET' && route.startsWith('/contents/')) {
           const path = decodeURIComponent(route.slice('/contents/'.length));
-          try {
-            const content = execFileSync(
-              'git',
-              ['-C', this.gitDirectory, 'cat-file', 'blob', `${url.searchParams.get('ref') ?? 'HEAD'}:${path}`],
-              { stdio: ['ignore', 'pipe', 'ignore'] },
-            );
-            return send(200, {
-              type: 'file',
-              path,
-              size: content.length,
-              encoding: 'base64',
-              content: content.toString('base64'),
-            });
-          } catch {
-            return send(404, { message: 'Not Found' });
-          }
+          const content = this.contents.get(`${url.searchParams.get('ref') ?? ''}:${path}`);
+          if (content === undefined) return send(404, { message: 'Not Found' });
+          return send(200, {
+            type: 'file',
+            path,
+            size: content.length,
+            encoding: 'base64',
+            content: content.toString('base64'),
+          });
         }
         if (route === `/issues/${this.pull.number}/comments`) {
           if (method === 'GET') return send(200, this.comments.slice((page - 1) * perPage, page * perPage));
@@ -77,8 +76,9 @@ export class CountingGitHub {
         return send(404, { message: `no fake for ${method} ${route}` });
       });
     });
-    await new Promise<void>((resolve) => this.server?.listen(0, '127.0.0.1', resolve));
-    return `http://127.0.0.1:${(this.server?.address() as AddressInfo).port}`;
+    const server = this.server;
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   }
 
   stop(): Promise<void> {

@@ -68,7 +68,9 @@ function stream(res: http.ServerResponse, bytes: number, includeUsage: boolean):
     }
     res.write(chunk(undefined, undefined, 'stop'));
     if (includeUsage) {
-      res.write(chunk(undefined, { prompt_tokens: 120, completion_tokens: events * 680, total_tokens: 120 + events * 680 }));
+      res.write(
+        chunk(undefined, { prompt_tokens: 120, completion_tokens: events * 680, total_tokens: 120 + events * 680 }),
+      );
     }
     res.end('data: [DONE]\n\n');
   };

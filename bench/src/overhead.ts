@@ -19,7 +19,10 @@ const STREAM_BYTES = 10 * 1024 * 1024;
 const MESSAGES = [
   { role: 'system', content: 'You are a concise support assistant for an online bookshop. Answer in two sentences.' },
   { role: 'user', content: 'My order #4411 has not arrived yet; it was due on Monday. What can I do?' },
-  { role: 'assistant', content: 'Sorry about that! Orders can take two extra days; if it is not there by Friday we resend it.' },
+  {
+    role: 'assistant',
+    content: 'Sorry about that! Orders can take two extra days; if it is not there by Friday we resend it.',
+  },
   { role: 'user', content: 'Can you tell me how the refund works if it never arrives?' },
 ];
 const CHAT_BODY = JSON.stringify({ model: 'gpt-4o-mini', messages: MESSAGES, max_tokens: 200 });
@@ -275,7 +278,7 @@ export async function overheadBenchmark(): Promise<BenchSection> {
       `Fake upstream, app and load generator are three processes on 127.0.0.1 (2 cores shared). Throughput:`,
       `autocannon, ${CONNECTIONS} connections, ${ROUNDS} alternating rounds of ${THROUGHPUT_SECONDS} s per side (median shown).`,
       `Latency: ${ROUNDS} × ${LATENCY_REQUESTS} sequential requests per side on a kept-alive connection (timed with`,
-      '`performance.now()`, sub-millisecond; autocannon histograms are whole milliseconds). CPU: the app process\'s',
+      "`performance.now()`, sub-millisecond; autocannon histograms are whole milliseconds). CPU: the app process's",
       '`process.cpuUsage()` delta over a throughput run ÷ requests served. The upstream reports usage in every answer.',
       '',
       table(

@@ -19,7 +19,11 @@ export function sum(values: number[]): number {
 }
 
 /** Runs `body` until `count` iterations or `budgetMs` elapsed, whichever first; returns iterations and ms. */
-export function timeLoop(count: number, budgetMs: number, body: (index: number) => void): { iterations: number; ms: number } {
+export function timeLoop(
+  count: number,
+  budgetMs: number,
+  body: (index: number) => void,
+): { iterations: number; ms: number } {
   const started = performance.now();
   let index = 0;
   while (index < count) {

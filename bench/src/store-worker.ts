@@ -64,7 +64,10 @@ async function reserveSettle(request: RunRequest): Promise<number> {
     while (issued < request.count && performance.now() - started < request.budgetMs) {
       issued++;
       const now = Date.now();
-      const result = await store.reserve([{ budgetId: 'global:usd:day', window: WINDOW, limit: LIMIT, amount: 1000 }], now);
+      const result = await store.reserve(
+        [{ budgetId: 'global:usd:day', window: WINDOW, limit: LIMIT, amount: 1000 }],
+        now,
+      );
       if (!result.ok) throw new Error('the benchmark budget is never exhausted');
       await store.settle(result.reservationId, [900], now);
       done++;

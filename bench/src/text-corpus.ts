@@ -9,7 +9,20 @@ const WORDS = (
   'assistant summary translate paragraph function argument response stream billing monthly estimate forecast ' +
   'café naïve résumé Zürich Ångström São Paulo'
 ).split(' ');
-const EXTRAS = ['42', '3.14', '2026-11-27', '$19.99', '#4411', 'e-mail', "don't", "it's", 'GPT-4o', '🙂', '東京', 'naïveté'];
+const EXTRAS = [
+  '42',
+  '3.14',
+  '2026-11-27',
+  '$19.99',
+  '#4411',
+  'e-mail',
+  "don't",
+  "it's",
+  'GPT-4o',
+  '🙂',
+  '東京',
+  'naïveté',
+];
 const PUNCTUATION = ['.', '.', '.', '?', '!', ',', ';', ':'];
 
 /** Deterministic English-like text with numbers, punctuation, accents, an emoji and a little CJK. */

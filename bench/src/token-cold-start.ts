@@ -43,3 +43,5 @@ async function measure(): Promise<Record<string, number>> {
 }
 
 process.send?.(await measure());
+
+export {};

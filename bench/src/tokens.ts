@@ -4,13 +4,7 @@
  * whose system prompts and history repeat. Counts must agree exactly; the benchmark throws if they do not.
  */
 import { monitorEventLoopDelay } from 'node:perf_hooks';
-import {
-  clearTokenCountMemo,
-  countChatTokens,
-  countTokens,
-  countTokensAsync,
-  warmUpEncoders,
-} from '@tokenmeter/core';
+import { clearTokenCountMemo, countChatTokens, countTokens, countTokensAsync, warmUpEncoders } from '@tokenmeter/core';
 import * as gptTokenizer from 'gpt-tokenizer/encoding/o200k_base';
 import { get_encoding } from 'tiktoken';
 import { startChild } from './child-process';
@@ -229,7 +223,11 @@ export async function tokensBenchmark(): Promise<BenchSection> {
         ['tiktoken `encode` (raw)', fixed(largeRawEncode.ms, 0), `${fixed(largeRawEncode.ms / largeRaw.ms)}×`],
         ['tokenmeter `countTokens`', fixed(largeMeter.ms, 0), `${fixed(ratioLarge)}×`],
         ['gpt-tokenizer `countTokens`', fixed(largeGpt.ms, 0), `${fixed(largeGpt.ms / largeRaw.ms)}×`],
-        ['tokenmeter `countTokens`, same text again (memo hit)', fixed(memoHit.ms, 3), `${fixed(memoHit.ms / largeRaw.ms, 4)}×`],
+        [
+          'tokenmeter `countTokens`, same text again (memo hit)',
+          fixed(memoHit.ms, 3),
+          `${fixed(memoHit.ms / largeRaw.ms, 4)}×`,
+        ],
       ],
     ),
     '',
@@ -257,12 +255,7 @@ export async function tokensBenchmark(): Promise<BenchSection> {
           fixed((chatMeter * 1000) / requests.length, 1),
           `${fixed(chatMeter / chatGpt)}×`,
         ],
-        [
-          'gpt-tokenizer, cookbook formula',
-          fixed(chatGpt, 1),
-          fixed((chatGpt * 1000) / requests.length, 1),
-          '1.00×',
-        ],
+        ['gpt-tokenizer, cookbook formula', fixed(chatGpt, 1), fixed((chatGpt * 1000) / requests.length, 1), '1.00×'],
         [
           'tiktoken `encode_ordinary`, cookbook formula',
           fixed(chatRaw, 1),
@@ -277,9 +270,24 @@ export async function tokensBenchmark(): Promise<BenchSection> {
     table(
       ['library', 'import', 'first o200k_base count', 'first cl100k_base count'],
       [
-        ['tokenmeter (lazy encoders)', fixed(cold.tokenmeter.import ?? NaN, 0), fixed(cold.tokenmeter.o200k_base ?? NaN, 0), fixed(cold.tokenmeter.cl100k_base ?? NaN, 0)],
-        ['tiktoken', fixed(cold.tiktoken.import ?? NaN, 0), fixed(cold.tiktoken.o200k_base ?? NaN, 0), fixed(cold.tiktoken.cl100k_base ?? NaN, 0)],
-        ['gpt-tokenizer (import included)', '—', fixed(cold.gptTokenizer.o200k_base ?? NaN, 0), fixed(cold.gptTokenizer.cl100k_base ?? NaN, 0)],
+        [
+          'tokenmeter (lazy encoders)',
+          fixed(cold.tokenmeter.import ?? NaN, 0),
+          fixed(cold.tokenmeter.o200k_base ?? NaN, 0),
+          fixed(cold.tokenmeter.cl100k_base ?? NaN, 0),
+        ],
+        [
+          'tiktoken',
+          fixed(cold.tiktoken.import ?? NaN, 0),
+          fixed(cold.tiktoken.o200k_base ?? NaN, 0),
+          fixed(cold.tiktoken.cl100k_base ?? NaN, 0),
+        ],
+        [
+          'gpt-tokenizer (import included)',
+          '—',
+          fixed(cold.gptTokenizer.o200k_base ?? NaN, 0),
+          fixed(cold.gptTokenizer.cl100k_base ?? NaN, 0),
+        ],
       ],
     ),
     '',
@@ -315,4 +323,3 @@ export async function tokensBenchmark(): Promise<BenchSection> {
   ];
   return { title: 'Token counting', markdown, targets };
 }
-

@@ -150,7 +150,7 @@ export function chooseProvider(env: Record<string, string | undefined>): Provide
       label: 'Anthropic API (OpenAI-compatible endpoint)',
       apiKey: env.ANTHROPIC_API_KEY,
       baseURL: 'https://api.anthropic.com/v1/',
-      models: override({ chat: model, summarize: model, codeHelper: 'claude-sonnet-4-5' }),
+      models: override({ chat: model, summarize: model, codeHelper: 'claude-sonnet-4-6' }),
     };
   }
   return {

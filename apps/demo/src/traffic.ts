@@ -21,7 +21,7 @@ export interface TrafficOptions {
   onProgress?: (done: number, total: number) => void;
   /** Parallel requests. Default 4. */
   concurrency?: number;
-  /** Pause between a user's requests in ms (think time). Default 350. */
+  /** Pause between a user's requests in ms (think time). Default 450. */
   thinkMs?: number;
 }
 
@@ -150,7 +150,7 @@ export async function driveTraffic(baseUrl: string, options: TrafficOptions = {}
   const steps = buildSteps();
   const keys = new Map(DEMO_USERS.map((user) => [user.name, user.apiKey]));
   const result: TrafficResult = { sent: 0, ok: 0, rejected: 0, cut: 0, failed: 0, failures: {} };
-  const thinkMs = options.thinkMs ?? 350;
+  const thinkMs = options.thinkMs ?? 450;
   let next = 0;
   let done = 0;
 

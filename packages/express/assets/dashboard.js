@@ -5,7 +5,14 @@
   const body = document.body;
   const api = body.dataset.api;
   const refreshMs = Math.max(1, Number(body.dataset.refreshSeconds) || 5) * 1000;
+  // The live region only changes when the state does (loaded, failing, paused): a screen reader should not
+  // hear "updated" every few seconds. The time of the last update sits next to it, outside the region.
   const statusEl = document.getElementById('status');
+  const updatedEl = document.getElementById('updated');
+  function setStatus(text, isError) {
+    if (statusEl.textContent !== text) statusEl.textContent = text;
+    statusEl.parentElement.classList.toggle('error', isError);
+  }
   const pauseButton = document.getElementById('pause');
   let paused = false;
   let timer;
@@ -514,7 +521,15 @@
       ),
     );
     if (!data.budgets.length) {
-      replace('budgets', el('p', { class: 'empty', text: 'No budgets configured for this dashboard.' }));
+      replace(
+        'budgets',
+        el('p', {
+          class: 'empty',
+          text: data.budgetRules
+            ? 'Nothing spent against a budget in its current window yet.'
+            : 'No budgets given to this dashboard.',
+        }),
+      );
       return;
     }
     const limit = 12;
@@ -552,6 +567,7 @@
     const plan = data.plan;
     replace('advice', document.createTextNode(plan.advice));
     $('advice').setAttribute('data-testid', 'advice');
+    $('plan-table').closest('details').hidden = !plan.curve;
     if (!plan.curve) {
       replace('plan-chart');
       replace('plan-caption');
@@ -655,11 +671,11 @@
       lastData = data;
       lastOk = new Date();
       body.dataset.loaded = 'true';
-      statusEl.classList.remove('error');
-      statusEl.textContent = `Updated ${lastOk.toLocaleTimeString()}${paused ? ' · paused' : ''}`;
+      setStatus(paused ? 'Paused.' : 'Live.', false);
+      updatedEl.textContent = `Updated ${lastOk.toLocaleTimeString()}`;
     } catch (error) {
-      statusEl.classList.add('error');
-      statusEl.textContent = `Could not update (${error?.message ? error.message : 'network error'})${lastOk ? `; showing data from ${lastOk.toLocaleTimeString()}` : ''}`;
+      setStatus(`Could not update (${error?.message ? error.message : 'network error'}).`, true);
+      updatedEl.textContent = lastOk ? `Showing data from ${lastOk.toLocaleTimeString()}` : '';
     }
     schedule();
   }
@@ -675,7 +691,7 @@
     pauseButton.textContent = paused ? 'Resume updates' : 'Pause updates';
     if (paused) {
       clearTimeout(timer);
-      statusEl.textContent = `Paused${lastOk ? `; data from ${lastOk.toLocaleTimeString()}` : ''}`;
+      setStatus('Paused.', false);
     } else refresh();
   });
   document.addEventListener('visibilitychange', () => {

@@ -110,10 +110,17 @@ describe('dashboardRouter', () => {
     await request(app).get('/dashboard?x=1').expect(301).expect('location', '/dashboard/?x=1');
   });
 
-  it('answers 403 to everything when authorize says no', async () => {
+  it('answers 403 to everything when authorize says no or throws', async () => {
     const app = await appWith(createMemoryStore({ now: () => NOW }), { authorize: () => false });
     await request(app).get('/dashboard/').expect(403);
     await request(app).get('/dashboard/api/summary').expect(403);
+    await request(app).get('/dashboard/dashboard.js').expect(403);
+    const throwing = await appWith(createMemoryStore({ now: () => NOW }), {
+      authorize: () => {
+        throw new Error('session store down');
+      },
+    });
+    await request(throwing).get('/dashboard/api/summary').expect(403);
   });
 
   it('summarizes today, the month, the range, days, hours and breakdowns exactly', async () => {

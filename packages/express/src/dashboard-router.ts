@@ -76,6 +76,8 @@ export interface DashboardSummary {
     fraction: number;
     rejected: number;
   }[];
+  /** Budget rules given to the dashboard (rows list only subjects with use or refusals). */
+  budgetRules: number;
   rejected: { requests: number; byUser: { key: string; requests: number }[] };
   plan: PlanView;
 }
@@ -91,12 +93,14 @@ export function dashboardRouter(options: DashboardOptions): Router {
   const router = Router();
 
   router.use(async (req, res, next) => {
+    let allowed = false;
     try {
-      if (await config.authorize(req)) return next();
-      res.status(403).type('text/plain').send('Forbidden: this dashboard needs authorization.');
-    } catch (error) {
-      next(error);
+      allowed = (await config.authorize(req)) === true;
+    } catch {
+      // A throwing check refuses, like false (as the usage API does).
     }
+    if (allowed) return next();
+    res.status(403).type('text/plain').send('Forbidden: this dashboard needs authorization.');
   });
 
   router.get('/', (req, res) => {
@@ -279,6 +283,7 @@ export async function buildSummary(config: Config, now: number): Promise<Dashboa
       { bucket: 'reasoning', label: 'Reasoning', tokens: rangeTotals.reasoningTokens },
     ],
     budgets,
+    budgetRules: config.budgets.length,
     rejected: { requests: rangeTotals.rejectedRequests, byUser: rejectedByUser },
     plan,
   };

@@ -3,6 +3,7 @@ export { BudgetExceededError } from './budget-exceeded-error';
 export { parseBudgetShorthand } from './budget-rules';
 export type { CalendarWindowInstance, RollingWindowInstance, WindowInstance } from './budget-window';
 export { calendarWindow, currentWindow, ROLLING_SLICES, retryAfterMs, validateBudgetWindow } from './budget-window';
+export type { DashboardPlan, PlanView } from './dashboard-plan';
 export type { DashboardBudgets, DashboardOptions, DashboardSummary } from './dashboard-router';
 export { dashboardRouter } from './dashboard-router';
 export { instrumentFetch } from './instrumented-fetch';

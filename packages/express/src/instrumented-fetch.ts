@@ -242,40 +242,47 @@ async function meteredFetch(
     return error === undefined ? reported : mergeCutUsage(call, reported, tap.outputText, tap.skippedOutputTokens);
   };
   const body = new ReadableStream<Uint8Array>({
+    // Reads until there is something to hand on: a pull that enqueued nothing would not be called again,
+    // and the strip mode holds back partial events.
     async pull(controller) {
-      let result: Awaited<ReturnType<typeof reader.read>>;
-      try {
-        result = await reader.read();
-      } catch (error) {
-        const reason = abortReason(error) ?? 'stream_cut';
-        if (tap) {
-          tap.finish();
-          finish(status, usageOfStream(reason), reason, true);
-        } else {
-          finish(status, estimateUsage(call, ''), reason);
+      for (;;) {
+        let result: Awaited<ReturnType<typeof reader.read>>;
+        try {
+          result = await reader.read();
+        } catch (error) {
+          const reason = abortReason(error) ?? 'stream_cut';
+          if (tap) {
+            tap.finish();
+            finish(status, usageOfStream(reason), reason, true);
+          } else {
+            finish(status, estimateUsage(call, ''), reason);
+          }
+          controller.error(error);
+          return;
         }
-        controller.error(error);
-        return;
-      }
-      if (result.done) {
-        if (tap) {
-          const rest = tap.finish();
-          if (rest !== undefined) controller.enqueue(rest);
-          finish(status, usageOfStream(), tap.upstreamError ? 'upstream_error' : undefined, true);
-        } else {
-          const json = parseJson(chunks);
-          chunks.length = 0;
-          finish(status, usageFromResponse(call, json) ?? estimateUsage(call, outputTextOf(call, json)));
+        if (result.done) {
+          if (tap) {
+            const rest = tap.finish();
+            if (rest !== undefined) controller.enqueue(rest);
+            finish(status, usageOfStream(), tap.upstreamError ? 'upstream_error' : undefined, true);
+          } else {
+            const json = parseJson(chunks);
+            chunks.length = 0;
+            finish(status, usageFromResponse(call, json) ?? estimateUsage(call, outputTextOf(call, json)));
+          }
+          controller.close();
+          return;
         }
-        controller.close();
-        return;
-      }
-      if (tap) {
+        if (!tap) {
+          chunks.push(result.value);
+          controller.enqueue(result.value);
+          return;
+        }
         const out = tap.transform(result.value);
-        if (out !== undefined) controller.enqueue(out);
-      } else {
-        chunks.push(result.value);
-        controller.enqueue(result.value);
+        if (out !== undefined) {
+          controller.enqueue(out);
+          return;
+        }
       }
     },
     cancel(reason) {

@@ -158,9 +158,34 @@ function sendUpstream(
     headers,
     agent: secure ? agents.https : agents.http,
   });
-  request.setTimeout(timeoutMs, () => {
-    timedOut.add(request);
-    request.destroy(new UpstreamTimeout());
+  // An inactivity timer of our own rather than the socket's: after the event loop stalled, timers run before
+  // pending I/O is read, so the check is made once the I/O phase has run (bytes that arrived in time are not
+  // mistaken for silence), and it re-arms itself for the idle time still left.
+  let lastActivity = performance.now();
+  const touch = () => {
+    lastActivity = performance.now();
+  };
+  request.on('response', (response: IncomingMessage) => {
+    touch();
+    response.on('data', touch);
+  });
+  let timer: NodeJS.Timeout | undefined;
+  const check = () => {
+    timer = undefined;
+    setImmediate(() => {
+      if (request.destroyed) return;
+      const idle = performance.now() - lastActivity;
+      if (idle < timeoutMs) {
+        timer = setTimeout(check, Math.max(1, timeoutMs - idle));
+        return;
+      }
+      timedOut.add(request);
+      request.destroy(new UpstreamTimeout());
+    });
+  };
+  timer = setTimeout(check, timeoutMs);
+  request.on('close', () => {
+    if (timer) clearTimeout(timer);
   });
   return request;
 }

@@ -80,7 +80,8 @@ export async function startProxy(options: StartProxyOptions = {}): Promise<Runni
     throw new InvalidMeterOptionsError('storeFailure', "expected 'open' or 'closed'");
   }
   const base = typeof storeOption === 'string' ? storeFromSpec(storeOption) : storeOption;
-  const store = base.name === 'memory' ? base : withFailurePolicy(base, { mode: storeFailure });
+  // Memory cannot fail, and a store that already has a policy (it exposes `inner`) keeps its own.
+  const store = base.name === 'memory' || 'inner' in base ? base : withFailurePolicy(base, { mode: storeFailure });
   const userHeaderName = userHeader?.toLowerCase();
   const tenantHeaderName = tenantHeader?.toLowerCase();
   const identify =

@@ -195,6 +195,37 @@ describe('meter(): in-app metering through AsyncLocalStorage', () => {
     expect(events).toEqual([expect.objectContaining({ route: '(background)', cost: '0.0000054' })]);
   });
 
+  it('records a stream the caller cancels, and one the upstream cuts, with what was seen (estimated)', async () => {
+    const events: UsageEvent[] = [];
+    const meteredFetch = instrumentFetch(fetch, { onEvent: (event) => events.push(event) });
+    const request = (fault: string) =>
+      meteredFetch(`${upstream.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-fake': fault },
+        body: JSON.stringify({ model: 'gpt-4o-mini', messages: HI, stream: true }),
+      });
+    const slow = await request('slow');
+    const reader = slow.body!.getReader();
+    await reader.read();
+    await reader.cancel();
+    const cut = await request('cut');
+    await expect(cut.text()).rejects.toThrow();
+    for (let attempt = 0; attempt < 100 && events.length < 2; attempt += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    // 8 prompt tokens counted (see the proxy test); the cut stream showed "Hello there" = 2 tokens.
+    expect(events).toEqual([
+      expect.objectContaining({ error: 'client_abort', estimated: true, inputTokens: 8, streamed: true }),
+      expect.objectContaining({
+        error: 'stream_cut',
+        estimated: true,
+        inputTokens: 8,
+        outputTokens: 2,
+        streamed: true,
+      }),
+    ]);
+  });
+
   it('leaves requests that are not AI calls alone', async () => {
     const wrapped = instrumentFetch(fetch, { onEvent: () => expect.unreachable() });
     const response = await wrapped(`${upstream.url}/v1/models`);

@@ -11,7 +11,10 @@ const onUnhandled = (reason: unknown) => unhandled.push(reason);
 beforeAll(async () => {
   process.on('unhandledRejection', onUnhandled);
   upstream = await startFakeUpstream();
-  app = await startProxyApp(upstream, { budgets: { scope: 'global', limit: { tokens: 1_000_000_000 } }, maxBodyBytes: 4096 });
+  app = await startProxyApp(upstream, {
+    budgets: { scope: 'global', limit: { tokens: 1_000_000_000 } },
+    maxBodyBytes: 4096,
+  });
 });
 afterAll(async () => {
   process.off('unhandledRejection', onUnhandled);
@@ -55,7 +58,10 @@ describe('metered proxy: hostile and malformed bodies', () => {
     const hostileFields = fc.record(
       {
         model: fc.oneof(fc.string({ maxLength: 300 }), fc.integer(), fc.constant(null)),
-        messages: fc.oneof(fc.json(), fc.array(fc.record({ role: fc.string(), content: fc.oneof(fc.string(), fc.json()) }))),
+        messages: fc.oneof(
+          fc.json(),
+          fc.array(fc.record({ role: fc.string(), content: fc.oneof(fc.string(), fc.json()) })),
+        ),
         max_tokens: fc.oneof(fc.integer(), fc.double(), fc.constant(1e300), fc.string()),
         n: fc.oneof(fc.integer(), fc.constant(1e12)),
         stream_options: fc.oneof(fc.constant('x'), fc.constant(null), fc.record({ include_usage: fc.boolean() })),

@@ -1,0 +1,13 @@
+import autocannon from 'autocannon';
+import { startChild } from './child-process';
+const up = startChild('./fake-upstream-server.ts');
+const { port } = (await up.ready) as { port: number };
+const mode = process.argv[2] ?? 'proxy-metered';
+const app = startChild('./overhead-app.ts', [mode, `http://127.0.0.1:${port}/v1`], { NODE_OPTIONS: '--cpu-prof --cpu-prof-dir=/tmp/prof' });
+const { port: appPort } = (await app.ready) as { port: number };
+const body = JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'system', content: 'You are a concise support assistant for an online bookshop.' }, { role: 'user', content: 'My order #4411 has not arrived yet; it was due on Monday. What can I do?' }], max_tokens: 200 });
+const before = await app.ask<NodeJS.CpuUsage>('cpu');
+const r = await autocannon({ url: `http://127.0.0.1:${appPort}/v1/chat/completions`, method: 'POST', headers: { 'content-type': 'application/json' }, body, connections: 8, duration: 5 });
+const after = await app.ask<NodeJS.CpuUsage>('cpu');
+console.log(mode, r.requests.total, ((after.user - before.user + after.system - before.system) / r.requests.total).toFixed(0), 'us/req');
+await app.stop(); await up.stop();
