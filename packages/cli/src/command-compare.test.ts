@@ -1,44 +1,12 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import { main } from './program';
+import { describe, expect, it } from 'vitest';
+import { runCli, scratchFiles } from '../test/run-cli';
 
-async function run(...args: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const stdout = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    out.push(String(chunk));
-    return true;
-  });
-  const stderr = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-    err.push(String(chunk));
-    return true;
-  });
-  try {
-    const code = await main(['node', 'tokenmeter', ...args]);
-    return { code, stdout: out.join(''), stderr: err.join('') };
-  } finally {
-    stdout.mockRestore();
-    stderr.mockRestore();
-  }
-}
-
-const directory = mkdtempSync(join(tmpdir(), 'tokenmeter-compare-'));
-function file(name: string, content: string): string {
-  const path = join(directory, name);
-  writeFileSync(path, content);
-  return path;
-}
-
-afterEach(() => {
-  process.exitCode = undefined;
-});
+const file = scratchFiles('compare');
 
 // Expectations worked by hand from the essay's figures and the plan numbers in each test.
 describe('tokenmeter compare', () => {
   it('10.5 M tokens/month: $3/M = $31.50 vs $25 flat; break-even 25,000,000/3 tokens', async () => {
-    const result = await run(
+    const result = await runCli(
       'compare',
       '--tokens-per-month',
       '10500000',
@@ -63,7 +31,7 @@ describe('tokenmeter compare', () => {
   });
 
   it('--chart draws the curve with the break-even marked', async () => {
-    const result = await run(
+    const result = await runCli(
       'compare',
       '--tokens-per-month',
       '10500000',
@@ -96,7 +64,7 @@ describe('tokenmeter compare', () => {
     );
     // 43,200 requests/day = 30/min on average, 90/min at 3× peak: Starter (60/min) cannot carry it.
     // Starter's cost: $10 + (1,296,000 − 10,000) requests × $2/1k = $2,582.
-    const result = await run(
+    const result = await runCli(
       'compare',
       '--requests-per-day',
       '43200',
@@ -129,7 +97,7 @@ describe('tokenmeter compare', () => {
     }
     const series = file('series.csv', lines.join('\n'));
     // As in the core test: K spike days of 30 ~ Binomial(30, 0.1), cost $30 + $10K → p50 $60, p95 $90.
-    const result = await run('compare', '--series', series, '--flat', '75', '--budget', '1000', '--json');
+    const result = await runCli('compare', '--series', series, '--flat', '75', '--budget', '1000', '--json');
     expect(result.code).toBe(0);
     const json = JSON.parse(result.stdout);
     expect(json.p50).toBe('60');
@@ -144,7 +112,7 @@ describe('tokenmeter compare', () => {
   });
 
   it('shows scenarios on both billing models', async () => {
-    const result = await run(
+    const result = await runCli(
       'compare',
       '--requests-per-day',
       '500',
@@ -171,13 +139,19 @@ describe('tokenmeter compare', () => {
   });
 
   it('explains bad input with exit code 2', async () => {
-    const noOptions = await run('compare', '--tokens-per-month', '100');
+    const noOptions = await runCli('compare', '--tokens-per-month', '100');
     expect(noOptions.code).toBe(2);
     expect(noOptions.stderr).toContain('Nothing to compare');
-    const badPlans = await run('compare', '--tokens-per-month', '100', '--plans', file('bad.yaml', '- monthlyFee: 3'));
+    const badPlans = await runCli(
+      'compare',
+      '--tokens-per-month',
+      '100',
+      '--plans',
+      file('bad.yaml', '- monthlyFee: 3'),
+    );
     expect(badPlans.code).toBe(2);
     expect(badPlans.stderr).toContain('needs a name');
-    const mixed = await run(
+    const mixed = await runCli(
       'compare',
       '--series',
       file('s.csv', 'date,requests,inputTokens,outputTokens,cost\n'),
@@ -186,7 +160,7 @@ describe('tokenmeter compare', () => {
     );
     expect(mixed.code).toBe(2);
     expect(mixed.stderr).toContain('drop --users');
-    const modelSplit = await run(
+    const modelSplit = await runCli(
       'compare',
       '--tokens-per-month',
       '100',

@@ -1,43 +1,11 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import { main } from './program';
+import { describe, expect, it } from 'vitest';
+import { runCli, scratchFiles } from '../test/run-cli';
 
-async function run(...args: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const stdout = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    out.push(String(chunk));
-    return true;
-  });
-  const stderr = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-    err.push(String(chunk));
-    return true;
-  });
-  try {
-    const code = await main(['node', 'tokenmeter', ...args]);
-    return { code, stdout: out.join(''), stderr: err.join('') };
-  } finally {
-    stdout.mockRestore();
-    stderr.mockRestore();
-  }
-}
-
-const directory = mkdtempSync(join(tmpdir(), 'tokenmeter-cost-'));
-function file(name: string, content: string): string {
-  const path = join(directory, name);
-  writeFileSync(path, content);
-  return path;
-}
-
-afterEach(() => {
-  process.exitCode = undefined;
-});
+const file = scratchFiles('cost');
 
 describe('tokenmeter cost', () => {
   it('prices token counts where --input includes the cached tokens (gpt-4o: $3)', async () => {
-    const result = await run(
+    const result = await runCli(
       'cost',
       '--model',
       'gpt-4o',
@@ -79,13 +47,13 @@ describe('tokenmeter cost', () => {
         },
       }),
     );
-    const result = await run('cost', '--model', 'claude-sonnet-4-5', '--usage', path, '--json');
+    const result = await runCli('cost', '--model', 'claude-sonnet-4-5', '--usage', path, '--json');
     // 42×$3 + 18,000×$0.30 + 1,000×$3.75 + 2,000×$6 + 512×$15 per M = $0.028956.
     expect(JSON.parse(result.stdout)).toMatchObject({ total: '0.028956', breakdown: { cacheWrite1h: '0.012' } });
   });
 
   it('batch tier from the command line', async () => {
-    const result = await run(
+    const result = await runCli(
       'cost',
       '--model',
       'gpt-4o',
@@ -102,7 +70,7 @@ describe('tokenmeter cost', () => {
   });
 
   it('prints a readable table', async () => {
-    const result = await run(
+    const result = await runCli(
       'cost',
       '--model',
       'gpt-4o',
@@ -120,7 +88,7 @@ describe('tokenmeter cost', () => {
   });
 
   it('an unknown model: exit 0, priced false, total null, and a hint on stderr', async () => {
-    const result = await run('cost', '--model', 'gpt-4oo', '--input', '10', '--output', '5', '--json');
+    const result = await runCli('cost', '--model', 'gpt-4oo', '--input', '10', '--output', '5', '--json');
     expect(result.code).toBe(0);
     expect(JSON.parse(result.stdout)).toMatchObject({
       priced: false,
@@ -132,7 +100,7 @@ describe('tokenmeter cost', () => {
   });
 
   it('malformed JSON on --usage: exit 2 with a clear message', async () => {
-    const result = await run(
+    const result = await runCli(
       'cost',
       '--model',
       'gpt-4o',
@@ -145,7 +113,7 @@ describe('tokenmeter cost', () => {
   });
 
   it('garbage usage: exit 2 naming the field', async () => {
-    const result = await run(
+    const result = await runCli(
       'cost',
       '--model',
       'gpt-4o',
@@ -157,19 +125,31 @@ describe('tokenmeter cost', () => {
   });
 
   it('parts larger than --input: exit 2', async () => {
-    const result = await run('cost', '--model', 'gpt-4o', '--input', '100', '--cached-input', '200', '--output', '1');
+    const result = await runCli(
+      'cost',
+      '--model',
+      'gpt-4o',
+      '--input',
+      '100',
+      '--cached-input',
+      '200',
+      '--output',
+      '1',
+    );
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/--input \(100\) counts all input tokens/);
   });
 
   it('bad --tier, --format or --at: exit 2', async () => {
-    expect((await run('cost', '--model', 'gpt-4o', '--input', '1', '--output', '1', '--tier', 'gold')).code).toBe(2);
-    expect((await run('cost', '--model', 'gpt-4o', '--usage', '-', '--format', 'cohere')).code).toBe(2);
-    expect((await run('cost', '--model', 'gpt-4o', '--input', '1', '--output', '1', '--at', 'yesterday')).code).toBe(2);
+    expect((await runCli('cost', '--model', 'gpt-4o', '--input', '1', '--output', '1', '--tier', 'gold')).code).toBe(2);
+    expect((await runCli('cost', '--model', 'gpt-4o', '--usage', '-', '--format', 'cohere')).code).toBe(2);
+    expect((await runCli('cost', '--model', 'gpt-4o', '--input', '1', '--output', '1', '--at', 'yesterday')).code).toBe(
+      2,
+    );
   });
 
   it('historic prices with --at (o3 launched at $10/$40 per M)', async () => {
-    const result = await run(
+    const result = await runCli(
       'cost',
       '--model',
       'o3',

@@ -1,39 +1,9 @@
-import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import { main } from './program';
+import { describe, expect, it } from 'vitest';
+import { runCli, scratchFiles } from '../test/run-cli';
 
-async function run(...args: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const stdout = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    out.push(String(chunk));
-    return true;
-  });
-  const stderr = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-    err.push(String(chunk));
-    return true;
-  });
-  try {
-    const code = await main(['node', 'tokenmeter', ...args]);
-    return { code, stdout: out.join(''), stderr: err.join('') };
-  } finally {
-    stdout.mockRestore();
-    stderr.mockRestore();
-  }
-}
-
-const directory = mkdtempSync(join(tmpdir(), 'tokenmeter-count-'));
-function file(name: string, content: string): string {
-  const path = join(directory, name);
-  writeFileSync(path, content);
-  return path;
-}
-
-afterEach(() => {
-  process.exitCode = undefined;
-});
+const file = scratchFiles('count');
 
 // OpenAI cookbook function-calling example: 101 prompt tokens on gpt-4o (published).
 const messages = [
@@ -60,13 +30,13 @@ const tools = [
 
 describe('tokenmeter count', () => {
   it('counts a text file', async () => {
-    const result = await run('count', '--model', 'gpt-4o', file('hello.txt', 'hello world'), '--json');
+    const result = await runCli('count', '--model', 'gpt-4o', file('hello.txt', 'hello world'), '--json');
     expect(result.code).toBe(0);
     expect(JSON.parse(result.stdout)).toEqual({ model: 'gpt-4o', tokens: 2, encoding: 'o200k_base', estimated: false });
   });
 
   it('says when a count is an estimate', async () => {
-    const result = await run(
+    const result = await runCli(
       'count',
       '--model',
       'claude-sonnet-4-5',
@@ -77,7 +47,7 @@ describe('tokenmeter count', () => {
   });
 
   it('counts chat messages with tools', async () => {
-    const result = await run(
+    const result = await runCli(
       'count',
       '--model',
       'gpt-4o',
@@ -91,7 +61,7 @@ describe('tokenmeter count', () => {
   });
 
   it('accepts a whole request body with messages and tools', async () => {
-    const result = await run(
+    const result = await runCli(
       'count',
       '--model',
       'gpt-4',
@@ -104,13 +74,13 @@ describe('tokenmeter count', () => {
   });
 
   it('malformed JSON in --messages: exit 2 with a clear message', async () => {
-    const result = await run('count', '--model', 'gpt-4o', '--messages', file('broken.json', '[{"role": "user",'));
+    const result = await runCli('count', '--model', 'gpt-4o', '--messages', file('broken.json', '[{"role": "user",'));
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/broken\.json is not valid JSON/);
   });
 
   it('messages that are not messages: exit 2', async () => {
-    const result = await run(
+    const result = await runCli(
       'count',
       '--model',
       'gpt-4o',
@@ -122,13 +92,13 @@ describe('tokenmeter count', () => {
   });
 
   it('no input at all: exit 2', async () => {
-    const result = await run('count', '--model', 'gpt-4o');
+    const result = await runCli('count', '--model', 'gpt-4o');
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/Give a text FILE/);
   });
 
   it('a missing file: exit 2', async () => {
-    const result = await run('count', '--model', 'gpt-4o', join(directory, 'nope.txt'));
+    const result = await runCli('count', '--model', 'gpt-4o', join(tmpdir(), 'tokenmeter-no-such-dir', 'nope.txt'));
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/Cannot read .*nope\.txt: ENOENT/);
   });

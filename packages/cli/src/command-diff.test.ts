@@ -2,33 +2,8 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
-import { main } from './program';
-
-async function run(...args: string[]) {
-  process.exitCode = undefined;
-  const out: string[] = [];
-  const err: string[] = [];
-  const stdout = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    out.push(String(chunk));
-    return true;
-  });
-  const stderr = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-    err.push(String(chunk));
-    return true;
-  });
-  try {
-    const code = await main(['node', 'tokenmeter', ...args]);
-    return { code, stdout: out.join(''), stderr: err.join('') };
-  } finally {
-    stdout.mockRestore();
-    stderr.mockRestore();
-  }
-}
-
-afterEach(() => {
-  process.exitCode = undefined;
-});
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../test/run-cli';
 
 function git(cwd: string, ...args: string[]): string {
   return execFileSync('git', ['-C', cwd, ...args], {
@@ -78,7 +53,7 @@ describe('tokenmeter diff', { timeout: 60_000 }, () => {
   afterAll(() => rmSync(repo, { recursive: true, force: true }));
 
   it('prints the JSON report between two commits', async () => {
-    const result = await run('diff', '--repo', repo, '--base', base, '--head', 'HEAD', '--format', 'json');
+    const result = await runCli('diff', '--repo', repo, '--base', base, '--head', 'HEAD', '--format', 'json');
     expect(result.code, result.stderr).toBe(0);
     const report = JSON.parse(result.stdout);
     // Before: support 2 + legacy 2 + move-me 2 = 6 tokens → $0.90; after: support 7 + new 2 + moved 2 = 11 → $1.65.
@@ -102,7 +77,7 @@ describe('tokenmeter diff', { timeout: 60_000 }, () => {
   });
 
   it('prints the same Markdown as the Action comment', async () => {
-    const result = await run('diff', '--repo', repo, '--base', base);
+    const result = await runCli('diff', '--repo', repo, '--base', base);
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout.split('\n')[0]).toBe('<!-- tokenmeter-cost-report -->');
     expect(result.stdout).toContain('## Monthly cost +\\$0.75 (+83.3 %)');
@@ -112,7 +87,7 @@ describe('tokenmeter diff', { timeout: 60_000 }, () => {
   it('compares with the working tree, untracked files included, and renders text', async () => {
     write(repo, { 'prompts/draft.md': 'Goodbye', 'prompts/support.md': 'Hello world' });
     try {
-      const result = await run('diff', '--repo', repo, '--base', base, '--working-tree', '--format', 'text');
+      const result = await runCli('diff', '--repo', repo, '--base', base, '--working-tree', '--format', 'text');
       expect(result.code, result.stderr).toBe(0);
       // support.md is back to its base text, so it is no change. Before: legacy 2 + move-me 2 = $0.60;
       // after: moved 2 + new 2 + draft 2 = $0.90: +$0.30 (+50.0 %).
@@ -126,10 +101,20 @@ describe('tokenmeter diff', { timeout: 60_000 }, () => {
   });
 
   it('exits 1 when a threshold is exceeded', async () => {
-    const result = await run('diff', '--repo', repo, '--base', base, '--format', 'json', '--max-increase-usd', '0.5');
+    const result = await runCli(
+      'diff',
+      '--repo',
+      repo,
+      '--base',
+      base,
+      '--format',
+      'json',
+      '--max-increase-usd',
+      '0.5',
+    );
     expect(result.code).toBe(1);
     expect(result.stderr).toContain('monthly cost increase +$0.75 exceeds max-increase-usd $0.50.');
-    const percent = await run(
+    const percent = await runCli(
       'diff',
       '--repo',
       repo,
@@ -144,18 +129,18 @@ describe('tokenmeter diff', { timeout: 60_000 }, () => {
   });
 
   it('reports bad input clearly', async () => {
-    const unknown = await run('diff', '--repo', repo, '--base', 'no-such-branch');
+    const unknown = await runCli('diff', '--repo', repo, '--base', 'no-such-branch');
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('unknown revision "no-such-branch"');
-    const both = await run('diff', '--repo', repo, '--base', base, '--head', 'HEAD', '--working-tree');
+    const both = await runCli('diff', '--repo', repo, '--base', base, '--head', 'HEAD', '--working-tree');
     expect(both.code).toBe(2);
     const config = join(repo, 'bad.yml');
     writeFileSync(config, 'prompts:\n  - files: "*.md"\n');
-    const invalid = await run('diff', '--repo', repo, '--base', base, '--config', config);
+    const invalid = await runCli('diff', '--repo', repo, '--base', base, '--config', config);
     expect(invalid.code).toBe(2);
     expect(invalid.stderr).toContain('Invalid config at prompts[0].model');
     rmSync(config);
-    const notRepo = await run('diff', '--repo', tmpdir(), '--base', 'HEAD');
+    const notRepo = await runCli('diff', '--repo', tmpdir(), '--base', 'HEAD');
     expect(notRepo.code).toBe(2);
   });
 });

@@ -1,33 +1,9 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import { main } from './program';
-
-async function run(...args: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const stdout = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    out.push(String(chunk));
-    return true;
-  });
-  const stderr = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-    err.push(String(chunk));
-    return true;
-  });
-  try {
-    const code = await main(['node', 'tokenmeter', ...args]);
-    return { code, stdout: out.join(''), stderr: err.join('') };
-  } finally {
-    stdout.mockRestore();
-    stderr.mockRestore();
-  }
-}
-
-afterEach(() => {
-  process.exitCode = undefined;
-});
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../test/run-cli';
 
 describe('tokenmeter models', () => {
   it('prints a table of one provider with per-million prices and context', async () => {
-    const result = await run('models', '--provider', 'anthropic');
+    const result = await runCli('models', '--provider', 'anthropic');
     expect(result.code).toBe(0);
     const lines = result.stdout.split('\n');
     expect(lines[0]).toMatch(/^Model\s+Provider\s+Input\s+Output\s+Cache read\s+Context$/);
@@ -38,7 +14,7 @@ describe('tokenmeter models', () => {
   });
 
   it('prints JSON with prices as decimal strings', async () => {
-    const result = await run('models', '--provider', 'openai', '--json');
+    const result = await runCli('models', '--provider', 'openai', '--json');
     const parsed = JSON.parse(result.stdout) as { models: Array<Record<string, unknown>> };
     const gpt4o = parsed.models.find((model) => model.id === 'gpt-4o');
     // Published: gpt-4o $2.50 input, $1.25 cached input, $10 output.
@@ -53,7 +29,7 @@ describe('tokenmeter models', () => {
   });
 
   it('exits 2 naming the known providers for an unknown one', async () => {
-    const result = await run('models', '--provider', 'nobody');
+    const result = await runCli('models', '--provider', 'nobody');
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(/No models for provider "nobody"\. Providers: .*anthropic/);
   });

@@ -1,33 +1,9 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import { main } from './program';
-
-async function run(...args: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const stdout = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    out.push(String(chunk));
-    return true;
-  });
-  const stderr = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-    err.push(String(chunk));
-    return true;
-  });
-  try {
-    const code = await main(['node', 'tokenmeter', ...args]);
-    return { code, stdout: out.join(''), stderr: err.join('') };
-  } finally {
-    stdout.mockRestore();
-    stderr.mockRestore();
-  }
-}
-
-afterEach(() => {
-  process.exitCode = undefined;
-});
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../test/run-cli';
 
 describe('tokenmeter price', () => {
   it('shows the full entry: cache writes, tiers and the resolution path', async () => {
-    const result = await run('price', 'anthropic/claude-sonnet-4-5');
+    const result = await runCli('price', 'anthropic/claude-sonnet-4-5');
     expect(result.code).toBe(0);
     expect(result.stdout).toMatch(/^claude-sonnet-4-5 \(anthropic, Claude Sonnet 4\.5\)\n/);
     expect(result.stdout).toContain('Resolved from "anthropic/claude-sonnet-4-5" (prefix-stripped)');
@@ -40,21 +16,21 @@ describe('tokenmeter price', () => {
   });
 
   it('shows service-tier variants and price history', async () => {
-    const result = await run('price', 'o3');
+    const result = await runCli('price', 'o3');
     expect(result.stdout).toMatch(/Per million tokens\s+Standard\s+Flex\s+Priority/);
     expect(result.stdout).toMatch(/Input\s+\$2\.00\s+\$1\.00\s+\$3\.50/);
     expect(result.stdout).toMatch(/from 2025-04-16: input \$10\.00, output \$40\.00/);
   });
 
   it('prints the entry as JSON', async () => {
-    const result = await run('price', 'gpt-4o-2024-08-06', '--json');
+    const result = await runCli('price', 'gpt-4o-2024-08-06', '--json');
     const parsed = JSON.parse(result.stdout);
     expect(parsed).toMatchObject({ requested: 'gpt-4o-2024-08-06', matchedBy: 'alias', entry: { id: 'gpt-4o' } });
     expect(parsed.current.standard).toEqual({ input: '2.5', cachedInput: '1.25', output: '10' });
   });
 
   it('exits 2 with "did you mean" for an unknown model', async () => {
-    const result = await run('price', 'claude-sonet-4-5');
+    const result = await runCli('price', 'claude-sonet-4-5');
     expect(result.code).toBe(2);
     expect(result.stdout).toBe('');
     expect(result.stderr).toMatch(/Unknown model "claude-sonet-4-5"\. Did you mean "claude-sonnet-4-5"/);

@@ -1,34 +1,10 @@
-import { afterEach, describe, expect, it, vi } from 'vitest';
-import { main } from './program';
-
-async function run(...args: string[]) {
-  const out: string[] = [];
-  const err: string[] = [];
-  const stdout = vi.spyOn(process.stdout, 'write').mockImplementation((chunk) => {
-    out.push(String(chunk));
-    return true;
-  });
-  const stderr = vi.spyOn(process.stderr, 'write').mockImplementation((chunk) => {
-    err.push(String(chunk));
-    return true;
-  });
-  try {
-    const code = await main(['node', 'tokenmeter', ...args]);
-    return { code, stdout: out.join(''), stderr: err.join('') };
-  } finally {
-    stdout.mockRestore();
-    stderr.mockRestore();
-  }
-}
-
-afterEach(() => {
-  process.exitCode = undefined;
-});
+import { describe, expect, it } from 'vitest';
+import { runCli } from '../test/run-cli';
 
 // Expectations worked by hand from the essay (DESIGN.md, "The essay's worked numbers").
 describe('tokenmeter project', () => {
   it('500 conversations/day × (300 + 400) at $2/M: 350,000 tokens/day, 10.5 M/month, $21', async () => {
-    const result = await run(
+    const result = await runCli(
       'project',
       '--conversations-per-day',
       '500',
@@ -49,7 +25,7 @@ describe('tokenmeter project', () => {
   });
 
   it('$15/M gives $157.50, printed for a person', async () => {
-    const result = await run(
+    const result = await runCli(
       'project',
       '--requests-per-day',
       '500',
@@ -70,7 +46,7 @@ describe('tokenmeter project', () => {
     const at = async (users: string) =>
       JSON.parse(
         (
-          await run(
+          await runCli(
             'project',
             '--users',
             users,
@@ -92,7 +68,7 @@ describe('tokenmeter project', () => {
   });
 
   it('projects months of growth with retries and cache hits (separate prices)', async () => {
-    const result = await run(
+    const result = await runCli(
       'project',
       '--requests-per-month',
       '1000',
@@ -125,7 +101,7 @@ describe('tokenmeter project', () => {
   });
 
   it('rejects contradictory or missing input with exit code 2', async () => {
-    const both = await run(
+    const both = await runCli(
       'project',
       '--requests-per-day',
       '5',
@@ -138,7 +114,7 @@ describe('tokenmeter project', () => {
     );
     expect(both.code).toBe(2);
     expect(both.stderr).toContain('Give one volume');
-    const twoPrices = await run(
+    const twoPrices = await runCli(
       'project',
       '--requests-per-day',
       '5',
@@ -152,7 +128,7 @@ describe('tokenmeter project', () => {
       'x',
     );
     expect(twoPrices.code).toBe(2);
-    const unknown = await run(
+    const unknown = await runCli(
       'project',
       '--requests-per-day',
       '5',
@@ -165,7 +141,7 @@ describe('tokenmeter project', () => {
     );
     expect(unknown.code).toBe(2);
     expect(unknown.stderr).toContain('surely-not-a-model-xyz');
-    const badShare = await run(
+    const badShare = await runCli(
       'project',
       '--requests-per-day',
       '5',

@@ -52,7 +52,21 @@ function file(content: string | Uint8Array): string {
 }
 
 const hostileNumber = fc.oneof(
-  fc.constantFrom('-1', '1.5', '1e999', '1e3', '', ' ', 'abc', '0x10', 'NaN', 'Infinity', '99999999999999999999999', '1_000', '١٢'),
+  fc.constantFrom(
+    '-1',
+    '1.5',
+    '1e999',
+    '1e3',
+    '',
+    ' ',
+    'abc',
+    '0x10',
+    'NaN',
+    'Infinity',
+    '99999999999999999999999',
+    '1_000',
+    '١٢',
+  ),
   fc.integer().map(String),
   fc.double().map(String),
   fc.string({ maxLength: 12 }),
@@ -82,7 +96,16 @@ describe('the CLI on bad input', { timeout: 120_000 }, () => {
         hostileNumber,
         fc.boolean(),
         async (model, input, output, json) => {
-          const result = await run('cost', '--model', model, '--input', input, '--output', output, ...(json ? ['--json'] : []));
+          const result = await run(
+            'cost',
+            '--model',
+            model,
+            '--input',
+            input,
+            '--output',
+            output,
+            ...(json ? ['--json'] : []),
+          );
           expectClear(result);
           if (json && result.code !== 0) {
             const parsed = JSON.parse(result.stderr) as { error: { code: string } };
@@ -137,13 +160,34 @@ describe('the CLI on bad input', { timeout: 120_000 }, () => {
   it('diff: hostile revisions are refused as revisions, never run as options or commands', async () => {
     const repo = join(directory, 'repo');
     execFileSync('git', ['init', '-q', '-b', 'main', repo]);
-    writeFileSync(join(repo, '.tokenmeter.yml'), 'prompts:\n  - files: "prompts/**/*.md"\n    model: gpt-4o-mini\n    calls-per-month: 10\n');
+    writeFileSync(
+      join(repo, '.tokenmeter.yml'),
+      'prompts:\n  - files: "prompts/**/*.md"\n    model: gpt-4o-mini\n    calls-per-month: 10\n',
+    );
     execFileSync('git', ['-C', repo, 'add', '-A']);
-    execFileSync('git', ['-C', repo, '-c', 'user.name=t', '-c', 'user.email=t@example.com', 'commit', '-q', '-m', 'base']);
+    execFileSync('git', [
+      '-C',
+      repo,
+      '-c',
+      'user.name=t',
+      '-c',
+      'user.email=t@example.com',
+      'commit',
+      '-q',
+      '-m',
+      'base',
+    ]);
     const marker = join(directory, 'pwned');
     const revisions = fc.oneof(
       hostileText,
-      fc.constantFrom(`--output=${marker}`, `--upload-pack=touch ${marker}`, `HEAD; touch ${marker}`, 'HEAD~999', '@{-1}', ':/'),
+      fc.constantFrom(
+        `--output=${marker}`,
+        `--upload-pack=touch ${marker}`,
+        `HEAD; touch ${marker}`,
+        'HEAD~999',
+        '@{-1}',
+        ':/',
+      ),
     );
     await fc.assert(
       fc.asyncProperty(revisions, async (base) => {
