@@ -99,6 +99,17 @@ describe('usageRouter', () => {
     await request(throwing).get('/tokenmeter/usage').expect(401);
   });
 
+  it('guards only its own paths when mounted at the root of an app', async () => {
+    const app = express();
+    app.use(usageRouter({ store: seededStore(), authorize: () => false }));
+    app.get('/health', (_req, res) => {
+      res.send('ok');
+    });
+    await request(app).get('/usage').expect(401);
+    await request(app).get('/usage/daily').expect(401);
+    await request(app).get('/health').expect(200, 'ok');
+  });
+
   it('allows loopback callers only by default', async () => {
     // supertest connects over 127.0.0.1.
     await request(appWith(seededStore())).get('/tokenmeter/usage').expect(200);

@@ -103,7 +103,8 @@ export function usageRouter(options: UsageRouterOptions): Router {
   const authorize = options.authorize ?? isLoopback;
   const router = Router();
 
-  router.use(async (req, res, next) => {
+  // Scoped to the router's own paths: mounted at the app root, it must not gate the rest of the app.
+  router.use(['/usage', '/usage/daily'], async (req, res, next) => {
     try {
       if (await authorize(req)) {
         next();

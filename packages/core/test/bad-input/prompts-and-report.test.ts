@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  COST_REPORT_MARKER,
   type ChangedFile,
+  COST_REPORT_MARKER,
   createPromptEngine,
   diffPrompts,
   formatRunStamp,
@@ -55,7 +55,9 @@ const INJECTIONS = [
 const hostileText = fc.oneof(
   fc.string({ maxLength: 30 }),
   fc.constantFrom(...INJECTIONS),
-  fc.array(fc.oneof(fc.constantFrom(...INJECTIONS), fc.string({ maxLength: 8 })), { maxLength: 5 }).map((parts) => parts.join('')),
+  fc
+    .array(fc.oneof(fc.constantFrom(...INJECTIONS), fc.string({ maxLength: 8 })), { maxLength: 5 })
+    .map((parts) => parts.join('')),
 );
 
 /** A file name GitHub could list: no slash (kept in the `prompts/` directory), no NUL, not starting with a dot. */
@@ -65,9 +67,23 @@ const hostileContent = fc.oneof(
   hostileText,
   fc.string({ maxLength: 300 }),
   fc.uint8Array({ maxLength: 300 }),
-  hostileText.map((model) => `---\nmodel: ${JSON.stringify(model)}\nvariables:\n  name: ${JSON.stringify(model)}\n---\nHello {{name}} ${model}`),
-  hostileText.map((text) => `messages:\n  - role: system\n    content: ${JSON.stringify(text)}\n  - role: user\n    content: "{{question}}"\n`),
-  fc.constantFrom('---\nmodel: [unclosed\n---\n', '---\n---\n', 'messages: 5', 'messages:\n  - 7\n', '{{{{', '&anchor *anchor', '- - - -'),
+  hostileText.map(
+    (model) =>
+      `---\nmodel: ${JSON.stringify(model)}\nvariables:\n  name: ${JSON.stringify(model)}\n---\nHello {{name}} ${model}`,
+  ),
+  hostileText.map(
+    (text) =>
+      `messages:\n  - role: system\n    content: ${JSON.stringify(text)}\n  - role: user\n    content: "{{question}}"\n`,
+  ),
+  fc.constantFrom(
+    '---\nmodel: [unclosed\n---\n',
+    '---\n---\n',
+    'messages: 5',
+    'messages:\n  - 7\n',
+    '{{{{',
+    '&anchor *anchor',
+    '- - - -',
+  ),
 );
 
 /** Removes code spans (any backtick fence), whose content GitHub shows literally. */
@@ -85,20 +101,37 @@ function htmlTags(markdown: string): string[] {
   return tags;
 }
 
-const ALLOWED_TAGS = new Set(['<details>', '</details>', '<summary>', '</summary>', '<sub>', '</sub>', '<br>', COST_REPORT_MARKER]);
+const ALLOWED_TAGS = new Set([
+  '<details>',
+  '</details>',
+  '<summary>',
+  '</summary>',
+  '<sub>',
+  '</sub>',
+  '<br>',
+  COST_REPORT_MARKER,
+]);
 
 describe('prompt parsers on hostile files', () => {
   it('parsePromptFile returns a parsed prompt or a tokenmeter error, for any name and bytes', () => {
     fc.assert(
-      fc.property(hostileName, fc.constantFrom('.md', '.yaml', '.json', '.txt', ''), hostileContent, (name, extension, content) => {
-        try {
-          const parsed = parsePromptFile(`prompts/${name}${extension}`, content, { model: 'gpt-4o-mini', counter: engine });
-          expect(parsed).toBeTypeOf('object');
-        } catch (error) {
-          expect(error).toBeInstanceOf(TokenmeterError);
-          expect((error as TokenmeterError).code).toMatch(/^[A-Z_]+$/);
-        }
-      }),
+      fc.property(
+        hostileName,
+        fc.constantFrom('.md', '.yaml', '.json', '.txt', ''),
+        hostileContent,
+        (name, extension, content) => {
+          try {
+            const parsed = parsePromptFile(`prompts/${name}${extension}`, content, {
+              model: 'gpt-4o-mini',
+              counter: engine,
+            });
+            expect(parsed).toBeTypeOf('object');
+          } catch (error) {
+            expect(error).toBeInstanceOf(TokenmeterError);
+            expect((error as TokenmeterError).code).toMatch(/^[A-Z_]+$/);
+          }
+        },
+      ),
       { numRuns: 200 },
     );
   });

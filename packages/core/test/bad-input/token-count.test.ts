@@ -10,9 +10,11 @@ afterAll(() => raw.free());
 const wildText = fc.oneof(
   fc.string({ maxLength: 300, unit: 'binary' }),
   fc.string({ maxLength: 300, unit: 'grapheme' }),
-  fc.array(fc.constantFrom('\ud800', '\udfff', '\u0000', '<|endoftext|>', '\r\n', ' ', 'a', '東', '🙂', '\u200b'), { maxLength: 200 }).map((parts) =>
-    parts.join(''),
-  ),
+  fc
+    .array(fc.constantFrom('\ud800', '\udfff', '\u0000', '<|endoftext|>', '\r\n', ' ', 'a', '東', '🙂', '\u200b'), {
+      maxLength: 200,
+    })
+    .map((parts) => parts.join('')),
 );
 
 describe('token counting on wild text', () => {
@@ -30,25 +32,33 @@ describe('token counting on wild text', () => {
 
   it('long runs without a token boundary are bounded pieces, flagged estimated, never a hang', () => {
     fc.assert(
-      fc.property(fc.constantFrom('a', '0', '東', '🙂', 'é'), fc.integer({ min: 1_001, max: 30_000 }), (unit, repeat) => {
-        const counted = countTokens(unit.repeat(repeat), 'gpt-4o');
-        expect(counted.tokens).toBeGreaterThan(0);
-      }),
+      fc.property(
+        fc.constantFrom('a', '0', '東', '🙂', 'é'),
+        fc.integer({ min: 1_001, max: 30_000 }),
+        (unit, repeat) => {
+          const counted = countTokens(unit.repeat(repeat), 'gpt-4o');
+          expect(counted.tokens).toBeGreaterThan(0);
+        },
+      ),
       { numRuns: 20 },
     );
   });
 
   it('chat messages of any shape are counted or refused with a TypeError naming the problem', () => {
     fc.assert(
-      fc.property(fc.array(fc.anything({ maxDepth: 2 }), { maxLength: 5 }), fc.constantFrom('gpt-4o', 'claude-sonnet-4', 'x'), (messages, model) => {
-        try {
-          const counted = countChatTokens(messages as never, model);
-          expect(Number.isSafeInteger(counted.tokens) && counted.tokens >= 0).toBe(true);
-        } catch (error) {
-          expect(error).toBeInstanceOf(TypeError);
-          expect((error as Error).message).toMatch(/^countChatTokens: /);
-        }
-      }),
+      fc.property(
+        fc.array(fc.anything({ maxDepth: 2 }), { maxLength: 5 }),
+        fc.constantFrom('gpt-4o', 'claude-sonnet-4', 'x'),
+        (messages, model) => {
+          try {
+            const counted = countChatTokens(messages as never, model);
+            expect(Number.isSafeInteger(counted.tokens) && counted.tokens >= 0).toBe(true);
+          } catch (error) {
+            expect(error).toBeInstanceOf(TypeError);
+            expect((error as Error).message).toMatch(/^countChatTokens: /);
+          }
+        },
+      ),
       { numRuns: 200 },
     );
   });

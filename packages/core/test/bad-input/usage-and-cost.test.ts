@@ -64,7 +64,15 @@ const payload = fc.oneof(
   usageObject.map((usage) => ({ usage, model: 'gpt-4o-mini' })),
   usageObject.map((usage) => ({ type: 'message', usage })),
   fc
-    .record({ promptTokenCount: count, candidatesTokenCount: count, cachedContentTokenCount: count, thoughtsTokenCount: count }, { requiredKeys: [] })
+    .record(
+      {
+        promptTokenCount: count,
+        candidatesTokenCount: count,
+        cachedContentTokenCount: count,
+        thoughtsTokenCount: count,
+      },
+      { requiredKeys: [] },
+    )
     .map((usageMetadata) => ({ usageMetadata })),
 );
 
@@ -80,7 +88,9 @@ const BUCKETS = [
 function expectWellFormed(usage: NormalizedUsage): void {
   for (const bucket of BUCKETS) {
     const value = usage[bucket];
-    expect(Number.isSafeInteger(value) && value >= 0 && value <= MAX_TOKEN_COUNT * 4, `${bucket} = ${value}`).toBe(true);
+    expect(Number.isSafeInteger(value) && value >= 0 && value <= MAX_TOKEN_COUNT * 4, `${bucket} = ${value}`).toBe(
+      true,
+    );
   }
 }
 
@@ -114,7 +124,10 @@ describe('usage normalizers on hostile payloads', () => {
       usageObject.map((usage) => ({ type: 'message_start', message: { model: 'claude-sonnet-4', usage } })),
       usageObject.map((usage) => ({ type: 'message_delta', usage })),
       usageObject.map((usage) => ({ type: 'response.completed', response: { usage } })),
-      fc.record({ type: fc.constantFrom('content_block_delta', 'message_stop', 'ping'), delta: fc.anything({ maxDepth: 1 }) }),
+      fc.record({
+        type: fc.constantFrom('content_block_delta', 'message_stop', 'ping'),
+        delta: fc.anything({ maxDepth: 1 }),
+      }),
     );
     fc.assert(
       fc.property(fc.constantFrom(...USAGE_FORMATS), fc.array(event, { maxLength: 8 }), (format, events) => {
@@ -169,7 +182,20 @@ describe('cost on absurd token counts and prices', () => {
 
   it('custom price files with absurd prices are refused with a clear error or priced exactly', () => {
     const price = fc.oneof(
-      fc.constantFrom('0', '0.000001', '1e3', '-1', 'NaN', 'Infinity', '1e999', '', 'abc', '0x10', '1,5', '99999999999999999999.123456789'),
+      fc.constantFrom(
+        '0',
+        '0.000001',
+        '1e3',
+        '-1',
+        'NaN',
+        'Infinity',
+        '1e999',
+        '',
+        'abc',
+        '0x10',
+        '1,5',
+        '99999999999999999999.123456789',
+      ),
       fc.double().map(String),
       fc.double(),
       fc.integer(),
@@ -207,9 +233,18 @@ describe('cost on absurd token counts and prices', () => {
     );
     expect(priced).toBeGreaterThan(0);
     // A million tokens each at $0.30 and $1.20 per million cost exactly $1.50 (by hand): no float artefact.
-    const exact = catalog.withEntries(parseCustomPrices('[{"id":"acme-exact","provider":"acme","input":"0.3","output":"1.2"}]'));
+    const exact = catalog.withEntries(
+      parseCustomPrices('[{"id":"acme-exact","provider":"acme","input":"0.3","output":"1.2"}]'),
+    );
     const cost = computeCost(
-      { inputTokens: 1_000_000, cachedInputTokens: 0, cacheWrite5mTokens: 0, cacheWrite1hTokens: 0, outputTokens: 1_000_000, reasoningTokens: 0 },
+      {
+        inputTokens: 1_000_000,
+        cachedInputTokens: 0,
+        cacheWrite5mTokens: 0,
+        cacheWrite1hTokens: 0,
+        outputTokens: 1_000_000,
+        reasoningTokens: 0,
+      },
       'acme-exact',
       { catalog: exact },
     );

@@ -164,7 +164,10 @@ describe('hostile input at the metered proxy', { timeout: 120_000 }, () => {
     await fc.assert(
       fc.asyncProperty(fc.integer({ min: MAX_BODY + 1, max: MAX_BODY * 4 }), async (size) => {
         const content = 'x'.repeat(size);
-        const result = await send(url, Buffer.from(JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content }] })));
+        const result = await send(
+          url,
+          Buffer.from(JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content }] })),
+        );
         expect(result.status).toBe(413);
         expect(JSON.parse(result.body.toString('utf8'))).toMatchObject({ error: { code: 'request_too_large' } });
       }),

@@ -179,7 +179,11 @@ export function post(
         const chunks: Buffer[] = [];
         response.on('data', (data: Buffer) => chunks.push(data));
         response.on('end', () =>
-          resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString('utf8'), headers: response.headers }),
+          resolve({
+            status: response.statusCode ?? 0,
+            body: Buffer.concat(chunks).toString('utf8'),
+            headers: response.headers,
+          }),
         );
         response.on('error', () =>
           resolve({ status: 0, body: Buffer.concat(chunks).toString('utf8'), headers: response.headers }),

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningProxy, startProxy } from '../../src/proxy-server';
-import { createRedisStore } from '../../src/store-redis';
 import type { PolicedStore } from '../../src/store-failure-policy';
+import { createRedisStore } from '../../src/store-redis';
 import { chatBody, type FaultUpstream, post, startFaultUpstream } from './fault-upstream';
 import { deleteKeys } from './redis-keys';
 import { startTcpCut, type TcpCut } from './tcp-cut';

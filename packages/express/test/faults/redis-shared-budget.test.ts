@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedisStore } from '../../src/store-redis';
-import { deleteKeys } from './redis-keys';
 import { chatBody, type FaultUpstream, post, startFaultUpstream } from './fault-upstream';
+import { deleteKeys } from './redis-keys';
 import { type Instance, startInstance } from './spawn-instance';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -57,7 +57,9 @@ describe('four Express processes sharing one Redis budget', { timeout: 120_000 }
     for (const rejection of refused) {
       expect(JSON.parse(rejection.body)).toMatchObject({ error: { code: 'budget_exceeded', type: 'budget_exceeded' } });
     }
-    const budgetId = String(results.find((result) => result.headers['x-tokenmeter-budget-id'])?.headers['x-tokenmeter-budget-id']);
+    const budgetId = String(
+      results.find((result) => result.headers['x-tokenmeter-budget-id'])?.headers['x-tokenmeter-budget-id'],
+    );
 
     // Spent (settled) and reserved tokens as Redis holds them once every request has finished.
     const reader = createRedisStore({ url: REDIS_URL, prefix });

@@ -48,7 +48,9 @@ describe('an Express process with the SQLite store killed with SIGKILL mid-load'
     expect(instance.child.signalCode).toBe('SIGKILL');
     expect(acknowledged.length).toBeGreaterThanOrEqual(300);
     const db = new Database(path, { readonly: true });
-    const present = new Set((db.prepare('SELECT id FROM tokenmeter_events').all() as Array<{ id: string }>).map((row) => row.id));
+    const present = new Set(
+      (db.prepare('SELECT id FROM tokenmeter_events').all() as Array<{ id: string }>).map((row) => row.id),
+    );
     db.close();
     expect(acknowledged.filter((id) => !present.has(id))).toEqual([]);
     // Reopened as a store after the crash, the same events are queryable and none is counted twice.

@@ -82,7 +82,9 @@ describe('upstream and client faults at the metered proxy', { timeout: 60_000 },
 
   it('upstream reset mid-stream: an SSE error event, the call recorded as estimated, the budget settled to it', async () => {
     const { outcome, event, spent } = await nextEvent(() =>
-      post(url, chatBody(1, { stream: true, stream_options: { include_usage: true } }), { 'x-fault': 'reset-mid-stream' }),
+      post(url, chatBody(1, { stream: true, stream_options: { include_usage: true } }), {
+        'x-fault': 'reset-mid-stream',
+      }),
     );
     const { body } = outcome as { body: string };
     expect(body).toContain('Hello');
@@ -96,7 +98,9 @@ describe('upstream and client faults at the metered proxy', { timeout: 60_000 },
   });
 
   it('upstream reset before answering: 502 with a clear code, the reservation released', async () => {
-    const { outcome, event, spent } = await nextEvent(() => post(url, chatBody(2), { 'x-fault': 'reset-before-response' }));
+    const { outcome, event, spent } = await nextEvent(() =>
+      post(url, chatBody(2), { 'x-fault': 'reset-before-response' }),
+    );
     const { status, body } = outcome as { status: number; body: string };
     expect(status).toBe(502);
     expect(JSON.parse(body)).toMatchObject({ error: { code: 'upstream_unreachable' } });
