@@ -134,7 +134,10 @@ function promptPath(index: number): string {
 }
 
 export async function prCheckBenchmark(): Promise<BenchSection> {
+  // `pnpm bench` builds both first; a concurrent rebuild (tsup cleans dist/) gets up to a minute to finish.
   for (const file of [cliBin, actionBundle]) {
+    for (let wait = 0; wait < 60 && !existsSync(file); wait++)
+      await new Promise((resolve) => setTimeout(resolve, 1000));
     if (!existsSync(file)) throw new Error(`${file} is missing: build the CLI and the Action first`);
   }
   const directory = mkdtempSync(join(tmpdir(), 'tokenmeter-bench-pr-'));

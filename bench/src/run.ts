@@ -4,6 +4,7 @@
  * overwrite RESULTS.md).
  */
 import { writeFileSync } from 'node:fs';
+import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { machineFacts } from './machine';
 import { overheadBenchmark } from './overhead';
@@ -22,6 +23,7 @@ const BENCHMARKS: Record<string, () => Promise<BenchSection>> = {
 const requested = process.argv.slice(2).filter((name) => name !== '--');
 const names = requested.length > 0 ? requested : Object.keys(BENCHMARKS);
 const facts = machineFacts();
+const loadBefore = os.loadavg();
 const started = performance.now();
 log(`tokenmeter benchmarks on ${facts.cpu} (${facts.cores} cores, ${facts.memoryGb} GB), Node ${facts.node}`);
 
@@ -48,6 +50,8 @@ for (const name of names) {
   log(`(${name}: ${((performance.now() - sectionStarted) / 1000).toFixed(1)} s)`);
 }
 const seconds = (performance.now() - started) / 1000;
+const loadAfter = os.loadavg();
+const load = (values: number[]) => values.map((value) => value.toFixed(2)).join(' / ');
 
 const targets = sections.flatMap((section) => section.targets);
 const summary = table(
@@ -72,6 +76,9 @@ if (requested.length === 0) {
         ['memory', `${facts.memoryGb} GB`],
         ['platform', facts.platform],
         ['benchmark run time', `${seconds.toFixed(0)} s`],
+        // The machine is shared: other processes' load moves absolute numbers; the with/without ratios
+        // alternate within the run to cancel it, but a loaded run is noisier.
+        ['load average (1 / 5 / 15 min) before → after', `${load(loadBefore)} → ${load(loadAfter)}`],
       ],
     ),
     '',

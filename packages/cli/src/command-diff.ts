@@ -17,8 +17,10 @@ import {
   parseUsageVolume,
   renderCostReport,
   renderCostReportText,
+  type UsageVolume,
 } from '@tokenmeter/core';
 import { type Command, Option } from 'commander';
+import { type GitBlob, GitBlobReader } from './git-blob-reader';
 import { CliInputError, EXIT_FAILED_CHECK, printJson } from './output';
 
 interface DiffCommandOptions {
@@ -78,21 +80,33 @@ async function runDiff(options: DiffCommandOptions): Promise<void> {
     ? { kind: 'working-tree', label: 'working tree' }
     : await resolveCommit(repository, options.head ?? 'HEAD');
 
-  const read = (revision: Revision, path: string) => readAt(repository, revision, path);
-  const config = await loadConfig(options.config, (path) => readFirst([head, base], path, read));
-  const usage = config.usage ? await loadUsage(config, (path) => read(head, path)) : undefined;
+  const blobs = new GitBlobReader(repository, MAX_PROMPT_BYTES);
+  let config: CheckConfig;
+  let usage: UsageVolume | undefined;
+  let files: ChangedFile[];
+  try {
+    const read = (revision: Revision, path: string) => readAt(repository, blobs, revision, path);
+    config = await loadConfig(options.config, (path) => readFirst([head, base], path, read));
+    usage = config.usage ? await loadUsage(config, (path) => read(head, path)) : undefined;
 
-  const changes = await changedFiles(repository, base, head);
-  const candidates = changes.filter(
-    (file) =>
-      matchPromptRule(config, file.path) !== undefined ||
-      (file.previousPath !== undefined && matchPromptRule(config, file.previousPath) !== undefined),
-  );
-  const files: ChangedFile[] = [];
-  for (const file of candidates) {
-    const before = file.status === 'added' ? undefined : await read(base, file.previousPath ?? file.path);
-    const after = file.status === 'removed' ? undefined : await read(head, file.path);
-    files.push({ ...file, ...(before === undefined ? {} : { before }), ...(after === undefined ? {} : { after }) });
+    const changes = await changedFiles(repository, base, head);
+    const candidates = changes.filter(
+      (file) =>
+        matchPromptRule(config, file.path) !== undefined ||
+        (file.previousPath !== undefined && matchPromptRule(config, file.previousPath) !== undefined),
+    );
+    // All reads at once: the one git process answers them as a pipeline instead of one round trip per file.
+    files = await Promise.all(
+      candidates.map(async (file): Promise<ChangedFile> => {
+        const [before, after] = await Promise.all([
+          file.status === 'added' ? undefined : read(base, file.previousPath ?? file.path),
+          file.status === 'removed' ? undefined : read(head, file.path),
+        ]);
+        return { ...file, ...(before === undefined ? {} : { before }), ...(after === undefined ? {} : { after }) };
+      }),
+    );
+  } finally {
+    blobs.close();
   }
 
   const diff = diffPrompts({ files, config, engine: createPromptEngine(), ...(usage ? { usage } : {}) });
@@ -167,7 +181,12 @@ async function changedFiles(
   return files;
 }
 
-async function readAt(repository: string, revision: Revision, path: string): Promise<PromptFileContent | undefined> {
+async function readAt(
+  repository: string,
+  blobs: GitBlobReader,
+  revision: Revision,
+  path: string,
+): Promise<PromptFileContent | undefined> {
   if (revision.kind === 'working-tree') {
     const file = join(repository, path);
     try {
@@ -177,6 +196,18 @@ async function readAt(repository: string, revision: Revision, path: string): Pro
       return undefined;
     }
   }
+  if (GitBlobReader.canRead(path)) {
+    let blob: GitBlob | undefined;
+    try {
+      blob = await blobs.read(revision.sha, path);
+    } catch (error) {
+      throw new CliInputError(`git cat-file failed (${(error as Error).message})`);
+    }
+    if (blob === undefined) return undefined;
+    if ('tooLarge' in blob) return { skipped: 'larger than 1 MB' };
+    return new Uint8Array(blob.content);
+  }
+  // `cat-file --batch` is line-based: a name with a line break takes one process per read.
   const object = `${revision.sha}:${path}`;
   try {
     const size = Number((await git(repository, ['cat-file', '-s', object], '')).toString('utf8').trim());
