@@ -36461,6 +36461,18 @@ function classAt(text, index) {
   const codePoint = text.codePointAt(index);
   return codePoint === void 0 ? OTHER : classOf(codePoint);
 }
+function splitForEncoding(text, size) {
+  const chunks = [];
+  let forced = false;
+  let start = 0;
+  while (start < text.length) {
+    const next = nextChunkEnd(text, start, size);
+    chunks.push(text.slice(start, next.end));
+    forced ||= next.forced;
+    start = next.end;
+  }
+  return { chunks, forced };
+}
 
 // ../core/src/token-encoding.ts
 var import_tiktoken = __toESM(require_tiktoken(), 1);
@@ -36860,9 +36872,24 @@ function createPromptEngine(options = {}) {
   };
 }
 var defaultCounter = {
-  countText: (text, model) => countTokens(text, model),
+  countText: countPromptText,
   countChat: (messages, model) => countChatTokens(messages, model)
 };
+var PROMPT_CHUNK_SIZE = 4096;
+function countPromptText(text, model) {
+  if (text.length <= PROMPT_CHUNK_SIZE || encodingForModel(model) === void 0) return countTokens(text, model);
+  const { chunks, forced } = splitForEncoding(text, PROMPT_CHUNK_SIZE);
+  if (forced) return countTokens(text, model);
+  let tokens = 0;
+  let encoding;
+  for (const chunk of chunks) {
+    const count = countTokens(chunk, model);
+    if (count.estimated || encoding !== void 0 && count.encoding !== encoding) return countTokens(text, model);
+    encoding = count.encoding;
+    tokens += count.tokens;
+  }
+  return { tokens, encoding: encoding ?? "estimate", estimated: false };
+}
 
 // ../core/src/prompt-usage.ts
 var DAYS_PER_MONTH = 30;

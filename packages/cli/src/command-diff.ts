@@ -85,7 +85,7 @@ async function runDiff(options: DiffCommandOptions): Promise<void> {
   let usage: UsageVolume | undefined;
   let files: ChangedFile[];
   try {
-    const read = (revision: Revision, path: string) => readAt(repository, blobs, revision, path);
+    const read = (revision: Revision, path: string, blob?: string) => readAt(repository, blobs, revision, path, blob);
     config = await loadConfig(options.config, (path) => readFirst([head, base], path, read));
     usage = config.usage ? await loadUsage(config, (path) => read(head, path)) : undefined;
 
@@ -98,11 +98,12 @@ async function runDiff(options: DiffCommandOptions): Promise<void> {
     // All reads at once: the one git process answers them as a pipeline instead of one round trip per file.
     files = await Promise.all(
       candidates.map(async (file): Promise<ChangedFile> => {
+        const { beforeBlob, afterBlob, ...change } = file;
         const [before, after] = await Promise.all([
-          file.status === 'added' ? undefined : read(base, file.previousPath ?? file.path),
-          file.status === 'removed' ? undefined : read(head, file.path),
+          file.status === 'added' ? undefined : read(base, file.previousPath ?? file.path, beforeBlob),
+          file.status === 'removed' ? undefined : read(head, file.path, afterBlob),
         ]);
-        return { ...file, ...(before === undefined ? {} : { before }), ...(after === undefined ? {} : { after }) };
+        return { ...change, ...(before === undefined ? {} : { before }), ...(after === undefined ? {} : { after }) };
       }),
     );
   } finally {
@@ -143,32 +144,50 @@ async function resolveCommit(repository: string, ref: string): Promise<Revision 
 }
 
 /** Changed files between the base and the head (commit or working tree), renames detected as GitHub does. */
+/** A changed file, with the ids of its blobs at the base and the head when git names them. */
+interface ChangedPath {
+  path: string;
+  previousPath?: string;
+  status: PromptFileStatus;
+  beforeBlob?: string;
+  afterBlob?: string;
+}
+
+const NULL_BLOB = /^0+$/;
+
 async function changedFiles(
   repository: string,
   base: Revision & { kind: 'commit' },
   head: Revision,
-): Promise<Array<{ path: string; previousPath?: string; status: PromptFileStatus }>> {
+): Promise<ChangedPath[]> {
   const range = head.kind === 'commit' ? [base.sha, head.sha] : [base.sha];
+  // `--raw` rather than `--name-status`: the same statuses and paths, plus the blob ids to read.
   const output = (
     await git(
       repository,
-      ['-c', 'core.quotePath=false', 'diff', '--name-status', '-z', '-M', ...range, '--'],
+      ['-c', 'core.quotePath=false', 'diff', '--raw', '--no-abbrev', '-z', '-M', ...range, '--'],
       'git diff failed',
     )
   ).toString('utf8');
   const fields = output.split('\0').filter((field) => field !== '');
-  const files: Array<{ path: string; previousPath?: string; status: PromptFileStatus }> = [];
+  const files: ChangedPath[] = [];
   for (let index = 0; index < fields.length; ) {
-    const code = fields[index++] ?? '';
+    // `:old-mode new-mode old-blob new-blob status`; a zero id is a side that does not exist (or is on disk).
+    const [, , oldBlob = '', newBlob = '', code = ''] = (fields[index++] ?? '').split(' ');
+    const blobs = {
+      ...(oldBlob && !NULL_BLOB.test(oldBlob) ? { beforeBlob: oldBlob } : {}),
+      ...(newBlob && !NULL_BLOB.test(newBlob) && head.kind === 'commit' ? { afterBlob: newBlob } : {}),
+    };
     if (code.startsWith('R')) {
       const previousPath = fields[index++] ?? '';
-      files.push({ path: fields[index++] ?? '', previousPath, status: 'renamed' });
+      files.push({ path: fields[index++] ?? '', previousPath, status: 'renamed', ...blobs });
     } else if (code.startsWith('C')) {
       index++;
-      files.push({ path: fields[index++] ?? '', status: 'added' });
+      const { afterBlob } = blobs;
+      files.push({ path: fields[index++] ?? '', status: 'added', ...(afterBlob ? { afterBlob } : {}) });
     } else {
       const status: PromptFileStatus = code === 'A' ? 'added' : code === 'D' ? 'removed' : 'modified';
-      files.push({ path: fields[index++] ?? '', status });
+      files.push({ path: fields[index++] ?? '', status, ...blobs });
     }
   }
   if (head.kind === 'working-tree') {
@@ -186,6 +205,7 @@ async function readAt(
   blobs: GitBlobReader,
   revision: Revision,
   path: string,
+  blobId?: string,
 ): Promise<PromptFileContent | undefined> {
   if (revision.kind === 'working-tree') {
     const file = join(repository, path);
@@ -196,10 +216,11 @@ async function readAt(
       return undefined;
     }
   }
-  if (GitBlobReader.canRead(path)) {
+  const object = blobId ?? `${revision.sha}:${path}`;
+  if (GitBlobReader.canRead(object)) {
     let blob: GitBlob | undefined;
     try {
-      blob = await blobs.read(revision.sha, path);
+      blob = await blobs.read(object);
     } catch (error) {
       throw new CliInputError(`git cat-file failed (${(error as Error).message})`);
     }
@@ -208,7 +229,6 @@ async function readAt(
     return new Uint8Array(blob.content);
   }
   // `cat-file --batch` is line-based: a name with a line break takes one process per read.
-  const object = `${revision.sha}:${path}`;
   try {
     const size = Number((await git(repository, ['cat-file', '-s', object], '')).toString('utf8').trim());
     if (size > MAX_PROMPT_BYTES) return { skipped: 'larger than 1 MB' };

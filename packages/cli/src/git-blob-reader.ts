@@ -32,17 +32,20 @@ export class GitBlobReader {
     private readonly maxBytes: number,
   ) {}
 
-  static canRead(path: string): boolean {
-    return !/[\r\n]/.test(path);
+  static canRead(object: string): boolean {
+    return !/[\r\n]/.test(object);
   }
 
-  /** The blob at `revision:path`; undefined when there is none (missing, or not a file). */
-  read(revision: string, path: string): Promise<GitBlob | undefined> {
+  /**
+   * The blob named `object` (a blob id, or `commit:path`); undefined when there is none (missing, or not a
+   * file). A blob id is cheaper: git then need not walk the commit's trees for every read.
+   */
+  read(object: string): Promise<GitBlob | undefined> {
     if (this.failure) return Promise.reject(this.failure);
     const child = this.start();
     return new Promise((resolve, reject) => {
       this.waiting.push({ resolve, reject });
-      child.stdin.write(`${revision}:${path}\n`);
+      child.stdin.write(`${object}\n`);
     });
   }
 

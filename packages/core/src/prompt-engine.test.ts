@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { parseCheckConfig } from './prompt-config';
 import { diffPrompts } from './prompt-diff';
 import { createPromptEngine } from './prompt-engine';
+import { clearTokenCountMemo, countTokens, tokenCountMemoSize } from './token-count';
 
 describe('createPromptEngine', () => {
   const engine = createPromptEngine();
@@ -46,5 +47,21 @@ describe('createPromptEngine', () => {
       '0.75',
     ]);
     expect(diff.deltaPercent).toBe('250.0');
+  });
+
+  it('counts long prompts in chunks with exactly the whole-text count, sharing the unchanged part', () => {
+    const paragraph = (seed: number) =>
+      `Section ${seed}: answer the customer's question politely, cite the order number 10${seed}, and never guess.\n\n`;
+    const base = Array.from({ length: 200 }, (_, index) => paragraph(index)).join('');
+    const head = `${base.slice(0, -300)}A rewritten ending: escalate refunds over $500 to a human.\n`;
+    clearTokenCountMemo();
+    const whole = { base: countTokens(base, 'gpt-4o'), head: countTokens(head, 'gpt-4o') };
+    clearTokenCountMemo();
+    expect(engine.countText(base, 'gpt-4o')).toEqual(whole.base);
+    const afterBase = tokenCountMemoSize();
+    expect(engine.countText(head, 'gpt-4o')).toEqual(whole.head);
+    // Only the last chunk differs: the head adds one memo entry, its shared chunks are lookups.
+    expect(afterBase).toBeGreaterThan(2);
+    expect(tokenCountMemoSize()).toBe(afterBase + 1);
   });
 });

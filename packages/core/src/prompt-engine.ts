@@ -3,7 +3,10 @@ import { PriceCatalog } from './price-catalog';
 import type { CallPrice, PromptEngine } from './prompt-diff';
 import type { PromptCounter } from './prompt-parse';
 import { countChatTokens } from './token-chat';
+import { splitForEncoding } from './token-chunks';
 import { countTokens } from './token-count';
+import { encodingForModel } from './token-encoding';
+import type { TokenCount } from './types';
 
 export interface PromptEngineOptions {
   /** Default: the shipped catalog. */
@@ -49,6 +52,31 @@ export function createPromptEngine(options: PromptEngineOptions = {}): PromptEng
 }
 
 const defaultCounter: PromptCounter = {
-  countText: (text, model) => countTokens(text, model),
+  countText: countPromptText,
   countChat: (messages, model) => countChatTokens(messages, model),
 };
+
+/** Pieces of about this many characters: a 10 KB prompt is three, each counted once per run. */
+const PROMPT_CHUNK_SIZE = 4096;
+
+/**
+ * A pull request changes a prompt's base and head versions only in places, so both are counted in chunks
+ * cut where tiktoken's pre-tokenizer cuts anyway (the sum is then the exact count) and the count memo
+ * answers every chunk the two versions share: the unchanged part of a prompt is encoded once, not twice.
+ * Anything that is not a plain exact count (estimates, forced cuts in a run without token boundaries) is
+ * counted whole, as before, so the numbers never depend on the chunking.
+ */
+function countPromptText(text: string, model: string): TokenCount {
+  if (text.length <= PROMPT_CHUNK_SIZE || encodingForModel(model) === undefined) return countTokens(text, model);
+  const { chunks, forced } = splitForEncoding(text, PROMPT_CHUNK_SIZE);
+  if (forced) return countTokens(text, model);
+  let tokens = 0;
+  let encoding: TokenCount['encoding'] | undefined;
+  for (const chunk of chunks) {
+    const count = countTokens(chunk, model);
+    if (count.estimated || (encoding !== undefined && count.encoding !== encoding)) return countTokens(text, model);
+    encoding = count.encoding;
+    tokens += count.tokens;
+  }
+  return { tokens, encoding: encoding ?? 'estimate', estimated: false };
+}

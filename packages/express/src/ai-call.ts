@@ -171,6 +171,45 @@ export function outputTextOf(call: AiCall, body: unknown): string {
   return parts.join('');
 }
 
+const STREAM_USAGE_MEMBER = '"stream_options":{"include_usage":true}';
+const STREAM_USAGE_BYTES = Buffer.from(STREAM_USAGE_MEMBER);
+
+function isJsonSpace(code: number): boolean {
+  return code === 0x20 || code === 0x0a || code === 0x0d || code === 0x09;
+}
+
+/**
+ * A Chat Completions request body that asks for the stream's usage: the client's own bytes with one member
+ * added before the closing brace when it names no `stream_options` (no re-serialization of a large prompt),
+ * else re-serialized with its `stream_options` extended. `body` must be the JSON text `parsed` came from.
+ */
+export function withStreamUsage(body: Buffer, parsed: Json): Buffer;
+export function withStreamUsage(body: string, parsed: Json): string;
+export function withStreamUsage(body: Buffer | string, parsed: Json): Buffer | string {
+  if (parsed.stream_options === undefined) {
+    const text = typeof body === 'string';
+    const at = (index: number) => (text ? body.charCodeAt(index) : (body[index] as number));
+    let close = body.length - 1;
+    while (close >= 0 && isJsonSpace(at(close))) close -= 1;
+    let open = 0;
+    while (open < close && isJsonSpace(at(open))) open += 1;
+    let first = open + 1;
+    while (first < close && isJsonSpace(at(first))) first += 1;
+    if (at(open) === 0x7b && at(close) === 0x7d) {
+      const separator = first === close ? '' : ',';
+      if (typeof body === 'string') return `${body.slice(0, close)}${separator}${STREAM_USAGE_MEMBER}${body.slice(close)}`;
+      const parts = [body.subarray(0, close), STREAM_USAGE_BYTES, body.subarray(close)];
+      if (separator !== '') parts.splice(1, 0, COMMA);
+      return Buffer.concat(parts);
+    }
+  }
+  const streamOptions = isObject(parsed.stream_options) ? parsed.stream_options : undefined;
+  const rewritten = JSON.stringify({ ...parsed, stream_options: { ...streamOptions, include_usage: true } });
+  return typeof body === 'string' ? rewritten : Buffer.from(rewritten);
+}
+
+const COMMA = Buffer.from(',');
+
 export function emptyBuckets() {
   return {
     inputTokens: 0,

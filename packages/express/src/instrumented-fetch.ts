@@ -10,6 +10,7 @@ import {
   outputTextOf,
   totalTokens,
   usageFromResponse,
+  withStreamUsage,
 } from './ai-call';
 import {
   applicableBudgets,
@@ -36,6 +37,7 @@ const PATH_OPERATIONS: Array<[string, Operation]> = [
   ['/messages', 'messages'],
 ];
 const GEMINI_PATH = /\/models\/([^/:]+):(generateContent|streamGenerateContent)$/;
+const BODY_DECODER = new TextDecoder();
 
 interface DetectedCall {
   call: AiCall;
@@ -68,7 +70,7 @@ function detectCall(input: Parameters<Fetch>[0], init: Parameters<Fetch>[1]): De
   if (method !== 'POST') return undefined;
   const body = init?.body;
   const text =
-    typeof body === 'string' ? body : body instanceof Uint8Array ? new TextDecoder().decode(body) : undefined;
+    typeof body === 'string' ? body : body instanceof Uint8Array ? BODY_DECODER.decode(body) : undefined;
   if (text === undefined) return undefined;
   let url: URL;
   try {
@@ -211,7 +213,7 @@ async function meteredFetch(
   const streamOptions = isObject(parsedBody.stream_options) ? parsedBody.stream_options : undefined;
   const strip = call.operation === 'chat' && call.streamRequested && streamOptions?.include_usage !== true;
   const requestInit = strip
-    ? { ...init, body: JSON.stringify({ ...parsedBody, stream_options: { ...streamOptions, include_usage: true } }) }
+    ? { ...init, body: withStreamUsage(detected.text, parsedBody) }
     : init;
 
   let response: Response;
@@ -295,8 +297,12 @@ async function meteredFetch(
       return reader.cancel(reason);
     },
   });
-  const headers = new Headers(response.headers);
-  if (strip) headers.delete('content-length');
+  // The Response constructor copies the headers it is given: a copy of our own is only needed to edit them.
+  let headers = response.headers;
+  if (strip) {
+    headers = new Headers(headers);
+    headers.delete('content-length');
+  }
   const wrapped = new Response(body, { status: response.status, statusText: response.statusText, headers });
   Object.defineProperty(wrapped, 'url', { value: response.url });
   return wrapped;

@@ -4,6 +4,7 @@ import type { Request } from 'express';
 import type { MeterConfig } from './meter-config';
 import type { Identity } from './meter-options';
 import type { UsageEvent } from './types';
+import { eventCost } from './usage-event';
 
 /** The meter's view of one incoming request: instrumented AI calls made while handling it land here. */
 export interface MeterContext {
@@ -87,7 +88,8 @@ export function summarize(context: MeterContext, events: UsageEvent[]): RequestU
     summary.cacheWriteTokens += event.cacheWrite5mTokens + event.cacheWrite1hTokens;
     summary.outputTokens += event.outputTokens;
     summary.reasoningTokens += event.reasoningTokens;
-    if (event.cost !== undefined) cost = cost.plus(Money.from(event.cost));
+    const eventAmount = eventCost(event);
+    if (eventAmount !== undefined) cost = cost.plus(eventAmount);
     if (!event.priced) summary.priced = false;
     if (event.estimated) summary.estimated = true;
   }

@@ -12,6 +12,7 @@ import {
   outputTextOf,
   totalTokens,
   usageFromResponse,
+  withStreamUsage,
 } from './ai-call';
 import {
   applicableBudgets,
@@ -121,7 +122,8 @@ function upstreamFor(config: ProxyConfig, req: Request, path: string): UpstreamT
 
 function forwardedHeaders(headers: IncomingHttpHeaders, bodyLength: number | undefined): OutgoingHttpHeaders {
   const result: OutgoingHttpHeaders = {};
-  for (const [name, value] of Object.entries(headers)) {
+  for (const name in headers) {
+    const value = headers[name];
     if (value === undefined || HOP_BY_HOP.has(name)) continue;
     result[name] = value;
   }
@@ -135,7 +137,9 @@ function forwardedHeaders(headers: IncomingHttpHeaders, bodyLength: number | und
 
 function responseHeaders(upstream: IncomingMessage, dropLength: boolean): OutgoingHttpHeaders {
   const result: OutgoingHttpHeaders = {};
-  for (const [name, value] of Object.entries(upstream.headers)) {
+  const headers = upstream.headers;
+  for (const name in headers) {
+    const value = headers[name];
     if (value === undefined || HOP_BY_HOP.has(name) || (dropLength && name === 'content-length')) continue;
     result[name] = value;
   }
@@ -398,7 +402,7 @@ async function meterCall(
   const stripUsageChunk =
     operation === 'chat' && call.streamRequested && config.requestStreamUsage && streamOptions?.include_usage !== true;
   if (stripUsageChunk) {
-    body = Buffer.from(JSON.stringify({ ...parsed, stream_options: { ...streamOptions, include_usage: true } }));
+    body = withStreamUsage(body, parsed);
   }
 
   const state = new CallState(config, call, requestId, route, identity, hold, started);
@@ -476,15 +480,37 @@ class CallState {
     error?: UsageEvent['error'],
     options: { noTokens?: boolean } = {},
   ): Promise<UsageEvent | undefined> {
-    if (this.done) return Promise.resolve(undefined);
-    this.done = true;
-    return this.complete(status, error, options).catch((failure: unknown) => {
-      this.config.warnOnce('EVENT_BUILD_FAILED', `a usage event could not be built: ${describeError(failure)}.`);
-      return undefined;
-    });
+    const result = this.finishNow(status, error, options);
+    return result instanceof Promise ? result : Promise.resolve(result);
   }
 
-  private async usage(error: UsageEvent['error'] | undefined): Promise<NormalizedUsage | undefined> {
+  /**
+   * `finish()`, synchronous when the usage is at hand (reported, or no tokens spent): the common case then
+   * builds and hands on its event without a chain of promises. A promise only when tokens must be counted.
+   */
+  finishNow(
+    status: number,
+    error?: UsageEvent['error'],
+    options: { noTokens?: boolean } = {},
+  ): UsageEvent | undefined | Promise<UsageEvent | undefined> {
+    if (this.done) return undefined;
+    this.done = true;
+    const failed = (failure: unknown) => {
+      this.config.warnOnce('EVENT_BUILD_FAILED', `a usage event could not be built: ${describeError(failure)}.`);
+      return undefined;
+    };
+    try {
+      const usage = options.noTokens ? undefined : this.usage(error);
+      if (usage instanceof Promise) return usage.then((counted) => this.complete(status, error, counted)).catch(failed);
+      return this.complete(status, error, usage);
+    } catch (failure) {
+      return failed(failure);
+    }
+  }
+
+  private usage(
+    error: UsageEvent['error'] | undefined,
+  ): NormalizedUsage | undefined | Promise<NormalizedUsage | undefined> {
     const { call, tap } = this;
     if (tap) {
       const reported = tap.usage;
@@ -499,13 +525,8 @@ class CallState {
     return estimateUsage(call, '');
   }
 
-  private async complete(
-    status: number,
-    error: UsageEvent['error'] | undefined,
-    options: { noTokens?: boolean },
-  ): Promise<UsageEvent> {
+  private complete(status: number, error: UsageEvent['error'] | undefined, usage: NormalizedUsage | undefined): UsageEvent {
     const { config, call } = this;
-    const usage = options.noTokens ? undefined : await this.usage(error);
     const { event, cost } = buildUsageEvent(config, {
       call,
       requestId: this.requestId,
@@ -617,8 +638,8 @@ function relayJson(
     state.jsonRead = true;
     const headers = responseHeaders(response, true);
     headers['content-length'] = String(length);
-    // The cost headers need the event; with reported usage it is ready within the same tick.
-    void state.finish(status).then((event) => {
+    // The cost headers need the event; with reported usage it is built synchronously, here.
+    const respond = (event: UsageEvent | undefined) => {
       if (config.headers && event) {
         Object.assign(headers, usageHeaders(event));
         if (state.hold) Object.assign(headers, state.hold.headers);
@@ -626,7 +647,10 @@ function relayJson(
       if (res.destroyed) return;
       res.writeHead(status, headers);
       res.end(body);
-    });
+    };
+    const event = state.finishNow(status);
+    if (event instanceof Promise) void event.then(respond);
+    else respond(event);
   });
   const cut = (error?: Error) => {
     if (ended || state.done) return;

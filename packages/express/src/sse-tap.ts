@@ -54,9 +54,12 @@ export class SseTap {
       if (text.length > 0) this.tail = text.length >= 4 ? text.slice(-4) : (this.tail + text).slice(-4);
       return chunk;
     }
+    // Only the new text (and the 3 characters before it, where a boundary may have started) can hold a
+    // boundary not seen yet: a long event arriving in many chunks is not rescanned from its start each time.
+    const scanFrom = Math.max(0, this.pending.length - 3);
     this.pending += text;
     let end = 0;
-    EVENT_BOUNDARY.lastIndex = 0;
+    EVENT_BOUNDARY.lastIndex = scanFrom;
     let output = '';
     for (let match = EVENT_BOUNDARY.exec(this.pending); match; match = EVENT_BOUNDARY.exec(this.pending)) {
       const eventEnd = match.index + match[0].length;
@@ -64,7 +67,7 @@ export class SseTap {
       end = eventEnd;
     }
     if (end === 0) return undefined;
-    this.pending = this.pending.slice(end);
+    this.pending = end === this.pending.length ? '' : this.pending.slice(end);
     return output === '' ? undefined : this.encoder.encode(output);
   }
 
@@ -104,6 +107,19 @@ export class SseTap {
     if (event.event === 'error') this.upstreamError = true;
     const data = event.data;
     if (data === '' || data === '[DONE]') return;
+    const full = this.fullDataBytes < FULL_DATA_BYTES;
+    if (
+      !full &&
+      this.format === 'openai-chat' &&
+      !data.includes('"usage"') &&
+      !data.includes('"error"') &&
+      !data.includes('\\u')
+    ) {
+      // Past the kept text, a Chat Completions chunk without usage or error contributes nothing but its size
+      // (a chunk with \u escapes is parsed anyway: a key could be spelled with them).
+      this.skippedDataBytes += data.length;
+      return;
+    }
     let payload: unknown;
     try {
       payload = JSON.parse(data);
@@ -118,7 +134,7 @@ export class SseTap {
     ) {
       this.upstreamError = true;
     }
-    if (this.fullDataBytes < FULL_DATA_BYTES) {
+    if (full) {
       this.fullDataBytes += data.length;
       this.accumulator.push(payload);
       return;

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import type { CostResult, NormalizedUsage, ResolvedModel } from '@tokenmeter/core';
+import { type CostResult, Money, type NormalizedUsage, type ResolvedModel } from '@tokenmeter/core';
 import { type AiCall, costOf, emptyBuckets, type Operation, providerHint } from './ai-call';
 import type { MeterConfig } from './meter-config';
 import type { Identity } from './meter-options';
@@ -64,7 +64,10 @@ export function buildUsageEvent(
     durationMs: Math.max(0, Math.round(outcome.durationMs)),
     streamed: outcome.streamed,
   };
-  if (cost.priced && cost.total !== undefined) event.cost = cost.total.toString();
+  if (cost.priced && cost.total !== undefined) {
+    event.cost = cost.total.toString();
+    exactCosts.set(event, { text: event.cost, amount: cost.total });
+  }
   if (identity?.user !== undefined) event.user = identity.user;
   if (identity?.tenant !== undefined) event.tenant = identity.tenant;
   if (identity?.feature !== undefined) event.feature = identity.feature;
@@ -91,4 +94,14 @@ export function usageHeaders(event: UsageEvent): Record<string, string> {
 
 function headerText(value: string): string {
   return /^[\x20-\x7e]*$/.test(value) ? value : encodeURIComponent(value);
+}
+
+/** The exact cost of events built here, so per-request totals need not parse the decimal strings again. */
+const exactCosts = new WeakMap<UsageEvent, { text: string; amount: Money }>();
+
+/** An event's cost as `Money` (undefined when unpriced). */
+export function eventCost(event: UsageEvent): Money | undefined {
+  if (event.cost === undefined) return undefined;
+  const known = exactCosts.get(event);
+  return known !== undefined && known.text === event.cost ? known.amount : Money.from(event.cost);
 }
