@@ -128,7 +128,7 @@ export class PriceCatalog {
 
   /** The price set in force on a date (default: now); dates before the first set get the first set. */
   priceSetAt(entry: CatalogEntry, at?: Date | string): PriceSet {
-    const day = toDay(at ?? new Date());
+    const day = at === undefined ? today() : toDay(at);
     let chosen = entry.prices[0];
     if (!chosen) throw new RangeError(`Catalog entry "${entry.id}" has no prices`);
     for (const set of entry.prices) {
@@ -232,6 +232,18 @@ function stripPrefixes(name: string): string {
     if (slash <= 0 || !PREFIXES.has(current.slice(0, slash))) return current;
     current = current.slice(slash + 1);
   }
+}
+
+// "Today" is asked on every metered request; the UTC date only changes once a day.
+let todayCache = { day: '', until: 0 };
+
+function today(): string {
+  const now = Date.now();
+  if (now >= todayCache.until || now < todayCache.until - 86_400_000) {
+    const day = new Date(now).toISOString().slice(0, 10);
+    todayCache = { day, until: Date.parse(`${day}T00:00:00Z`) + 86_400_000 };
+  }
+  return todayCache.day;
 }
 
 function toDay(at: Date | string): string {
