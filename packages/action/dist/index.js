@@ -34870,16 +34870,16 @@ function validateCatalogEntries(document) {
   } else {
     throw new InvalidPriceFileError("expected a list of models, { models: [...] } or { entries: [...] }");
   }
-  const today = (/* @__PURE__ */ new Date()).toISOString().slice(0, 10);
+  const today2 = (/* @__PURE__ */ new Date()).toISOString().slice(0, 10);
   const seen = /* @__PURE__ */ new Set();
   return list.map((item, index) => {
-    const entry = validateEntry(item, `${root}[${index}]`, today);
+    const entry = validateEntry(item, `${root}[${index}]`, today2);
     if (seen.has(entry.id)) fail(`${root}[${index}].id`, `duplicate id "${entry.id}"`);
     seen.add(entry.id);
     return entry;
   });
 }
-function validateEntry(item, at, today) {
+function validateEntry(item, at, today2) {
   if (!isRecord(item)) fail(at, 'expected an object with at least "id", "input" and "output"');
   if (typeof item.id !== "string" || item.id.trim() === "") fail(`${at}.id`, "expected a non-empty model id");
   const path = `${at} (${JSON.stringify(item.id)})`;
@@ -34925,7 +34925,7 @@ function validateEntry(item, at, today) {
     mode,
     prices,
     sourceUrl: text("sourceUrl", "custom"),
-    checkedAt: date(item.checkedAt, `${path}.checkedAt`) ?? today
+    checkedAt: date(item.checkedAt, `${path}.checkedAt`) ?? today2
   };
   if (item.displayName !== void 0) entry.displayName = text("displayName", "");
   const contextWindow = count("contextWindow");
@@ -35146,7 +35146,7 @@ var PriceCatalog = class _PriceCatalog {
   }
   /** The price set in force on a date (default: now); dates before the first set get the first set. */
   priceSetAt(entry, at) {
-    const day = toDay(at ?? /* @__PURE__ */ new Date());
+    const day = at === void 0 ? today() : toDay(at);
     let chosen = entry.prices[0];
     if (!chosen) throw new RangeError(`Catalog entry "${entry.id}" has no prices`);
     for (const set of entry.prices) {
@@ -35234,6 +35234,15 @@ function stripPrefixes(name) {
     if (slash <= 0 || !PREFIXES.has(current.slice(0, slash))) return current;
     current = current.slice(slash + 1);
   }
+}
+var todayCache = { day: "", until: 0 };
+function today() {
+  const now = Date.now();
+  if (now >= todayCache.until || now < todayCache.until - 864e5) {
+    const day = new Date(now).toISOString().slice(0, 10);
+    todayCache = { day, until: Date.parse(`${day}T00:00:00Z`) + 864e5 };
+  }
+  return todayCache.day;
 }
 function toDay(at) {
   if (at instanceof Date) {
@@ -35381,12 +35390,16 @@ function validateBuckets(usage) {
   }
   return buckets;
 }
+var parsedPrices = /* @__PURE__ */ new WeakMap();
 function parsePrices(prices) {
+  const cached = parsedPrices.get(prices);
+  if (cached) return cached;
   const parsed = {};
   for (const key of PRICE_KEYS) {
     const value = prices[key];
     if (value !== void 0 && value !== null) parsed[key] = parsePricePerMillion(value);
   }
+  parsedPrices.set(prices, parsed);
   return parsed;
 }
 function required(price, entry, name) {

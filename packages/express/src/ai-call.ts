@@ -197,7 +197,8 @@ export function withStreamUsage(body: Buffer | string, parsed: Json): Buffer | s
     while (first < close && isJsonSpace(at(first))) first += 1;
     if (at(open) === 0x7b && at(close) === 0x7d) {
       const separator = first === close ? '' : ',';
-      if (typeof body === 'string') return `${body.slice(0, close)}${separator}${STREAM_USAGE_MEMBER}${body.slice(close)}`;
+      if (typeof body === 'string')
+        return `${body.slice(0, close)}${separator}${STREAM_USAGE_MEMBER}${body.slice(close)}`;
       const parts = [body.subarray(0, close), STREAM_USAGE_BYTES, body.subarray(close)];
       if (separator !== '') parts.splice(1, 0, COMMA);
       return Buffer.concat(parts);

@@ -69,8 +69,7 @@ function detectCall(input: Parameters<Fetch>[0], init: Parameters<Fetch>[1]): De
   const method = (init?.method ?? (input instanceof Request ? input.method : 'GET')).toUpperCase();
   if (method !== 'POST') return undefined;
   const body = init?.body;
-  const text =
-    typeof body === 'string' ? body : body instanceof Uint8Array ? BODY_DECODER.decode(body) : undefined;
+  const text = typeof body === 'string' ? body : body instanceof Uint8Array ? BODY_DECODER.decode(body) : undefined;
   if (text === undefined) return undefined;
   let url: URL;
   try {
@@ -212,9 +211,7 @@ async function meteredFetch(
   const parsedBody = call.body;
   const streamOptions = isObject(parsedBody.stream_options) ? parsedBody.stream_options : undefined;
   const strip = call.operation === 'chat' && call.streamRequested && streamOptions?.include_usage !== true;
-  const requestInit = strip
-    ? { ...init, body: withStreamUsage(detected.text, parsedBody) }
-    : init;
+  const requestInit = strip ? { ...init, body: withStreamUsage(detected.text, parsedBody) } : init;
 
   let response: Response;
   try {

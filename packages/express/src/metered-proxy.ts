@@ -525,7 +525,11 @@ class CallState {
     return estimateUsage(call, '');
   }
 
-  private complete(status: number, error: UsageEvent['error'] | undefined, usage: NormalizedUsage | undefined): UsageEvent {
+  private complete(
+    status: number,
+    error: UsageEvent['error'] | undefined,
+    usage: NormalizedUsage | undefined,
+  ): UsageEvent {
     const { config, call } = this;
     const { event, cost } = buildUsageEvent(config, {
       call,

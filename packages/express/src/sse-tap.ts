@@ -107,19 +107,6 @@ export class SseTap {
     if (event.event === 'error') this.upstreamError = true;
     const data = event.data;
     if (data === '' || data === '[DONE]') return;
-    const full = this.fullDataBytes < FULL_DATA_BYTES;
-    if (
-      !full &&
-      this.format === 'openai-chat' &&
-      !data.includes('"usage"') &&
-      !data.includes('"error"') &&
-      !data.includes('\\u')
-    ) {
-      // Past the kept text, a Chat Completions chunk without usage or error contributes nothing but its size
-      // (a chunk with \u escapes is parsed anyway: a key could be spelled with them).
-      this.skippedDataBytes += data.length;
-      return;
-    }
     let payload: unknown;
     try {
       payload = JSON.parse(data);
@@ -134,7 +121,7 @@ export class SseTap {
     ) {
       this.upstreamError = true;
     }
-    if (full) {
+    if (this.fullDataBytes < FULL_DATA_BYTES) {
       this.fullDataBytes += data.length;
       this.accumulator.push(payload);
       return;
