@@ -35730,6 +35730,127 @@ function costReportJson(diff) {
   };
 }
 
+// ../core/src/git-blob-reader.ts
+import { spawn } from "child_process";
+var GitBlobReader = class {
+  constructor(repository, maxBytes) {
+    this.repository = repository;
+    this.maxBytes = maxBytes;
+  }
+  repository;
+  maxBytes;
+  child;
+  chunks = [];
+  buffered = 0;
+  /** Bytes of an oversized blob (and its trailing line feed) still to throw away as they arrive. */
+  discarding = 0;
+  /** Size of the blob whose header has been read and whose content is awaited. */
+  pending;
+  waiting = [];
+  failure;
+  static canRead(object) {
+    return !/[\r\n]/.test(object);
+  }
+  /**
+   * The blob named `object` (a blob id, or `commit:path`); undefined when there is none (missing, or not a
+   * file). A blob id is cheaper: git then need not walk the commit's trees for every read.
+   */
+  read(object) {
+    if (this.failure) return Promise.reject(this.failure);
+    const child = this.start();
+    return new Promise((resolve, reject) => {
+      this.waiting.push({ resolve, reject });
+      child.stdin.write(`${object}
+`);
+    });
+  }
+  /** Ends the git process once it has answered what was asked. */
+  close() {
+    this.child?.stdin.end();
+    this.child = void 0;
+  }
+  start() {
+    if (this.child) return this.child;
+    const child = spawn("git", ["-C", this.repository, "cat-file", "--batch"], {
+      env: { ...process.env, GIT_TERMINAL_PROMPT: "0" }
+    });
+    child.stdout.on("data", (chunk) => this.receive(chunk));
+    const fail2 = (error2) => {
+      this.failure ??= error2;
+      for (const waiter of this.waiting.splice(0)) waiter.reject(error2);
+    };
+    child.on("error", fail2);
+    child.stdin.on("error", fail2);
+    child.on("close", () => fail2(new Error("git cat-file --batch exited")));
+    this.child = child;
+    return child;
+  }
+  receive(chunk) {
+    if (this.discarding > 0) {
+      const dropped = Math.min(this.discarding, chunk.length);
+      this.discarding -= dropped;
+      chunk = chunk.subarray(dropped);
+      if (chunk.length === 0) return;
+    }
+    this.chunks.push(chunk);
+    this.buffered += chunk.length;
+    this.drain();
+  }
+  /** Joins the buffered chunks only when an answer is complete, so a large blob is copied once, not per chunk. */
+  take(length) {
+    const joined = this.chunks.length === 1 ? this.chunks[0] : Buffer.concat(this.chunks, this.buffered);
+    const taken = joined.subarray(0, length);
+    const rest = joined.subarray(length);
+    this.chunks.length = 0;
+    if (rest.length > 0) this.chunks.push(rest);
+    this.buffered = rest.length;
+    return taken;
+  }
+  drain() {
+    for (; ; ) {
+      const waiter = this.waiting[0];
+      if (!waiter) return;
+      if (!this.pending) {
+        const newline = this.indexOfNewline();
+        if (newline === -1) return;
+        const header = this.take(newline + 1).subarray(0, newline).toString("utf8");
+        if (header.endsWith(" missing") || header.endsWith(" ambiguous")) {
+          this.waiting.shift();
+          waiter.resolve(void 0);
+          continue;
+        }
+        const [, type, sizeText] = header.split(" ");
+        const size2 = Number(sizeText);
+        if (size2 > this.maxBytes) {
+          const dropped = Math.min(this.buffered, size2 + 1);
+          this.take(dropped);
+          this.discarding = size2 + 1 - dropped;
+          this.waiting.shift();
+          waiter.resolve(type === "blob" ? { tooLarge: size2 } : void 0);
+          if (this.discarding > 0) return;
+          continue;
+        }
+        this.pending = { size: size2, isBlob: type === "blob" };
+      }
+      const { size, isBlob } = this.pending;
+      if (this.buffered < size + 1) return;
+      const content = Buffer.from(this.take(size + 1).subarray(0, size));
+      this.pending = void 0;
+      this.waiting.shift();
+      waiter.resolve(isBlob ? { content } : void 0);
+    }
+  }
+  indexOfNewline() {
+    let offset = 0;
+    for (const chunk of this.chunks) {
+      const index = chunk.indexOf(10);
+      if (index !== -1) return offset + index;
+      offset += chunk.length;
+    }
+    return -1;
+  }
+};
+
 // ../core/src/invalid-config-error.ts
 var InvalidConfigError = class extends TokenmeterError {
   /** The offending field as a path (`prompts[0].calls-per-month`), or `""` for the whole document. */
@@ -36984,7 +37105,7 @@ function divideRoundHalfUp(numerator, denominator) {
 }
 
 // src/file-source.ts
-import { execFile, spawn } from "child_process";
+import { execFile } from "child_process";
 
 // src/github-retry.ts
 var MAX_ATTEMPTS = 5;
@@ -37034,15 +37155,19 @@ async function gitFileSource(workspace, shas) {
     );
     if (!found) return void 0;
   }
-  const batch = new CatFileBatch(workspace);
+  const batch = new GitBlobReader(workspace, MAX_PROMPT_BYTES);
   return {
     kind: "git",
     async read(path, sha) {
       const object = `${sha}:${path}`;
-      const blob = /[\r\n]/.test(path) ? await readOne(workspace, object) : await batch.read(object);
+      if (!GitBlobReader.canRead(object)) {
+        const blob2 = await readOne(workspace, object);
+        if (blob2 === void 0) return void 0;
+        return blob2.length > MAX_PROMPT_BYTES ? { skipped: "larger than 1 MB" } : new Uint8Array(blob2);
+      }
+      const blob = await batch.read(object);
       if (blob === void 0) return void 0;
-      if (blob.length > MAX_PROMPT_BYTES) return { skipped: "larger than 1 MB" };
-      return new Uint8Array(blob);
+      return "tooLarge" in blob ? { skipped: "larger than 1 MB" } : new Uint8Array(blob.content);
     },
     close: () => batch.close()
   };
@@ -37054,68 +37179,6 @@ async function readOne(workspace, object) {
     return void 0;
   }
 }
-var CatFileBatch = class {
-  constructor(workspace) {
-    this.workspace = workspace;
-  }
-  workspace;
-  child;
-  buffer = Buffer.alloc(0);
-  waiting = [];
-  read(object) {
-    const child = this.start();
-    return new Promise((resolve, reject) => {
-      this.waiting.push({ resolve, reject });
-      child.stdin.write(`${object}
-`);
-    });
-  }
-  close() {
-    this.child?.stdin.end();
-    this.child = void 0;
-  }
-  start() {
-    if (this.child) return this.child;
-    const child = spawn("git", ["-C", this.workspace, "cat-file", "--batch"], {
-      env: { ...process.env, GIT_TERMINAL_PROMPT: "0" }
-    });
-    child.stdout.on("data", (chunk) => {
-      this.buffer = Buffer.concat([this.buffer, chunk]);
-      this.drain();
-    });
-    const fail2 = (error2) => {
-      for (const waiter of this.waiting.splice(0)) waiter.reject(error2);
-      this.child = void 0;
-    };
-    child.on("error", fail2);
-    child.stdin.on("error", fail2);
-    child.on("exit", () => fail2(new Error("git cat-file --batch exited")));
-    this.child = child;
-    return child;
-  }
-  drain() {
-    for (; ; ) {
-      const waiter = this.waiting[0];
-      if (!waiter) return;
-      const newline = this.buffer.indexOf(10);
-      if (newline === -1) return;
-      const header = this.buffer.subarray(0, newline).toString("utf8");
-      if (header.endsWith(" missing") || header.endsWith(" ambiguous")) {
-        this.buffer = this.buffer.subarray(newline + 1);
-        this.waiting.shift();
-        waiter.resolve(void 0);
-        continue;
-      }
-      const [, type, sizeText] = header.split(" ");
-      const size = Number(sizeText);
-      if (this.buffer.length < newline + 1 + size + 1) return;
-      const content = Buffer.from(this.buffer.subarray(newline + 1, newline + 1 + size));
-      this.buffer = this.buffer.subarray(newline + 1 + size + 1);
-      this.waiting.shift();
-      waiter.resolve(type === "blob" ? content : void 0);
-    }
-  }
-};
 function apiFileSource(octokit, repository) {
   return {
     kind: "api",

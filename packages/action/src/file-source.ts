@@ -1,5 +1,5 @@
-import { type ChildProcessWithoutNullStreams, execFile, spawn } from 'node:child_process';
-import { MAX_PROMPT_BYTES, type PromptFileContent } from '@tokenmeter/core';
+import { execFile } from 'node:child_process';
+import { GitBlobReader, MAX_PROMPT_BYTES, type PromptFileContent } from '@tokenmeter/core';
 import { withRetry } from './github-retry';
 import type { Octokit } from './octokit';
 
@@ -24,16 +24,21 @@ export async function gitFileSource(workspace: string, shas: string[]): Promise<
     );
     if (!found) return undefined;
   }
-  const batch = new CatFileBatch(workspace);
+  // One `git cat-file --batch` process answers every read: a 300-file pull request is one process, not 600.
+  const batch = new GitBlobReader(workspace, MAX_PROMPT_BYTES);
   return {
     kind: 'git',
     async read(path, sha) {
       const object = `${sha}:${path}`;
       // `--batch` is line-based: a name with a line break takes the slow, one-process-per-file road.
-      const blob = /[\r\n]/.test(path) ? await readOne(workspace, object) : await batch.read(object);
+      if (!GitBlobReader.canRead(object)) {
+        const blob = await readOne(workspace, object);
+        if (blob === undefined) return undefined;
+        return blob.length > MAX_PROMPT_BYTES ? { skipped: 'larger than 1 MB' } : new Uint8Array(blob);
+      }
+      const blob = await batch.read(object);
       if (blob === undefined) return undefined;
-      if (blob.length > MAX_PROMPT_BYTES) return { skipped: 'larger than 1 MB' };
-      return new Uint8Array(blob);
+      return 'tooLarge' in blob ? { skipped: 'larger than 1 MB' } : new Uint8Array(blob.content);
     },
     close: () => batch.close(),
   };
@@ -44,75 +49,6 @@ async function readOne(workspace: string, object: string): Promise<Buffer | unde
     return await git(workspace, ['cat-file', 'blob', object]);
   } catch {
     return undefined;
-  }
-}
-
-/**
- * One `git cat-file --batch` process answers every read in order: hundreds of files cost one process,
- * not hundreds (a 300-file pull request would otherwise spawn 600).
- */
-class CatFileBatch {
-  private child: ChildProcessWithoutNullStreams | undefined;
-  private buffer = Buffer.alloc(0);
-  private readonly waiting: Array<{ resolve: (blob: Buffer | undefined) => void; reject: (error: Error) => void }> = [];
-
-  constructor(private readonly workspace: string) {}
-
-  read(object: string): Promise<Buffer | undefined> {
-    const child = this.start();
-    return new Promise((resolve, reject) => {
-      this.waiting.push({ resolve, reject });
-      child.stdin.write(`${object}\n`);
-    });
-  }
-
-  close(): void {
-    this.child?.stdin.end();
-    this.child = undefined;
-  }
-
-  private start(): ChildProcessWithoutNullStreams {
-    if (this.child) return this.child;
-    const child = spawn('git', ['-C', this.workspace, 'cat-file', '--batch'], {
-      env: { ...process.env, GIT_TERMINAL_PROMPT: '0' },
-    });
-    child.stdout.on('data', (chunk: Buffer) => {
-      this.buffer = Buffer.concat([this.buffer, chunk]);
-      this.drain();
-    });
-    const fail = (error: Error) => {
-      for (const waiter of this.waiting.splice(0)) waiter.reject(error);
-      this.child = undefined;
-    };
-    child.on('error', fail);
-    child.stdin.on('error', fail);
-    child.on('exit', () => fail(new Error('git cat-file --batch exited')));
-    this.child = child;
-    return child;
-  }
-
-  private drain(): void {
-    for (;;) {
-      const waiter = this.waiting[0];
-      if (!waiter) return;
-      const newline = this.buffer.indexOf(0x0a);
-      if (newline === -1) return;
-      const header = this.buffer.subarray(0, newline).toString('utf8');
-      if (header.endsWith(' missing') || header.endsWith(' ambiguous')) {
-        this.buffer = this.buffer.subarray(newline + 1);
-        this.waiting.shift();
-        waiter.resolve(undefined);
-        continue;
-      }
-      const [, type, sizeText] = header.split(' ');
-      const size = Number(sizeText);
-      // Header, content, and one trailing line feed.
-      if (this.buffer.length < newline + 1 + size + 1) return;
-      const content = Buffer.from(this.buffer.subarray(newline + 1, newline + 1 + size));
-      this.buffer = this.buffer.subarray(newline + 1 + size + 1);
-      this.waiting.shift();
-      waiter.resolve(type === 'blob' ? content : undefined);
-    }
   }
 }
 

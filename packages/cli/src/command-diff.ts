@@ -8,6 +8,8 @@ import {
   createPromptEngine,
   diffPrompts,
   exceededThreshold,
+  type GitBlob,
+  GitBlobReader,
   MAX_PROMPT_BYTES,
   Money,
   matchPromptRule,
@@ -20,7 +22,6 @@ import {
   type UsageVolume,
 } from '@tokenmeter/core';
 import { type Command, Option } from 'commander';
-import { type GitBlob, GitBlobReader } from './git-blob-reader';
 import { CliInputError, EXIT_FAILED_CHECK, printJson } from './output';
 
 interface DiffCommandOptions {

@@ -36,6 +36,8 @@ export {
 } from './cost-report-stamp';
 export { type CostReportJson, costReportJson, renderCostReportText } from './cost-report-text';
 export { parseCustomPrices, validateCatalogEntries } from './custom-prices';
+export type { GitBlob } from './git-blob-reader';
+export { GitBlobReader } from './git-blob-reader';
 export { equalsNames, type GenAiMatchRule, importGenAiPrices, matchesGenAiRule } from './import-genai-prices';
 export { type ImportOptions, importLiteLLM, UNKNOWN_EFFECTIVE_FROM } from './import-litellm';
 export { InvalidConfigError } from './invalid-config-error';
