@@ -1,5 +1,6 @@
 import type { Money } from '@tokenmeter/core';
 import { type BudgetRule, formatBudgetAmount, toNanoDollars } from './budget-rules';
+import { describeError } from './meter-config';
 import type { BudgetScope, BudgetWarning, Identity } from './meter-options';
 import type { Store } from './types';
 
@@ -192,4 +193,18 @@ export async function releaseBudgets(store: Store, hold: BudgetHold, now: number
 /** Header values must be visible ASCII: ids built from user names may hold anything. */
 function headerSafe(value: string): string {
   return /^[\x20-\x7e]*$/.test(value) ? value : encodeURIComponent(value);
+}
+
+/** Hands soft-limit warnings to the app's callback; a throwing callback is reported once, never fatal. */
+export function notifyBudgetWarnings(
+  config: { onBudgetWarning(warning: BudgetWarning): void; warnOnce(code: string, message: string): void },
+  hold: BudgetHold,
+): void {
+  for (const warning of hold.warnings) {
+    try {
+      config.onBudgetWarning(warning);
+    } catch (error) {
+      config.warnOnce('BUDGET_WARNING_CALLBACK_FAILED', `onBudgetWarning threw: ${describeError(error)}.`);
+    }
+  }
 }

@@ -15,6 +15,7 @@ import {
 import {
   applicableBudgets,
   type BudgetHold,
+  notifyBudgetWarnings,
   rejectionResponse,
   releaseBudgets,
   reserveBudgets,
@@ -25,7 +26,7 @@ import { captureRoute, currentMeterContext, type MeterContext } from './meter-co
 import type { MeterOptions } from './meter-options';
 import { SseTap } from './sse-tap';
 import type { UsageEvent } from './types';
-import { buildUsageEvent } from './usage-event';
+import { buildRejectedEvent, buildUsageEvent } from './usage-event';
 
 type Fetch = typeof globalThis.fetch;
 
@@ -127,17 +128,7 @@ async function meteredFetch(
     const amounts = maximumAmounts(call, config.catalog, config.resolveModel(call.model), config.maxOutputTokens);
     const result = await reserveBudgets(config.store, applied, amounts, Date.now());
     if (!result.ok) {
-      const { event } = buildUsageEvent(config, {
-        call,
-        requestId,
-        route,
-        identity,
-        usage: undefined,
-        status: 429,
-        streamed: false,
-        durationMs: performance.now() - started,
-        rejected: true,
-      });
+      const event = buildRejectedEvent(config, { call, requestId, route, identity }, started);
       config.sink.annotate(event, { budgetScope: result.rejection.scope });
       record(event);
       // An answer, not a thrown error: SDKs turn a thrown fetch error into a retried connection error, while
@@ -150,13 +141,7 @@ async function meteredFetch(
       });
     }
     hold = result.hold;
-    for (const warning of hold.warnings) {
-      try {
-        config.onBudgetWarning(warning);
-      } catch (error) {
-        config.warnOnce('BUDGET_WARNING_CALLBACK_FAILED', `onBudgetWarning threw: ${describeError(error)}.`);
-      }
-    }
+    notifyBudgetWarnings(config, hold);
   }
 
   let done = false;

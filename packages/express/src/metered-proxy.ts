@@ -17,6 +17,7 @@ import {
 import {
   applicableBudgets,
   type BudgetHold,
+  notifyBudgetWarnings,
   rejectionResponse,
   releaseBudgets,
   reserveBudgets,
@@ -28,7 +29,7 @@ import type { Identity, MeteredProxyOptions } from './meter-options';
 import { SseTap } from './sse-tap';
 import { StoreUnavailableError } from './store-unavailable-error';
 import type { UsageEvent } from './types';
-import { buildUsageEvent, usageHeaders } from './usage-event';
+import { buildRejectedEvent, buildUsageEvent, usageHeaders } from './usage-event';
 
 /** An Express handler that forwards AI API calls upstream and meters them. */
 export interface MeteredProxy {
@@ -372,28 +373,12 @@ async function meterCall(
       const { headers, body } = rejectionResponse(result.rejection);
       res.writeHead(429, { ...headers, 'content-length': String(Buffer.byteLength(body)) });
       res.end(body);
-      const { event } = buildUsageEvent(config, {
-        call,
-        requestId,
-        route,
-        identity,
-        usage: undefined,
-        status: 429,
-        streamed: false,
-        durationMs: performance.now() - started,
-        rejected: true,
-      });
+      const event = buildRejectedEvent(config, { call, requestId, route, identity }, started);
       config.sink.record(event, { budgetScope: result.rejection.scope });
       return;
     }
     hold = result.hold;
-    for (const warning of hold.warnings) {
-      try {
-        config.onBudgetWarning(warning);
-      } catch (error) {
-        config.warnOnce('BUDGET_WARNING_CALLBACK_FAILED', `onBudgetWarning threw: ${describeError(error)}.`);
-      }
-    }
+    notifyBudgetWarnings(config, hold);
   }
 
   // Streamed Chat Completions only report usage when asked; ask, and hide the answer from clients that did not.

@@ -34,6 +34,22 @@ export function billedModel(
   return { name: resolved ? call.model : (reported ?? call.model), resolved };
 }
 
+/** The event of a call a budget refused before it reached the upstream: no tokens, status 429. */
+export function buildRejectedEvent(
+  config: MeterConfig,
+  call: Pick<CallOutcome, 'call' | 'requestId' | 'route' | 'identity'>,
+  startedAt: number,
+): UsageEvent {
+  return buildUsageEvent(config, {
+    ...call,
+    usage: undefined,
+    status: 429,
+    streamed: false,
+    durationMs: performance.now() - startedAt,
+    rejected: true,
+  }).event;
+}
+
 /** Builds the event (no prompt, completion or key ever reaches it) and its exact cost. */
 export function buildUsageEvent(
   config: MeterConfig,
