@@ -34384,6 +34384,21 @@ function costOfTokens(pricePerMillion, tokens) {
   return pricePerMillion.timesRatio(tokens, 1000000n);
 }
 
+// ../core/src/safe-yaml.ts
+var import_yaml = __toESM(require_dist(), 1);
+var MAX_YAML_NESTING = 64;
+function safeYaml(text) {
+  let depth = 0;
+  for (let index = 0; index < text.length; index++) {
+    const character = text.charCodeAt(index);
+    if (character === 91 || character === 123) {
+      depth++;
+      if (depth > MAX_YAML_NESTING) throw new Error("YAML nested too deeply");
+    } else if ((character === 93 || character === 125) && depth > 0) depth--;
+  }
+  return (0, import_yaml.parse)(text, { maxAliasCount: 50, prettyErrors: false });
+}
+
 // ../core/src/invalid-usage-error.ts
 var InvalidUsageError = class extends TokenmeterError {
   /** Dotted path of the offending field, when one field is to blame (`usage.prompt_tokens`). */
@@ -34741,9 +34756,6 @@ var catalog_generated_default = {
     { id: "grok-code-fast-1", provider: "xai", displayName: "Grok Code Fast 1", aliases: ["grok-code-fast", "grok-code-fast-1-0825"], mode: "chat", prices: [{ effectiveFrom: "2026-08-21", standard: { input: "0.2", cachedInput: "0.02", output: "1.5" } }], contextWindow: 256e3, maxOutputTokens: 256e3, sourceUrl: "https://docs.x.ai/docs/models", checkedAt: "2026-08-21", deprecated: true }
   ]
 };
-
-// ../core/src/custom-prices.ts
-var import_yaml = __toESM(require_dist(), 1);
 
 // ../core/src/invalid-price-file-error.ts
 var InvalidPriceFileError = class extends TokenmeterError {
@@ -35863,9 +35875,170 @@ var InvalidConfigError = class extends TokenmeterError {
 
 // ../core/src/prompt-config.ts
 var import_picomatch = __toESM(require_picomatch2(), 1);
+var TOP_LEVEL_KEYS = /* @__PURE__ */ new Set(["prompts", "model", "variables", "default-variable-tokens", "plans", "usage"]);
+var RULE_KEYS = /* @__PURE__ */ new Set(["files", "model", "calls-per-month", "output-tokens", "variables"]);
+var PLAN_KEYS = /* @__PURE__ */ new Set(["name", "monthly-usd"]);
+var USAGE_KEYS = /* @__PURE__ */ new Set(["file", "format"]);
+function parseCheckConfig(yamlText) {
+  let document;
+  try {
+    document = safeYaml(yamlText);
+  } catch (error2) {
+    throw new InvalidConfigError("", `not valid YAML (${firstLine(error2)})`, { cause: error2 });
+  }
+  if (document === null || document === void 0) throw new InvalidConfigError("prompts", "is required");
+  const root = asObject(document, "");
+  rejectUnknownKeys(root, TOP_LEVEL_KEYS, "");
+  const model = optionalString(root.model, "model");
+  const variables = parseVariables(root.variables, "variables");
+  const defaultVariableTokens = optionalCount(root["default-variable-tokens"], "default-variable-tokens") ?? 0;
+  const usage = root.usage === void 0 || root.usage === null ? void 0 : parseUsageSource(root.usage);
+  if (root.prompts === void 0 || root.prompts === null) throw new InvalidConfigError("prompts", "is required");
+  const ruleList = Array.isArray(root.prompts) ? root.prompts : [root.prompts];
+  if (ruleList.length === 0) throw new InvalidConfigError("prompts", "must list at least one entry");
+  const prompts = ruleList.map((value, index) => {
+    const field = `prompts[${index}]`;
+    const rule = asObject(value, field);
+    rejectUnknownKeys(rule, RULE_KEYS, field);
+    const files = parseGlobs(rule.files, `${field}.files`);
+    const ruleModel = optionalString(rule.model, `${field}.model`);
+    if (ruleModel === void 0 && model === void 0) {
+      throw new InvalidConfigError(`${field}.model`, "is required (or set a top-level `model`)");
+    }
+    const callsPerMonth = optionalCount(rule["calls-per-month"], `${field}.calls-per-month`);
+    if (callsPerMonth === void 0 && usage === void 0) {
+      throw new InvalidConfigError(
+        `${field}.calls-per-month`,
+        "is required when no `usage` file gives measured volume"
+      );
+    }
+    return {
+      files,
+      ...ruleModel === void 0 ? {} : { model: ruleModel },
+      ...callsPerMonth === void 0 ? {} : { callsPerMonth },
+      ...optionalField("outputTokens", optionalCount(rule["output-tokens"], `${field}.output-tokens`)),
+      variables: parseVariables(rule.variables, `${field}.variables`)
+    };
+  });
+  const plans2 = root.plans === void 0 || root.plans === null ? [] : asArray(root.plans, "plans").map((value, index) => {
+    const field = `plans[${index}]`;
+    const plan = asObject(value, field);
+    rejectUnknownKeys(plan, PLAN_KEYS, field);
+    const name = optionalString(plan.name, `${field}.name`);
+    if (name === void 0) throw new InvalidConfigError(`${field}.name`, "is required");
+    const monthly = plan["monthly-usd"];
+    if (typeof monthly !== "number" && typeof monthly !== "string") {
+      throw new InvalidConfigError(`${field}.monthly-usd`, "is required (a dollar amount such as 25)");
+    }
+    let monthlyUsd;
+    try {
+      monthlyUsd = Money.from(monthly);
+    } catch (error2) {
+      throw new InvalidConfigError(`${field}.monthly-usd`, `${JSON.stringify(monthly)} is not an amount`, {
+        cause: error2
+      });
+    }
+    if (monthlyUsd.isNegative()) throw new InvalidConfigError(`${field}.monthly-usd`, "must be ≥ 0");
+    return { name, monthlyUsd };
+  });
+  return {
+    prompts,
+    ...model === void 0 ? {} : { model },
+    variables,
+    defaultVariableTokens,
+    plans: plans2,
+    ...usage === void 0 ? {} : { usage }
+  };
+}
+function matchPromptRule(config, path) {
+  return config.prompts.find((rule) => compiledGlobs(rule)(path));
+}
+var matcherCache = /* @__PURE__ */ new WeakMap();
+function compiledGlobs(rule) {
+  let matcher = matcherCache.get(rule);
+  if (!matcher) {
+    matcher = (0, import_picomatch.default)(rule.files, { dot: true });
+    matcherCache.set(rule, matcher);
+  }
+  return matcher;
+}
+function parseUsageSource(value) {
+  if (typeof value === "string") return { file: nonEmpty(value, "usage") };
+  const usage = asObject(value, "usage");
+  rejectUnknownKeys(usage, USAGE_KEYS, "usage");
+  const file = optionalString(usage.file, "usage.file");
+  if (file === void 0) throw new InvalidConfigError("usage.file", "is required");
+  const format = usage.format;
+  if (format !== void 0 && format !== "daily-series" && format !== "per-prompt") {
+    throw new InvalidConfigError("usage.format", "must be `daily-series` or `per-prompt`");
+  }
+  return { file, ...format === void 0 ? {} : { format } };
+}
+function parseGlobs(value, field) {
+  const list = typeof value === "string" ? [value] : Array.isArray(value) ? value : void 0;
+  if (!list || list.length === 0) throw new InvalidConfigError(field, "must be a glob or a list of globs");
+  return list.map((glob, index) => {
+    if (typeof glob !== "string" || glob.trim() === "") {
+      throw new InvalidConfigError(`${field}[${index}]`, "must be a non-empty glob string");
+    }
+    return glob.trim().replace(/^\.\//, "");
+  });
+}
+function parseVariables(value, field) {
+  if (value === void 0 || value === null) return {};
+  const object = asObject(value, field);
+  const result = /* @__PURE__ */ Object.create(null);
+  for (const [name, tokens] of Object.entries(object)) {
+    const count = optionalCount(tokens, `${field}.${name}`);
+    if (count === void 0) throw new InvalidConfigError(`${field}.${name}`, "must be a token count");
+    result[name] = count;
+  }
+  return result;
+}
+function optionalCount(value, field) {
+  if (value === void 0 || value === null) return void 0;
+  const number = typeof value === "string" && /^\d[\d_,]*$/.test(value) ? Number(value.replace(/[_,]/g, "")) : value;
+  if (typeof number !== "number" || !Number.isSafeInteger(number) || number < 0) {
+    throw new InvalidConfigError(field, `must be a whole number ≥ 0, got ${JSON.stringify(value)}`);
+  }
+  return number;
+}
+function optionalString(value, field) {
+  if (value === void 0 || value === null) return void 0;
+  if (typeof value !== "string") throw new InvalidConfigError(field, `must be a string, got ${typeof value}`);
+  return nonEmpty(value, field);
+}
+function nonEmpty(value, field) {
+  if (value.trim() === "") throw new InvalidConfigError(field, "must not be empty");
+  return value.trim();
+}
+function asObject(value, field) {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) {
+    throw new InvalidConfigError(field, "must be a mapping");
+  }
+  return value;
+}
+function asArray(value, field) {
+  if (!Array.isArray(value)) throw new InvalidConfigError(field, "must be a list");
+  return value;
+}
+function rejectUnknownKeys(object, known, field) {
+  for (const key of Object.keys(object)) {
+    if (!known.has(key)) {
+      const camel = key.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
+      const hint = known.has(camel) ? ` (did you mean \`${camel}\`?)` : "";
+      throw new InvalidConfigError(field ? `${field}.${key}` : key, `unknown key${hint}`);
+    }
+  }
+}
+function optionalField(key, value) {
+  return value === void 0 ? {} : { [key]: value };
+}
+function firstLine(error2) {
+  return (error2 instanceof Error ? error2.message : String(error2)).split("\n")[0] ?? "";
+}
 
 // ../core/src/prompt-parse.ts
-var import_yaml2 = __toESM(require_dist(), 1);
 var MAX_PROMPT_BYTES = 1024 * 1024;
 var TEXT_DECODER = new TextDecoder("utf-8", { fatal: true });
 function parsePromptFile(path, content, options) {
@@ -35970,18 +36143,6 @@ function safeCount(count, text) {
   } catch {
     return { tokens: Math.ceil(text.length / 4), encoding: "estimate", estimated: true };
   }
-}
-var MAX_YAML_NESTING = 64;
-function safeYaml(text) {
-  let depth = 0;
-  for (let index = 0; index < text.length; index++) {
-    const character = text.charCodeAt(index);
-    if (character === 91 || character === 123) {
-      depth++;
-      if (depth > MAX_YAML_NESTING) throw new Error("YAML nested too deeply");
-    } else if ((character === 93 || character === 125) && depth > 0) depth--;
-  }
-  return (0, import_yaml2.parse)(text, { maxAliasCount: 50, prettyErrors: false });
 }
 function splitFrontMatter(text) {
   const match = /^---[ \t]*\r?\n([\s\S]*?)\r?\n---[ \t]*(?:\r?\n|$)/.exec(text);
@@ -36145,170 +36306,6 @@ var PlaceholderCounter = class {
     });
   }
 };
-
-// ../core/src/prompt-config.ts
-var TOP_LEVEL_KEYS = /* @__PURE__ */ new Set(["prompts", "model", "variables", "default-variable-tokens", "plans", "usage"]);
-var RULE_KEYS = /* @__PURE__ */ new Set(["files", "model", "calls-per-month", "output-tokens", "variables"]);
-var PLAN_KEYS = /* @__PURE__ */ new Set(["name", "monthly-usd"]);
-var USAGE_KEYS = /* @__PURE__ */ new Set(["file", "format"]);
-function parseCheckConfig(yamlText) {
-  let document;
-  try {
-    document = safeYaml(yamlText);
-  } catch (error2) {
-    throw new InvalidConfigError("", `not valid YAML (${firstLine(error2)})`, { cause: error2 });
-  }
-  if (document === null || document === void 0) throw new InvalidConfigError("prompts", "is required");
-  const root = asObject(document, "");
-  rejectUnknownKeys(root, TOP_LEVEL_KEYS, "");
-  const model = optionalString(root.model, "model");
-  const variables = parseVariables(root.variables, "variables");
-  const defaultVariableTokens = optionalCount(root["default-variable-tokens"], "default-variable-tokens") ?? 0;
-  const usage = root.usage === void 0 || root.usage === null ? void 0 : parseUsageSource(root.usage);
-  if (root.prompts === void 0 || root.prompts === null) throw new InvalidConfigError("prompts", "is required");
-  const ruleList = Array.isArray(root.prompts) ? root.prompts : [root.prompts];
-  if (ruleList.length === 0) throw new InvalidConfigError("prompts", "must list at least one entry");
-  const prompts = ruleList.map((value, index) => {
-    const field = `prompts[${index}]`;
-    const rule = asObject(value, field);
-    rejectUnknownKeys(rule, RULE_KEYS, field);
-    const files = parseGlobs(rule.files, `${field}.files`);
-    const ruleModel = optionalString(rule.model, `${field}.model`);
-    if (ruleModel === void 0 && model === void 0) {
-      throw new InvalidConfigError(`${field}.model`, "is required (or set a top-level `model`)");
-    }
-    const callsPerMonth = optionalCount(rule["calls-per-month"], `${field}.calls-per-month`);
-    if (callsPerMonth === void 0 && usage === void 0) {
-      throw new InvalidConfigError(
-        `${field}.calls-per-month`,
-        "is required when no `usage` file gives measured volume"
-      );
-    }
-    return {
-      files,
-      ...ruleModel === void 0 ? {} : { model: ruleModel },
-      ...callsPerMonth === void 0 ? {} : { callsPerMonth },
-      ...optionalField("outputTokens", optionalCount(rule["output-tokens"], `${field}.output-tokens`)),
-      variables: parseVariables(rule.variables, `${field}.variables`)
-    };
-  });
-  const plans2 = root.plans === void 0 || root.plans === null ? [] : asArray(root.plans, "plans").map((value, index) => {
-    const field = `plans[${index}]`;
-    const plan = asObject(value, field);
-    rejectUnknownKeys(plan, PLAN_KEYS, field);
-    const name = optionalString(plan.name, `${field}.name`);
-    if (name === void 0) throw new InvalidConfigError(`${field}.name`, "is required");
-    const monthly = plan["monthly-usd"];
-    if (typeof monthly !== "number" && typeof monthly !== "string") {
-      throw new InvalidConfigError(`${field}.monthly-usd`, "is required (a dollar amount such as 25)");
-    }
-    let monthlyUsd;
-    try {
-      monthlyUsd = Money.from(monthly);
-    } catch (error2) {
-      throw new InvalidConfigError(`${field}.monthly-usd`, `${JSON.stringify(monthly)} is not an amount`, {
-        cause: error2
-      });
-    }
-    if (monthlyUsd.isNegative()) throw new InvalidConfigError(`${field}.monthly-usd`, "must be ≥ 0");
-    return { name, monthlyUsd };
-  });
-  return {
-    prompts,
-    ...model === void 0 ? {} : { model },
-    variables,
-    defaultVariableTokens,
-    plans: plans2,
-    ...usage === void 0 ? {} : { usage }
-  };
-}
-function matchPromptRule(config, path) {
-  return config.prompts.find((rule) => compiledGlobs(rule)(path));
-}
-var matcherCache = /* @__PURE__ */ new WeakMap();
-function compiledGlobs(rule) {
-  let matcher = matcherCache.get(rule);
-  if (!matcher) {
-    matcher = (0, import_picomatch.default)(rule.files, { dot: true });
-    matcherCache.set(rule, matcher);
-  }
-  return matcher;
-}
-function parseUsageSource(value) {
-  if (typeof value === "string") return { file: nonEmpty(value, "usage") };
-  const usage = asObject(value, "usage");
-  rejectUnknownKeys(usage, USAGE_KEYS, "usage");
-  const file = optionalString(usage.file, "usage.file");
-  if (file === void 0) throw new InvalidConfigError("usage.file", "is required");
-  const format = usage.format;
-  if (format !== void 0 && format !== "daily-series" && format !== "per-prompt") {
-    throw new InvalidConfigError("usage.format", "must be `daily-series` or `per-prompt`");
-  }
-  return { file, ...format === void 0 ? {} : { format } };
-}
-function parseGlobs(value, field) {
-  const list = typeof value === "string" ? [value] : Array.isArray(value) ? value : void 0;
-  if (!list || list.length === 0) throw new InvalidConfigError(field, "must be a glob or a list of globs");
-  return list.map((glob, index) => {
-    if (typeof glob !== "string" || glob.trim() === "") {
-      throw new InvalidConfigError(`${field}[${index}]`, "must be a non-empty glob string");
-    }
-    return glob.trim().replace(/^\.\//, "");
-  });
-}
-function parseVariables(value, field) {
-  if (value === void 0 || value === null) return {};
-  const object = asObject(value, field);
-  const result = /* @__PURE__ */ Object.create(null);
-  for (const [name, tokens] of Object.entries(object)) {
-    const count = optionalCount(tokens, `${field}.${name}`);
-    if (count === void 0) throw new InvalidConfigError(`${field}.${name}`, "must be a token count");
-    result[name] = count;
-  }
-  return result;
-}
-function optionalCount(value, field) {
-  if (value === void 0 || value === null) return void 0;
-  const number = typeof value === "string" && /^\d[\d_,]*$/.test(value) ? Number(value.replace(/[_,]/g, "")) : value;
-  if (typeof number !== "number" || !Number.isSafeInteger(number) || number < 0) {
-    throw new InvalidConfigError(field, `must be a whole number ≥ 0, got ${JSON.stringify(value)}`);
-  }
-  return number;
-}
-function optionalString(value, field) {
-  if (value === void 0 || value === null) return void 0;
-  if (typeof value !== "string") throw new InvalidConfigError(field, `must be a string, got ${typeof value}`);
-  return nonEmpty(value, field);
-}
-function nonEmpty(value, field) {
-  if (value.trim() === "") throw new InvalidConfigError(field, "must not be empty");
-  return value.trim();
-}
-function asObject(value, field) {
-  if (typeof value !== "object" || value === null || Array.isArray(value)) {
-    throw new InvalidConfigError(field, "must be a mapping");
-  }
-  return value;
-}
-function asArray(value, field) {
-  if (!Array.isArray(value)) throw new InvalidConfigError(field, "must be a list");
-  return value;
-}
-function rejectUnknownKeys(object, known, field) {
-  for (const key of Object.keys(object)) {
-    if (!known.has(key)) {
-      const camel = key.replace(/[A-Z]/g, (letter) => `-${letter.toLowerCase()}`);
-      const hint = known.has(camel) ? ` (did you mean \`${camel}\`?)` : "";
-      throw new InvalidConfigError(field ? `${field}.${key}` : key, `unknown key${hint}`);
-    }
-  }
-}
-function optionalField(key, value) {
-  return value === void 0 ? {} : { [key]: value };
-}
-function firstLine(error2) {
-  return (error2 instanceof Error ? error2.message : String(error2)).split("\n")[0] ?? "";
-}
 
 // ../core/src/prompt-diff.ts
 function diffPrompts(input) {

@@ -1,7 +1,7 @@
-import { parse as parseYaml } from 'yaml';
 import { UNKNOWN_EFFECTIVE_FROM } from './import-litellm';
 import { InvalidPriceFileError } from './invalid-price-file-error';
 import { normalizePerMillion, orderPriceFields, priceProblem } from './price-values';
+import { safeYaml } from './safe-yaml';
 import type { CatalogEntry, LongContextTier, ModelMode, PriceSet, TokenEncodingName, TokenPrices } from './types';
 
 const PRICE_FIELDS = ['input', 'cachedInput', 'cacheWrite5m', 'cacheWrite1h', 'output', 'reasoning'] as const;
@@ -49,7 +49,7 @@ export function parseCustomPrices(text: string, format?: 'json' | 'yaml'): Catal
   const kind = format ?? (/^\s*[[{]/.test(text) ? 'json' : 'yaml');
   let document: unknown;
   try {
-    document = kind === 'json' ? JSON.parse(text) : parseYaml(text);
+    document = kind === 'json' ? JSON.parse(text) : safeYaml(text);
   } catch (error) {
     throw new InvalidPriceFileError(`not valid ${kind.toUpperCase()}: ${(error as Error).message}`, { cause: error });
   }

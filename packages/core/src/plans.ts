@@ -1,7 +1,7 @@
-import { parse as parseYaml } from 'yaml';
 import { InvalidPlanError } from './invalid-plan-error';
 import { Money } from './money';
 import { Rational } from './rational';
+import { safeYaml } from './safe-yaml';
 import type { FlatRatePlan, LimitViolation, MonthVolume, PlanCost, PlanLimitName, RateLimits } from './types';
 import { perMinute } from './workload';
 
@@ -21,7 +21,7 @@ const LIMIT_KEYS = ['requestsPerMinute', 'tokensPerMinute', 'requestsPerDay', 't
 export function parsePlans(text: string, format?: 'json' | 'yaml'): FlatRatePlan[] {
   let document: unknown;
   try {
-    document = format === 'json' ? JSON.parse(text) : parseYaml(text);
+    document = format === 'json' ? JSON.parse(text) : safeYaml(text);
   } catch (error) {
     throw new InvalidPlanError(
       `Plans are not valid ${format === 'json' ? 'JSON' : 'YAML/JSON'}: ${(error as Error).message}`,

@@ -1,10 +1,10 @@
 import { readFile } from 'node:fs/promises';
-import { parse as parseYaml } from 'yaml';
 import { validateCatalogEntries } from './custom-prices';
 import { importGenAiPrices } from './import-genai-prices';
 import { type ImportOptions, importLiteLLM } from './import-litellm';
 import { InvalidPriceFileError } from './invalid-price-file-error';
 import { PriceFeedUnavailableError } from './price-feed-unavailable-error';
+import { safeYaml } from './safe-yaml';
 import type { CatalogEntry } from './types';
 
 export type PriceFeedFormat = 'litellm' | 'genai-prices' | 'tokenmeter';
@@ -53,7 +53,7 @@ export async function loadPriceFeed(source: string, options: LoadPriceFeedOption
       throw new InvalidPriceFileError(`${source} is not valid JSON: ${(jsonError as Error).message}`);
     }
     try {
-      document = parseYaml(text);
+      document = safeYaml(text);
     } catch (yamlError) {
       throw new InvalidPriceFileError(`${source} is neither JSON nor YAML: ${(yamlError as Error).message}`);
     }

@@ -1,7 +1,7 @@
 import picomatch from 'picomatch';
 import { InvalidConfigError } from './invalid-config-error';
 import { Money } from './money';
-import { safeYaml } from './prompt-parse';
+import { safeYaml } from './safe-yaml';
 
 /** One `prompts:` entry of `.tokenmeter.yml`: which files are prompts and how often each is called. */
 export interface PromptRule {

@@ -326,7 +326,8 @@ function comparePlans(
 /**
  * The volume at which a flat monthly price equals pay-per-token at today's mix: flat × volume / cost.
  * ($25 flat against $3 per million tokens breaks even at 8,333,333.33 tokens per month.)
- * Kept local until the planner's `breakEvenTokens` can be folded in.
+ * The check config's plans are a plain monthly fee, so the crossing is one exact division; the planner's
+ * piecewise `breakEvenTokens` is for plans with quotas, overage and rate limits.
  */
 export function breakEvenVolume(
   flatMonthly: Money,
