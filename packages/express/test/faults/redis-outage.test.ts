@@ -26,9 +26,13 @@ async function batches(url: string, from: number, count: number, size = 10) {
   return results;
 }
 
-/** Retries `flush()` until the store takes every buffered event (bounded: 200 × 50 ms). */
+/**
+ * Retries `flush()` until the store takes every buffered event. Bounded by a generous deadline, not a count of
+ * attempts: on a loaded 2-core machine ioredis can take several seconds to reconnect after the link returns.
+ */
 async function flushed(store: PolicedStore): Promise<void> {
-  for (let attempt = 0; attempt < 200; attempt++) {
+  const deadline = Date.now() + 60_000;
+  while (Date.now() < deadline) {
     try {
       await store.flush();
       if (store.stats().buffered === 0) return;
