@@ -191,6 +191,22 @@ describe('withFailurePolicy', () => {
     ]);
   });
 
+  it('keeps draining after a retry that found the buffer empty (an outage seen only by reserve)', async () => {
+    const inner = brokenStore();
+    const store = withFailurePolicy(inner, { logger: captureLogger(), retryInitialMs: 10_000 });
+    // Only a reservation fails: the outage starts with nothing buffered, so the first drain has nothing to write.
+    await store.reserve([budget], now);
+    expect(store.stats()).toMatchObject({ outage: true, buffered: 0 });
+    await expect(store.flush()).resolves.toBeUndefined();
+    inner.down = true;
+    store.recordEvents([usageEvent()]);
+    expect(store.stats().buffered).toBe(1);
+    inner.down = false;
+    await store.flush();
+    expect(inner.written).toBe(1);
+    expect(store.stats()).toMatchObject({ outage: false, buffered: 0 });
+  });
+
   it('fail-open allows an unbacked reservation whose settle is a no-op', async () => {
     const inner = brokenStore();
     const store = withFailurePolicy(inner, { logger: captureLogger() });

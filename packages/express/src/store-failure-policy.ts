@@ -155,33 +155,38 @@ export function withFailurePolicy(inner: Store, options: FailurePolicyOptions = 
     retryTimer.unref();
   }
 
-  /** Writes the buffer in order; true when it is empty and the store took everything. */
+  /**
+   * One drain at a time; concurrent callers share it. The reset goes through `.finally()`, which always runs
+   * after the assignment: an async function that finishes without awaiting (an empty buffer) would otherwise
+   * clear `draining` before it was set, leaving a settled `true` there for good and the buffer never drained.
+   */
   function drain(): Promise<boolean> {
-    draining ??= (async () => {
-      try {
-        while (buffer.length > 0) {
-          // Taken out while in flight (events failing meanwhile are added to the buffer concurrently).
-          const batch = buffer.splice(0, RETRY_BATCH);
-          retrying = batch.length;
-          try {
-            await inner.recordEvents(batch);
-            await inner.flush?.();
-          } catch (error) {
-            // A failed write goes back to the front; ids make the retry harmless if it was half applied.
-            enqueue(batch, true);
-            failed(error);
-            return false;
-          } finally {
-            retrying = 0;
-          }
-        }
-        recovered();
-        return true;
-      } finally {
-        draining = undefined;
-      }
-    })();
+    draining ??= writeBuffer().finally(() => {
+      draining = undefined;
+    });
     return draining;
+  }
+
+  /** Writes the buffer in order; true when it is empty and the store took everything. */
+  async function writeBuffer(): Promise<boolean> {
+    while (buffer.length > 0) {
+      // Taken out while in flight (events failing meanwhile are added to the buffer concurrently).
+      const batch = buffer.splice(0, RETRY_BATCH);
+      retrying = batch.length;
+      try {
+        await inner.recordEvents(batch);
+        await inner.flush?.();
+      } catch (error) {
+        // A failed write goes back to the front; ids make the retry harmless if it was half applied.
+        enqueue(batch, true);
+        failed(error);
+        return false;
+      } finally {
+        retrying = 0;
+      }
+    }
+    recovered();
+    return true;
   }
 
   function unavailable(error: unknown): StoreUnavailableError {

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { type RunningProxy, startProxy } from '../../src/proxy-server';
 import type { PolicedStore } from '../../src/store-failure-policy';
-import { createRedisStore } from '../../src/store-redis';
+import { createRedisStore, type RedisStore } from '../../src/store-redis';
 import { chatBody, type FaultUpstream, post, startFaultUpstream } from './fault-upstream';
 import { deleteKeys } from './redis-keys';
 import { startTcpCut, type TcpCut } from './tcp-cut';
@@ -32,16 +32,22 @@ async function batches(url: string, from: number, count: number, size = 10) {
  */
 async function flushed(store: PolicedStore): Promise<void> {
   const deadline = Date.now() + 60_000;
+  let lastError: unknown;
   while (Date.now() < deadline) {
     try {
       await store.flush();
       if (store.stats().buffered === 0) return;
-    } catch {
+    } catch (error) {
       // still down or reconnecting
+      lastError = error;
     }
     await new Promise((resolve) => setTimeout(resolve, 50));
   }
-  throw new Error(`events still buffered: ${JSON.stringify(store.stats())}`);
+  const inner = store.inner as RedisStore;
+  const cause = lastError instanceof Error && lastError.cause instanceof Error ? lastError.cause.message : '';
+  throw new Error(
+    `events still buffered: ${JSON.stringify(store.stats())}; Redis client ${inner.client.status}; last error: ${String(lastError)} ${cause}`,
+  );
 }
 
 describe('Redis stopped in the middle of load, then started again', { timeout: 120_000 }, () => {
