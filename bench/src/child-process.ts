@@ -1,4 +1,5 @@
-import { type ChildProcess, fork } from 'node:child_process';
+import { type ChildProcess, execFileSync, fork } from 'node:child_process';
+import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 
 /** A benchmark child: its own process and event loop, so the load generator never shares one with the server. */
@@ -14,10 +15,15 @@ export interface BenchChild {
 let sequence = 0;
 
 /** Forks `file` (a TypeScript module in bench/src) under tsx, with an IPC channel. */
-export function startChild(file: string, args: string[] = [], env: Record<string, string> = {}): BenchChild {
+export function startChild(
+  file: string,
+  args: string[] = [],
+  env: Record<string, string> = {},
+  nodeOptions: string[] = [],
+): BenchChild {
   const path = fileURLToPath(new URL(file, import.meta.url));
   const child = fork(path, args, {
-    execArgv: ['--import', 'tsx'],
+    execArgv: ['--import', 'tsx', ...nodeOptions],
     env: { ...process.env, ...env },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
   });
@@ -76,4 +82,18 @@ export function serveParent(handlers: Record<string, (payload: unknown) => unkno
       (error: unknown) => process.send?.({ replyTo: request.id, value: { error: String(error) } }),
     );
   });
+}
+
+/**
+ * Pins a process (every thread, present and future) to the given CPUs with `taskset`. Returns false where
+ * that is not possible (no taskset, a single CPU, not Linux): the caller then says the run was unpinned.
+ */
+export function pinToCpus(pid: number | undefined, cpus: number[]): boolean {
+  if (pid === undefined || os.platform() !== 'linux' || os.availableParallelism() < 2) return false;
+  try {
+    execFileSync('taskset', ['-a', '-p', '-c', cpus.join(','), String(pid)], { stdio: 'ignore' });
+    return true;
+  } catch {
+    return false;
+  }
 }

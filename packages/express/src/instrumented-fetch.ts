@@ -214,12 +214,11 @@ async function meteredFetch(
     return response;
   }
   const isStream = /^text\/event-stream/i.test(response.headers.get('content-type') ?? '');
-  const tap = isStream ? new SseTap(call.format, { stripUsageChunk: strip }) : undefined;
-  const chunks: Uint8Array[] = [];
+  if (!isStream) return bufferedJson(response, call, finish);
+  const tap = new SseTap(call.format, { stripUsageChunk: strip });
   const reader = response.body.getReader();
   const status = response.status;
   const usageOfStream = async (error?: UsageEvent['error']): Promise<NormalizedUsage | undefined> => {
-    if (tap === undefined) return undefined;
     const reported = tap.usage;
     if (reported === undefined)
       return estimateUsage(call, tap.outputText, tap.accumulator.model, tap.skippedOutputTokens);
@@ -235,31 +234,16 @@ async function meteredFetch(
           result = await reader.read();
         } catch (error) {
           const reason = abortReason(error) ?? 'stream_cut';
-          if (tap) {
-            tap.finish();
-            finish(status, usageOfStream(reason), reason, true);
-          } else {
-            finish(status, estimateUsage(call, ''), reason);
-          }
+          tap.finish();
+          finish(status, usageOfStream(reason), reason, true);
           controller.error(error);
           return;
         }
         if (result.done) {
-          if (tap) {
-            const rest = tap.finish();
-            if (rest !== undefined) controller.enqueue(rest);
-            finish(status, usageOfStream(), tap.upstreamError ? 'upstream_error' : undefined, true);
-          } else {
-            const json = parseJson(chunks);
-            chunks.length = 0;
-            finish(status, usageFromResponse(call, json) ?? estimateUsage(call, outputTextOf(call, json)));
-          }
+          const rest = tap.finish();
+          if (rest !== undefined) controller.enqueue(rest);
+          finish(status, usageOfStream(), tap.upstreamError ? 'upstream_error' : undefined, true);
           controller.close();
-          return;
-        }
-        if (!tap) {
-          chunks.push(result.value);
-          controller.enqueue(result.value);
           return;
         }
         const out = tap.transform(result.value);
@@ -270,12 +254,8 @@ async function meteredFetch(
       }
     },
     cancel(reason) {
-      if (tap) {
-        tap.finish();
-        finish(status, usageOfStream('client_abort'), 'client_abort', true);
-      } else {
-        finish(status, estimateUsage(call, ''), 'client_abort');
-      }
+      tap.finish();
+      finish(status, usageOfStream('client_abort'), 'client_abort', true);
       return reader.cancel(reason);
     },
   });
@@ -290,9 +270,46 @@ async function meteredFetch(
   return wrapped;
 }
 
-function parseJson(chunks: Uint8Array[]): unknown {
+/**
+ * A JSON answer is small and every SDK reads it whole at once: read it here, once, and hand the caller a copy.
+ * Cheaper than re-streaming it through a wrapper stream (webstreams cost a promise per chunk), and the call is
+ * recorded even when the app never reads the body. A body cut mid-way still reaches the caller as a body that
+ * fails to read, as it would have without tokenmeter (not as a rejected fetch, which SDKs would retry).
+ */
+async function bufferedJson(
+  response: Response,
+  call: AiCall,
+  finish: (
+    status: number,
+    usage: NormalizedUsage | undefined | Promise<NormalizedUsage | undefined>,
+    error?: UsageEvent['error'],
+  ) => void,
+): Promise<Response> {
+  const init = { status: response.status, statusText: response.statusText, headers: response.headers };
+  let copy: Response;
   try {
-    return JSON.parse(Buffer.concat(chunks).toString('utf8'));
+    const bytes = new Uint8Array(await response.arrayBuffer());
+    const json = parseJson(bytes);
+    finish(response.status, usageFromResponse(call, json) ?? estimateUsage(call, outputTextOf(call, json)));
+    copy = new Response(bytes, init);
+  } catch (error) {
+    finish(response.status, estimateUsage(call, ''), abortReason(error) ?? 'stream_cut');
+    copy = new Response(
+      new ReadableStream({
+        start(controller) {
+          controller.error(error);
+        },
+      }),
+      init,
+    );
+  }
+  Object.defineProperty(copy, 'url', { value: response.url });
+  return copy;
+}
+
+function parseJson(bytes: Uint8Array): unknown {
+  try {
+    return JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
   } catch {
     return undefined;
   }

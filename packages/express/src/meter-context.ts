@@ -4,7 +4,7 @@ import type { Request } from 'express';
 import type { MeterConfig } from './meter-config';
 import type { Identity } from './meter-options';
 import type { UsageEvent } from './types';
-import { eventCost } from './usage-event';
+import { eventCost } from './usage-aggregate';
 
 /** The meter's view of one incoming request: instrumented AI calls made while handling it land here. */
 export interface MeterContext {

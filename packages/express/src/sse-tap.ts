@@ -13,7 +13,7 @@ const EVENT_BOUNDARY = /\r\n\r\n|\n\n|\r\r/g;
  * the usage-bearing part of events is fed, so memory stays flat however long the stream runs; the output of
  * the skipped part is extrapolated if an estimate is ever needed.
  */
-const FULL_DATA_BYTES = 1_000_000;
+const FULL_DATA_BYTES = 256 * 1024;
 
 /**
  * Watches a server-sent-event stream on its way to the client and collects the usage it reports.

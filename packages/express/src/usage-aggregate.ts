@@ -65,8 +65,22 @@ export function normalizeQuery(query: UsageQuery, now = Date.now()): NormalizedQ
  * 18 places throws `InvalidMoneyError` — stores reject such an event rather than round it.
  */
 export function eventCostAtto(event: UsageEvent): bigint {
-  if (!event.priced || event.cost === undefined) return 0n;
-  return Money.from(event.cost).atto;
+  if (!event.priced) return 0n;
+  return eventCost(event)?.atto ?? 0n;
+}
+
+/** Exact costs of the events built in this process: stores and totals need not parse the decimal strings again. */
+const exactCosts = new WeakMap<UsageEvent, { text: string; amount: Money }>();
+
+export function rememberEventCost(event: UsageEvent, amount: Money): void {
+  if (event.cost !== undefined) exactCosts.set(event, { text: event.cost, amount });
+}
+
+/** An event's cost as `Money` (undefined when unpriced). */
+export function eventCost(event: UsageEvent): Money | undefined {
+  if (event.cost === undefined) return undefined;
+  const known = exactCosts.get(event);
+  return known !== undefined && known.text === event.cost ? known.amount : Money.from(event.cost);
 }
 
 /**

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
-import { type CostResult, Money, type NormalizedUsage, type ResolvedModel } from '@tokenmeter/core';
+import type { CostResult, NormalizedUsage, ResolvedModel } from '@tokenmeter/core';
 import { type AiCall, costOf, emptyBuckets, type Operation, providerHint } from './ai-call';
 import type { MeterConfig } from './meter-config';
 import type { Identity } from './meter-options';
 import type { UsageEvent } from './types';
+import { rememberEventCost } from './usage-aggregate';
 
 /** Everything known about one AI call once it is over. */
 export interface CallOutcome {
@@ -82,7 +83,7 @@ export function buildUsageEvent(
   };
   if (cost.priced && cost.total !== undefined) {
     event.cost = cost.total.toString();
-    exactCosts.set(event, { text: event.cost, amount: cost.total });
+    rememberEventCost(event, cost.total);
   }
   if (identity?.user !== undefined) event.user = identity.user;
   if (identity?.tenant !== undefined) event.tenant = identity.tenant;
@@ -110,14 +111,4 @@ export function usageHeaders(event: UsageEvent): Record<string, string> {
 
 function headerText(value: string): string {
   return /^[\x20-\x7e]*$/.test(value) ? value : encodeURIComponent(value);
-}
-
-/** The exact cost of events built here, so per-request totals need not parse the decimal strings again. */
-const exactCosts = new WeakMap<UsageEvent, { text: string; amount: Money }>();
-
-/** An event's cost as `Money` (undefined when unpriced). */
-export function eventCost(event: UsageEvent): Money | undefined {
-  if (event.cost === undefined) return undefined;
-  const known = exactCosts.get(event);
-  return known !== undefined && known.text === event.cost ? known.amount : Money.from(event.cost);
 }

@@ -226,6 +226,29 @@ describe('meter(): in-app metering through AsyncLocalStorage', () => {
     ]);
   });
 
+  it('records a JSON answer the app never reads, and one cut mid-body, which still fails only when read', async () => {
+    const events: UsageEvent[] = [];
+    const meteredFetch = instrumentFetch(fetch, { onEvent: (event) => events.push(event) });
+    const request = (fault: string) =>
+      meteredFetch(`${upstream.url}/v1/chat/completions`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-fake': fault },
+        body: JSON.stringify({ model: 'gpt-4o-mini', messages: HI }),
+      });
+    const unread = await request('');
+    expect(unread.status).toBe(200);
+    const cut = await request('cut');
+    expect(cut.status).toBe(200);
+    await expect(cut.json()).rejects.toThrow();
+    for (let attempt = 0; attempt < 100 && events.length < 2; attempt += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
+    expect(events).toEqual([
+      expect.objectContaining({ estimated: false, inputTokens: 12, cachedInputTokens: 8, streamed: false }),
+      expect.objectContaining({ error: 'stream_cut', estimated: true, inputTokens: 8, outputTokens: 0 }),
+    ]);
+  });
+
   it('leaves requests that are not AI calls alone', async () => {
     const wrapped = instrumentFetch(fetch, { onEvent: () => expect.unreachable() });
     const response = await wrapped(`${upstream.url}/v1/models`);
