@@ -89,7 +89,8 @@ export function serveParent(handlers: Record<string, (payload: unknown) => unkno
  * that is not possible (no taskset, a single CPU, not Linux): the caller then says the run was unpinned.
  */
 export function pinToCpus(pid: number | undefined, cpus: number[]): boolean {
-  if (pid === undefined || os.platform() !== 'linux' || os.availableParallelism() < 2) return false;
+  // os.cpus(), not availableParallelism(): the latter follows this process's own affinity once it is pinned.
+  if (pid === undefined || os.platform() !== 'linux' || os.cpus().length < 2) return false;
   try {
     execFileSync('taskset', ['-a', '-p', '-c', cpus.join(','), String(pid)], { stdio: 'ignore' });
     return true;

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { createMemoryStore } from './store-memory';
 import { checkStoreContract, DAY_UTC, usageEvent } from './store-test-support';
+import type { UsageEvent, UsageGroupBy } from './types';
+import { normalizeQuery, ReportBuilder } from './usage-aggregate';
 
 describe('createMemoryStore', () => {
   it('meets the store contract', async () => {
@@ -16,6 +18,64 @@ describe('createMemoryStore', () => {
     expect(store.size).toBe(3);
     const report = store.query({});
     expect(report.totals.requests).toBe(3);
+  });
+
+  it('answers every query as the events themselves would, across growth, wrap-around and eviction', () => {
+    const now = Date.parse('2026-03-12T00:00:00Z');
+    const store = createMemoryStore({ maxEvents: 2_500, now: () => now });
+    const users = ['alice', 'bob', 'carol', undefined];
+    const all: UsageEvent[] = [];
+    for (let index = 0; index < 6_000; index += 1) {
+      const user = users[index % users.length];
+      const event = usageEvent({
+        ...(user === undefined ? {} : { user }),
+        timestamp: Date.parse('2026-03-09T00:00:00Z') + index * 37_000,
+        model: index % 3 === 0 ? 'gpt-4o' : 'gpt-4o-mini',
+        route: index % 5 === 0 ? '/summarize' : '/chat',
+        inputTokens: index,
+        cachedInputTokens: index % 7,
+        cacheWrite1hTokens: index % 3,
+        outputTokens: 2 * index,
+        reasoningTokens: index % 11,
+        cost: `0.${String(index).padStart(6, '0')}000000000001`,
+        priced: index % 13 !== 0,
+        estimated: index % 17 === 0,
+        ...(index % 19 === 0 ? { rejected: true } : {}),
+        ...(index % 23 === 0 ? { tenant: 'acme', feature: 'qa' } : {}),
+      });
+      if (user === undefined) delete event.user;
+      all.push(event);
+    }
+    // In batches, so the ring grows, wraps and evicts while recording.
+    for (let index = 0; index < all.length; index += 700) store.recordEvents(all.slice(index, index + 700));
+    expect(store.size).toBe(2_500);
+    const kept = all.slice(-2_500);
+    expect(store.query({ from: kept[100]!.timestamp }).totals.requests).toBe(2_400);
+    expect(store.query({ filter: { user: 'bob' } }).totals.requests).toBe(625);
+    const groupings: (UsageGroupBy | undefined)[] = [undefined, 'model', 'user', 'tenant', 'route', 'day', 'hour'];
+    for (const groupBy of groupings) {
+      for (const filter of [{}, { user: 'bob' }, { model: 'gpt-4o', route: '/summarize' }]) {
+        const query = { filter, ...(groupBy ? { groupBy } : {}), from: kept[100]!.timestamp };
+        const expected = new ReportBuilder(normalizeQuery(query, now));
+        for (const event of kept) {
+          if (event.timestamp < kept[100]!.timestamp) continue;
+          if (filter.user !== undefined && event.user !== filter.user) continue;
+          if (filter.model !== undefined && event.model !== filter.model) continue;
+          if (filter.route !== undefined && event.route !== filter.route) continue;
+          expected.addEvent(event);
+        }
+        expect(store.query(query)).toEqual(expected.build());
+      }
+    }
+  });
+
+  it('keeps costs too large for 64 bits exactly, and forgets them with their event', () => {
+    const store = createMemoryStore({ maxEvents: 2, now: () => Date.parse('2026-03-12T00:00:00Z') });
+    // 9e15 tokens at $75 per million: $675,000,000,000, i.e. 6.75e20 nano-dollars (over 2^63).
+    store.recordEvents([usageEvent({ outputTokens: 9e15, cost: '675000000000.000000000000000001' })]);
+    expect(store.query({}).totals.cost).toBe('675000000000.000000000000000001');
+    store.recordEvents([usageEvent(), usageEvent()]);
+    expect(store.query({}).totals.cost).toBe('0.0009');
   });
 
   it('forgets events older than the retention age', () => {

@@ -1,4 +1,6 @@
 import { BudgetLedger, DEFAULT_RESERVATION_TTL_MS } from './budget-ledger';
+import { EventRing } from './event-ring';
+import { InvalidMeterOptionsError } from './invalid-meter-options-error';
 import type {
   BudgetReservationRequest,
   BudgetWindow,
@@ -9,7 +11,14 @@ import type {
   UsageQuery,
   UsageReport,
 } from './types';
-import { dailySeriesFromReport, matchesFilter, normalizeQuery, ReportBuilder, validateEvent } from './usage-aggregate';
+import {
+  dailySeriesFromReport,
+  matchesFilter,
+  normalizeQuery,
+  ReportBuilder,
+  TotalsAccumulator,
+  validateEvent,
+} from './usage-aggregate';
 
 export interface MemoryStoreOptions {
   /** Events kept for queries; the oldest are forgotten first. Default 100,000. */
@@ -44,46 +53,40 @@ export interface MemoryStore extends Store {
  */
 export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore {
   const maxEvents = options.maxEvents ?? 100_000;
+  if (!Number.isSafeInteger(maxEvents) || maxEvents < 1) {
+    throw new InvalidMeterOptionsError('maxEvents', 'expected a whole number of events ≥ 1');
+  }
   const maxAgeMs = options.maxAgeMs ?? 31 * 86_400_000;
   const clock = options.now ?? Date.now;
   const ledger = new BudgetLedger(options.reservationTtlMs ?? DEFAULT_RESERVATION_TTL_MS);
-  // A queue with a moving head: shifting a 100k-element array per event would be quadratic.
-  let events: UsageEvent[] = [];
-  let head = 0;
+  const events = new EventRing(maxEvents);
   const ids = new Set<string>();
 
-  function evict(): void {
+  /** Forgets events past the retention age, and the oldest until `room` more fit under maxEvents. */
+  function evict(room: number): void {
     const oldest = clock() - maxAgeMs;
-    while (head < events.length) {
-      const event = events[head]!;
-      if (events.length - head <= maxEvents && event.timestamp >= oldest) break;
-      ids.delete(event.id);
-      head += 1;
+    for (;;) {
+      const timestamp = events.oldestTimestamp;
+      if (timestamp === undefined || (events.size + room <= maxEvents && timestamp >= oldest)) return;
+      ids.delete(events.shift());
     }
-    if (head > 1024 && head * 2 > events.length) {
-      events = events.slice(head);
-      head = 0;
-    }
-  }
-
-  function live(): UsageEvent[] {
-    return head === 0 ? events : events.slice(head);
   }
 
   const store: MemoryStore = {
     name: 'memory',
     get size() {
-      return events.length - head;
+      return events.size;
     },
     recordEvents(batch: UsageEvent[]) {
       batch.forEach(validateEvent);
       for (const event of batch) {
         if (ids.has(event.id)) continue;
+        // Room first: the ring never holds more than maxEvents.
+        evict(1);
         ids.add(event.id);
-        // Copied so a caller mutating its object later cannot change what was recorded.
-        events.push({ ...event });
+        events.push(event);
       }
-      evict();
+      evict(0);
     },
     reserve(requests: BudgetReservationRequest[], now: number) {
       return ledger.reserve(requests, now);
@@ -100,11 +103,9 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
     query(query: UsageQuery): UsageReport {
       const normalized = normalizeQuery(query, clock());
       const builder = new ReportBuilder(normalized);
-      for (const event of live()) {
-        if (event.timestamp < normalized.from || event.timestamp >= normalized.to) continue;
-        if (!matchesFilter(event, normalized.filter)) continue;
-        builder.addEvent(event);
-      }
+      events.forEachBetween(normalized.from, normalized.to, new TotalsAccumulator(), (dimensions, timestamp, row) => {
+        if (matchesFilter(dimensions, normalized.filter)) builder.addAggregate(dimensions, timestamp, row);
+      });
       return builder.build();
     },
     dailySeries(query: Omit<UsageQuery, 'groupBy'>): DailyUsage[] {
