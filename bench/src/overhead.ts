@@ -8,7 +8,7 @@ import os from 'node:os';
 import autocannon from 'autocannon';
 import { type BenchChild, pinToCpus, startChild } from './child-process';
 import { type BenchSection, log, type TargetResult, table } from './report';
-import { fixed, integer, median, percentile, sum } from './stats';
+import { fixed, integer, median, roundPercentile, sum } from './stats';
 
 const ROUNDS = 5;
 const THROUGHPUT_SECONDS = 2;
@@ -135,8 +135,9 @@ async function sequential(app: App, count: number, body: string, pick: 'total' |
 interface PairResult {
   bare: ThroughputRun[];
   metered: ThroughputRun[];
-  latencyBare: number[];
-  latencyMetered: number[];
+  /** Sequential request latencies, one array per round. */
+  latencyBare: number[][];
+  latencyMetered: number[][];
 }
 
 async function comparePair(bare: App, metered: App, latencyBody: string): Promise<PairResult> {
@@ -164,7 +165,7 @@ async function comparePair(bare: App, metered: App, latencyBody: string): Promis
     }
     for (const [app, side] of order) {
       const values = await sequential(app, LATENCY_REQUESTS, latencyBody, 'total');
-      (side === 'bare' ? result.latencyBare : result.latencyMetered).push(...values);
+      (side === 'bare' ? result.latencyBare : result.latencyMetered).push(values);
     }
   }
   return result;
@@ -175,10 +176,10 @@ function pairRows(label: string, pair: PairResult): { rows: Array<Array<string |
   const rpsMetered = median(pair.metered.map((run) => run.rps));
   const cpuBare = median(pair.bare.map((run) => run.cpuMicros));
   const cpuMetered = median(pair.metered.map((run) => run.cpuMicros));
-  const p50Bare = percentile(pair.latencyBare, 50);
-  const p50Metered = percentile(pair.latencyMetered, 50);
-  const p99Bare = percentile(pair.latencyBare, 99);
-  const p99Metered = percentile(pair.latencyMetered, 99);
+  const p50Bare = roundPercentile(pair.latencyBare, 50);
+  const p50Metered = roundPercentile(pair.latencyMetered, 50);
+  const p99Bare = roundPercentile(pair.latencyBare, 99);
+  const p99Metered = roundPercentile(pair.latencyMetered, 99);
   const errors = sum(pair.bare.map((run) => run.errors)) + sum(pair.metered.map((run) => run.errors));
   const summary: PairSummary = {
     ratio: rpsMetered / rpsBare,
@@ -255,14 +256,19 @@ export async function overheadBenchmark(): Promise<BenchSection> {
     const appPair = await comparePair(appBare, appMetered, CHAT_BODY);
 
     log('overhead: streaming time to first byte');
-    const ttfb: Record<string, number[]> = { bare: [], metered: [], bareStrip: [], meteredStrip: [] };
+    const ttfb: Record<'bare' | 'metered' | 'bareStrip' | 'meteredStrip', number[][]> = {
+      bare: [],
+      metered: [],
+      bareStrip: [],
+      meteredStrip: [],
+    };
     await sequential(proxyBare, 50, STREAM_BODY, 'firstByte');
     await sequential(proxyMetered, 50, STREAM_BODY, 'firstByte');
     for (let round = 0; round < ROUNDS; round++) {
-      ttfb.bare?.push(...(await sequential(proxyBare, TTFB_REQUESTS, STREAM_BODY_WITH_USAGE, 'firstByte')));
-      ttfb.metered?.push(...(await sequential(proxyMetered, TTFB_REQUESTS, STREAM_BODY_WITH_USAGE, 'firstByte')));
-      ttfb.bareStrip?.push(...(await sequential(proxyBare, TTFB_REQUESTS, STREAM_BODY, 'firstByte')));
-      ttfb.meteredStrip?.push(...(await sequential(proxyMetered, TTFB_REQUESTS, STREAM_BODY, 'firstByte')));
+      ttfb.bare.push(await sequential(proxyBare, TTFB_REQUESTS, STREAM_BODY_WITH_USAGE, 'firstByte'));
+      ttfb.metered.push(await sequential(proxyMetered, TTFB_REQUESTS, STREAM_BODY_WITH_USAGE, 'firstByte'));
+      ttfb.bareStrip.push(await sequential(proxyBare, TTFB_REQUESTS, STREAM_BODY, 'firstByte'));
+      ttfb.meteredStrip.push(await sequential(proxyMetered, TTFB_REQUESTS, STREAM_BODY, 'firstByte'));
     }
 
     log('overhead: memory while 10 MB streams pass through');
@@ -273,19 +279,19 @@ export async function overheadBenchmark(): Promise<BenchSection> {
     const proxyEvents = await proxyMetered.child.ask<number>('events');
     const appEvents = await appMetered.child.ask<number>('events');
     const proxyRequests =
-      sum(proxyPair.metered.map((run) => run.requests)) + proxyPair.latencyMetered.length + 100 + 50;
-    const appRequests = sum(appPair.metered.map((run) => run.requests)) + appPair.latencyMetered.length + 100;
+      sum(proxyPair.metered.map((run) => run.requests)) + proxyPair.latencyMetered.flat().length + 100 + 50;
+    const appRequests = sum(appPair.metered.map((run) => run.requests)) + appPair.latencyMetered.flat().length + 100;
 
     const proxy = pairRows('metered proxy', proxyPair);
     const budget = pairRows('metered proxy + global budget', budgetPair);
     const inApp = pairRows('in-app `meter()` + instrumented fetch', appPair);
 
-    const ttfbP99Added = percentile(ttfb.metered ?? [], 99) - percentile(ttfb.bare ?? [], 99);
-    const ttfbStripP99Added = percentile(ttfb.meteredStrip ?? [], 99) - percentile(ttfb.bareStrip ?? [], 99);
-    const ttfbRow = (label: string, bare: number[], metered: number[]) => [
+    const ttfbP99Added = roundPercentile(ttfb.metered, 99) - roundPercentile(ttfb.bare, 99);
+    const ttfbStripP99Added = roundPercentile(ttfb.meteredStrip, 99) - roundPercentile(ttfb.bareStrip, 99);
+    const ttfbRow = (label: string, bare: number[][], metered: number[][]) => [
       label,
-      `${fixed(percentile(bare, 50), 3)} → ${fixed(percentile(metered, 50), 3)}`,
-      `${fixed(percentile(bare, 99), 3)} → ${fixed(percentile(metered, 99), 3)} (+${fixed(percentile(metered, 99) - percentile(bare, 99), 3)})`,
+      `${fixed(roundPercentile(bare, 50), 3)} → ${fixed(roundPercentile(metered, 50), 3)}`,
+      `${fixed(roundPercentile(bare, 99), 3)} → ${fixed(roundPercentile(metered, 99), 3)} (+${fixed(roundPercentile(metered, 99) - roundPercentile(bare, 99), 3)})`,
     ];
 
     const markdown = [
@@ -294,7 +300,8 @@ export async function overheadBenchmark(): Promise<BenchSection> {
         : 'Fake upstream, app and load generator are three processes on 127.0.0.1, not pinned to CPUs (taskset unavailable or one CPU), so they compete for the same cores. Throughput:',
       `autocannon, ${CONNECTIONS} connections, ${ROUNDS} alternating rounds of ${THROUGHPUT_SECONDS} s per side (median shown).`,
       `Latency: ${ROUNDS} × ${LATENCY_REQUESTS} sequential requests per side on a kept-alive connection (timed with`,
-      "`performance.now()`, sub-millisecond; autocannon histograms are whole milliseconds). CPU: the app process's",
+      '`performance.now()`, sub-millisecond; autocannon histograms are whole milliseconds); p50 and p99 are taken per',
+      "round and the median over rounds is shown (one stall of the shared machine moves one round, not the result). CPU: the app process's",
       '`process.cpuUsage()` delta over a throughput run ÷ requests served. The upstream reports usage in every answer.',
       '',
       table(
@@ -304,17 +311,13 @@ export async function overheadBenchmark(): Promise<BenchSection> {
       '',
       `Events recorded: metered proxy ${integer(proxyEvents)} for ${integer(proxyRequests)} measured requests (plus warm-up runs); in-app ${integer(appEvents)} for ${integer(appRequests)}.`,
       '',
-      `Streaming (Chat Completions, 5 content chunks, ${ROUNDS} × ${TTFB_REQUESTS} sequential streams per side): time to first body byte, ms.`,
+      `Streaming (Chat Completions, 5 content chunks, ${ROUNDS} × ${TTFB_REQUESTS} sequential streams per side): time to first body byte, ms (percentiles per round, median over rounds).`,
       '',
       table(
         ['client', 'p50 without → with', 'p99 without → with'],
         [
-          ttfbRow('asks for usage (`stream_options.include_usage`): pass-through', ttfb.bare ?? [], ttfb.metered ?? []),
-          ttfbRow(
-            'does not ask: tokenmeter asks and strips the usage chunk',
-            ttfb.bareStrip ?? [],
-            ttfb.meteredStrip ?? [],
-          ),
+          ttfbRow('asks for usage (`stream_options.include_usage`): pass-through', ttfb.bare, ttfb.metered),
+          ttfbRow('does not ask: tokenmeter asks and strips the usage chunk', ttfb.bareStrip, ttfb.meteredStrip),
         ],
       ),
       '',

@@ -12,6 +12,15 @@ export function percentile(values: number[], p: number): number {
   return sorted[rank] as number;
 }
 
+/**
+ * A percentile per round, then the median over rounds. On a shared machine one stall (another tenant, the
+ * load generator's own collector) lands in one round and moves a pooled p99 by milliseconds; here it moves
+ * one round's value, and the median of the rounds says what a typical round saw.
+ */
+export function roundPercentile(rounds: number[][], p: number): number {
+  return median(rounds.map((round) => percentile(round, p)));
+}
+
 export function sum(values: number[]): number {
   let total = 0;
   for (const value of values) total += value;

@@ -1,5 +1,5 @@
 import type { UsageEvent } from './types';
-import { type EventDimensions, eventCostAtto, joinAtto, splitAtto, type TotalsAccumulator } from './usage-aggregate';
+import { type EventDimensions, joinAtto, splitAtto, type TotalsAccumulator } from './usage-aggregate';
 
 const PRICED = 1;
 const ESTIMATED = 2;
@@ -55,8 +55,8 @@ export class EventRing {
     return this.count === 0 ? undefined : this.timestamps[this.start];
   }
 
-  /** Adds an event after the newest; the caller makes room first (`size < limit`). */
-  push(event: UsageEvent): void {
+  /** Adds an event (with its exact cost) after the newest; the caller makes room first (`size < limit`). */
+  push(event: UsageEvent, costAtto: bigint): void {
     if (this.count === this.capacity) this.grow();
     const slot = (this.start + this.count) % this.capacity;
     this.count += 1;
@@ -68,7 +68,7 @@ export class EventRing {
     this.tokens[tokens + 3] = event.outputTokens;
     this.tokens[tokens + 4] = event.reasoningTokens;
     let flags = (event.priced ? PRICED : 0) | (event.estimated ? ESTIMATED : 0) | (event.rejected ? REJECTED : 0);
-    const { nano, remainder } = splitAtto(eventCostAtto(event));
+    const { nano, remainder } = splitAtto(costAtto);
     if (nano < INT64_MIN || nano > INT64_MAX) {
       flags |= LARGE_COST;
       this.largeCosts.set(event.id, joinAtto(nano, remainder));
@@ -157,8 +157,29 @@ class DimensionTable {
   private readonly rowsByKey = new Map<string, number>();
   private readonly rows: (EventDimensions & { key: string; users: number })[] = [];
   private readonly free: number[] = [];
+  /** The row the previous event used: consecutive events mostly share their dimensions. */
+  private last = -1;
 
   acquire(event: UsageEvent): number {
+    const last = this.rows[this.last];
+    if (
+      last !== undefined &&
+      last.users > 0 &&
+      last.model === event.model &&
+      last.provider === event.provider &&
+      last.route === event.route &&
+      last.user === event.user &&
+      last.tenant === event.tenant &&
+      last.feature === event.feature
+    ) {
+      last.users += 1;
+      return this.last;
+    }
+    this.last = this.lookup(event);
+    return this.last;
+  }
+
+  private lookup(event: UsageEvent): number {
     const key = JSON.stringify([event.model, event.provider, event.user, event.tenant, event.feature, event.route]);
     const known = this.rowsByKey.get(key);
     if (known !== undefined) {

@@ -78,14 +78,14 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
       return events.size;
     },
     recordEvents(batch: UsageEvent[]) {
-      batch.forEach(validateEvent);
-      for (const event of batch) {
-        if (ids.has(event.id)) continue;
+      const costs = batch.map(validateEvent);
+      batch.forEach((event, index) => {
+        if (ids.has(event.id)) return;
         // Room first: the ring never holds more than maxEvents.
         evict(1);
         ids.add(event.id);
-        events.push(event);
-      }
+        events.push(event, costs[index] as bigint);
+      });
       evict(0);
     },
     reserve(requests: BudgetReservationRequest[], now: number) {

@@ -273,7 +273,8 @@ export function dailySeriesFromReport(report: UsageReport): DailyUsage[] {
 }
 
 /** Rejects events a store could not count correctly: missing id, non-integer token counts, a bad cost. */
-export function validateEvent(event: UsageEvent): void {
+/** Throws a TypeError naming the first malformed field; returns the event's exact cost in atto-dollars. */
+export function validateEvent(event: UsageEvent): bigint {
   if (typeof event !== 'object' || event === null) throw new TypeError('usage event must be an object');
   if (typeof event.id !== 'string' || event.id === '') throw new TypeError('usage event needs a non-empty id');
   if (!Number.isFinite(event.timestamp)) throw new TypeError(`usage event ${event.id}: timestamp must be finite`);
@@ -290,5 +291,5 @@ export function validateEvent(event: UsageEvent): void {
       throw new TypeError(`usage event ${event.id}: ${name} must be a non-negative integer`);
     }
   }
-  eventCostAtto(event);
+  return eventCostAtto(event);
 }
