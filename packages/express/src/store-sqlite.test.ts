@@ -1,9 +1,9 @@
-import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, describe, expect, it } from 'vitest';
+import { spawnTypeScript } from '../test/spawn-typescript';
 import { createSqliteStore } from './store-sqlite';
 import { checkStoreContract, DAY_UTC, usageEvent } from './store-test-support';
 
@@ -88,14 +88,13 @@ describe('createSqliteStore', () => {
   it('keeps every event acknowledged (flushed) before a SIGKILL', async () => {
     const path = temporaryFile();
     const fixture = resolve(import.meta.dirname, '../test/fixtures/sqlite-writer.ts');
-    const tsx = resolve(import.meta.dirname, '../../../node_modules/.bin/tsx');
-    const child = spawn(tsx, ['--conditions=source', fixture, path], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const child = spawnTypeScript(fixture, [path], { stdio: ['ignore', 'pipe', 'inherit'] });
     let acknowledged = -1;
     let output = '';
     await new Promise<void>((done, fail) => {
       child.on('error', fail);
       child.on('exit', () => done());
-      child.stdout.on('data', (chunk: Buffer) => {
+      child.stdout?.on('data', (chunk: Buffer) => {
         output += chunk.toString();
         const lines = output.split('\n');
         output = lines.pop() ?? '';

@@ -1,7 +1,7 @@
-import { type ChildProcess, spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { resolve } from 'node:path';
+import { spawnTypeScript } from '../spawn-typescript';
 
-const tsx = resolve(import.meta.dirname, '../../../../node_modules/.bin/tsx');
 const fixture = resolve(import.meta.dirname, 'proxy-instance.ts');
 
 export interface Instance {
@@ -14,7 +14,7 @@ export interface Instance {
 
 /** Starts `proxy-instance.ts` in its own Node process and waits until it listens. */
 export function startInstance(env: Record<string, string>): Promise<Instance> {
-  const child = spawn(tsx, ['--conditions=source', fixture], {
+  const child = spawnTypeScript(fixture, [], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
   });

@@ -48,8 +48,8 @@ describe('an Express process with the SQLite store killed with SIGKILL mid-load'
     expect(instance.child.signalCode).toBe('SIGKILL');
     expect(acknowledged.length).toBeGreaterThanOrEqual(300);
     // Reopened as a store after the crash (which replays the write-ahead log the dead process left), the
-    // events are queryable and none is counted twice. Ids are read after that replay: a read-only connection
-    // opened first can see a stale WAL index and fewer events than were committed.
+    // events are queryable and none is counted twice. (The instance must be the process that dies: run
+    // through the `tsx` command, only its wrapper died and the server went on writing while this read.)
     const store = createSqliteStore({ path });
     const db = new Database(path);
     const present = new Set(
