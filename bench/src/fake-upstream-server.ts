@@ -1,7 +1,8 @@
 /**
  * Child process: a fake OpenAI Chat Completions API on 127.0.0.1 for the overhead benchmark. Every answer
  * reports usage (as the real API does), so the meter never has to count the completion itself.
- * `x-bench-stream-bytes: N` streams about N bytes of content (the memory test).
+ * `x-bench-stream-bytes: N` streams about N bytes of content (the memory test); `x-bench-delay-ms: N` answers a
+ * non-streamed request after N ms, as a model API does after its generation time.
  */
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -98,8 +99,13 @@ const server = http.createServer((req, res) => {
       stream(res, Number(req.headers['x-bench-stream-bytes'] ?? 0), body.stream_options?.include_usage === true);
       return;
     }
-    res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(JSON_BODY.length) });
-    res.end(JSON_BODY);
+    const answer = () => {
+      res.writeHead(200, { 'content-type': 'application/json', 'content-length': String(JSON_BODY.length) });
+      res.end(JSON_BODY);
+    };
+    const delay = Number(req.headers['x-bench-delay-ms'] ?? 0);
+    if (delay > 0) setTimeout(answer, delay);
+    else answer();
   });
 });
 server.keepAliveTimeout = 60_000;

@@ -24,6 +24,11 @@ const CONNECTIONS = 8;
 const LATENCY_REQUESTS = 300;
 const TTFB_REQUESTS = 200;
 const STREAM_BYTES = 10 * 1024 * 1024;
+/** The second throughput setting: an upstream that answers after a model-like delay, with many callers. */
+const MODEL_DELAY_MS = 50;
+const MODEL_CONNECTIONS = 64;
+const MODEL_ROUNDS = 3;
+const MODEL_SECONDS = 3;
 
 const MESSAGES = [
   { role: 'system', content: 'You are a concise support assistant for an online bookshop. Answer in two sentences.' },
@@ -66,14 +71,18 @@ async function startApp(mode: string, upstream: string, path: string): Promise<A
   return { name: mode, child, url: `http://127.0.0.1:${port}`, path };
 }
 
-async function throughput(app: App, seconds: number): Promise<ThroughputRun> {
+async function throughput(
+  app: App,
+  seconds: number,
+  load: { connections: number; headers: Record<string, string> } = { connections: CONNECTIONS, headers: HEADERS },
+): Promise<ThroughputRun> {
   const before = await app.child.ask<NodeJS.CpuUsage>('cpu');
   const result = await autocannon({
     url: `${app.url}${app.path}`,
     method: 'POST',
-    headers: HEADERS,
+    headers: load.headers,
     body: CHAT_BODY,
-    connections: CONNECTIONS,
+    connections: load.connections,
     duration: seconds,
   });
   const after = await app.child.ask<NodeJS.CpuUsage>('cpu');
@@ -255,6 +264,29 @@ export async function overheadBenchmark(): Promise<BenchSection> {
     log('overhead: in-app meter() + instrumented fetch vs plain fetch');
     const appPair = await comparePair(appBare, appMetered, CHAT_BODY);
 
+    log(`overhead: metered proxy vs plain pass-through, upstream answering after ${MODEL_DELAY_MS} ms`);
+    const modelLoad = {
+      connections: MODEL_CONNECTIONS,
+      headers: { ...HEADERS, 'x-bench-delay-ms': String(MODEL_DELAY_MS) },
+    };
+    const modelRuns: Record<'bare' | 'metered', ThroughputRun[]> = { bare: [], metered: [] };
+    for (let round = 0; round < MODEL_ROUNDS; round++) {
+      const order: Array<[App, 'bare' | 'metered']> =
+        round % 2 === 0
+          ? [
+              [proxyBare, 'bare'],
+              [proxyMetered, 'metered'],
+            ]
+          : [
+              [proxyMetered, 'metered'],
+              [proxyBare, 'bare'],
+            ];
+      for (const [app, side] of order) modelRuns[side].push(await throughput(app, MODEL_SECONDS, modelLoad));
+    }
+    const modelRps = (side: 'bare' | 'metered') => median(modelRuns[side].map((run) => run.rps));
+    const modelCpu = (side: 'bare' | 'metered') => median(modelRuns[side].map((run) => run.cpuMicros));
+    const modelErrors = sum([...modelRuns.bare, ...modelRuns.metered].map((run) => run.errors));
+
     log('overhead: streaming time to first byte');
     const ttfb: Record<'bare' | 'metered' | 'bareStrip' | 'meteredStrip', number[][]> = {
       bare: [],
@@ -279,7 +311,11 @@ export async function overheadBenchmark(): Promise<BenchSection> {
     const proxyEvents = await proxyMetered.child.ask<number>('events');
     const appEvents = await appMetered.child.ask<number>('events');
     const proxyRequests =
-      sum(proxyPair.metered.map((run) => run.requests)) + proxyPair.latencyMetered.flat().length + 100 + 50;
+      sum(proxyPair.metered.map((run) => run.requests)) +
+      sum(modelRuns.metered.map((run) => run.requests)) +
+      proxyPair.latencyMetered.flat().length +
+      100 +
+      50;
     const appRequests = sum(appPair.metered.map((run) => run.requests)) + appPair.latencyMetered.flat().length + 100;
 
     const proxy = pairRows('metered proxy', proxyPair);
@@ -307,6 +343,22 @@ export async function overheadBenchmark(): Promise<BenchSection> {
       table(
         ['setup', 'req/s without', 'req/s with', 'ratio', 'p50 ms', 'p99 ms', 'CPU µs/request', 'errors'],
         [...proxy.rows, ...budget.rows, ...inApp.rows],
+      ),
+      '',
+      `With an upstream that answers after ${MODEL_DELAY_MS} ms (a fast model; real calls take 0.3–30 s) and ${MODEL_CONNECTIONS} connections, ${MODEL_ROUNDS} alternating rounds of ${MODEL_SECONDS} s per side, the proxy is no longer CPU-bound and throughput is the upstream's:`,
+      '',
+      table(
+        ['setup', 'req/s without', 'req/s with', 'ratio', 'CPU µs/request', 'errors'],
+        [
+          [
+            `metered proxy, upstream answering in ${MODEL_DELAY_MS} ms`,
+            integer(modelRps('bare')),
+            integer(modelRps('metered')),
+            fixed(modelRps('metered') / modelRps('bare'), 3),
+            `${fixed(modelCpu('bare'), 0)} → ${fixed(modelCpu('metered'), 0)} (+${fixed(modelCpu('metered') - modelCpu('bare'), 0)})`,
+            modelErrors,
+          ],
+        ],
       ),
       '',
       `Events recorded: metered proxy ${integer(proxyEvents)} for ${integer(proxyRequests)} measured requests (plus warm-up runs); in-app ${integer(appEvents)} for ${integer(appRequests)}.`,
