@@ -265,9 +265,16 @@ async function meteredFetch(
     headers = new Headers(headers);
     headers.delete('content-length');
   }
-  const wrapped = new Response(body, { status: response.status, statusText: response.statusText, headers });
-  Object.defineProperty(wrapped, 'url', { value: response.url });
-  return wrapped;
+  return withUrl(
+    new Response(body, { status: response.status, statusText: response.statusText, headers }),
+    response.url,
+  );
+}
+
+/** A constructed Response has an empty `url`; SDKs read it in error messages. */
+function withUrl(response: Response, url: string): Response {
+  Object.defineProperty(response, 'url', { value: url });
+  return response;
 }
 
 /**
@@ -286,25 +293,21 @@ async function bufferedJson(
   ) => void,
 ): Promise<Response> {
   const init = { status: response.status, statusText: response.statusText, headers: response.headers };
-  let copy: Response;
+  let bytes: Uint8Array;
   try {
-    const bytes = new Uint8Array(await response.arrayBuffer());
-    const json = parseJson(bytes);
-    finish(response.status, usageFromResponse(call, json) ?? estimateUsage(call, outputTextOf(call, json)));
-    copy = new Response(bytes, init);
+    bytes = new Uint8Array(await response.arrayBuffer());
   } catch (error) {
     finish(response.status, estimateUsage(call, ''), abortReason(error) ?? 'stream_cut');
-    copy = new Response(
-      new ReadableStream({
-        start(controller) {
-          controller.error(error);
-        },
-      }),
-      init,
-    );
+    const failing = new ReadableStream({
+      start(controller) {
+        controller.error(error);
+      },
+    });
+    return withUrl(new Response(failing, init), response.url);
   }
-  Object.defineProperty(copy, 'url', { value: response.url });
-  return copy;
+  const json = parseJson(bytes);
+  finish(response.status, usageFromResponse(call, json) ?? estimateUsage(call, outputTextOf(call, json)));
+  return withUrl(new Response(bytes, init), response.url);
 }
 
 function parseJson(bytes: Uint8Array): unknown {
