@@ -24,7 +24,7 @@ export interface PlanView {
   historyDays: number;
   p50?: { cost: string; costDisplay: string; tokens: number };
   p95?: { cost: string; costDisplay: string; tokens: number };
-  /** The measured blended price, USD per million tokens (input and output together). */
+  /** The blended price the projection implies (p50 month's cost over its tokens), USD per million tokens. */
   pricePerMillion?: string;
   options: {
     name: string;
@@ -87,11 +87,16 @@ export function buildPlanView(input: { series: DailyUsage[]; plans: DashboardPla
   const outputTokens = days.reduce((sum, day) => sum + day.outputTokens, 0);
   const totalTokens = inputTokens + outputTokens;
   const totalCost = Money.sum(series.map((day) => day.cost));
-  // Prices carry at most 12 decimal places; the blended price is rounded there (far below a cent a month).
-  const pricePerMillion = totalTokens === 0 ? Money.ZERO : totalCost.timesRatio(1_000_000, totalTokens).round(12);
-
   // The p50 month, shaped like the measured days (input/output split, busiest day), for the comparison.
   const tokens = nextMonth.tokensP50;
+  // Priced at what the projection implies for that month (its p50 cost over its p50 tokens), so the advice
+  // quotes the p50 shown beside it; the history's average price differs when recent days used another model
+  // mix. Prices carry at most 12 decimal places: rounding there moves a month by far less than a cent.
+  const pricePerMillion = tokens.isZero()
+    ? totalTokens === 0
+      ? Money.ZERO
+      : totalCost.timesRatio(1_000_000, totalTokens).round(12)
+    : Rational.fromMoney(nextMonth.p50).times(1_000_000).dividedBy(tokens).toMoney().round(12);
   const share = (part: number) => (totalTokens === 0 ? Rational.ZERO : tokens.times(part).dividedBy(totalTokens));
   const busiest = days.reduce((best, day) => Math.max(best, day.inputTokens + day.outputTokens), 0);
   const meanDay = totalTokens / days.length;
@@ -170,7 +175,7 @@ export function buildPlanView(input: { series: DailyUsage[]; plans: DashboardPla
   return {
     available: true,
     advice: advice.sentence,
-    note: `${analysis.confidenceNote} Projected from ${days.length} measured day${days.length === 1 ? '' : 's'}${leftOut} at the measured ${displayUsd(pricePerMillion)} per million tokens.`,
+    note: `${analysis.confidenceNote} Projected from ${days.length} measured day${days.length === 1 ? '' : 's'}${leftOut} at ${displayUsd(pricePerMillion)} per million tokens (the measured price mix).`,
     historyDays: days.length,
     p50: { cost: nextMonth.p50.toString(), costDisplay: displayUsd(nextMonth.p50), tokens: p50Tokens },
     p95: { cost: nextMonth.p95.toString(), costDisplay: displayUsd(nextMonth.p95), tokens: p95Tokens },

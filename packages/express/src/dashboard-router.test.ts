@@ -189,6 +189,26 @@ describe('dashboardRouter', () => {
     expect(body.plan.advice.length).toBeGreaterThan(10);
   });
 
+  it('advises with the same p50 month it shows, when the price mix changed over the measured days', async () => {
+    // Traffic grows while the cost stays flat (the app moved to a cheaper model): the history's average price
+    // is not the price of the month the projection expects.
+    const store = createMemoryStore({ now: () => NOW });
+    const days = Array.from({ length: 14 }, (_, index) =>
+      event({
+        timestamp: NOW - (14 - index) * 24 * HOUR,
+        inputTokens: 1_000_000 * (index + 1),
+        cost: '1',
+      }),
+    );
+    await store.recordEvents(days);
+    const app = express();
+    const plans: FlatRatePlan[] = [{ name: 'Flat $25', monthlyFee: Money.from('25'), limits: {} }];
+    app.use('/dashboard', dashboardRouter({ store, authorize: () => true, now: () => NOW, plans }));
+    const { body } = await request(app).get('/dashboard/api/summary').expect(200);
+    const perTokenAtP50 = Money.from(body.plan.pricePerMillion).timesDecimal(body.plan.p50.tokens / 1_000_000);
+    expect(Math.abs(perTokenAtP50.minus(Money.from(body.plan.p50.cost)).toNumber())).toBeLessThan(0.005);
+  });
+
   it('refuses options it cannot use, at creation', () => {
     const store = createMemoryStore();
     expect(() => dashboardRouter({ store, authorize: undefined as never })).toThrow(InvalidDashboardOptionsError);
