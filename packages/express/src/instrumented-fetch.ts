@@ -293,9 +293,9 @@ async function bufferedJson(
   ) => void,
 ): Promise<Response> {
   const init = { status: response.status, statusText: response.statusText, headers: response.headers };
-  let bytes: Uint8Array;
+  let bytes: ArrayBuffer;
   try {
-    bytes = new Uint8Array(await response.arrayBuffer());
+    bytes = await response.arrayBuffer();
   } catch (error) {
     finish(response.status, estimateUsage(call, ''), abortReason(error) ?? 'stream_cut');
     const failing = new ReadableStream({
@@ -310,9 +310,9 @@ async function bufferedJson(
   return withUrl(new Response(bytes, init), response.url);
 }
 
-function parseJson(bytes: Uint8Array): unknown {
+function parseJson(bytes: ArrayBuffer): unknown {
   try {
-    return JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
+    return JSON.parse(Buffer.from(bytes).toString('utf8'));
   } catch {
     return undefined;
   }
