@@ -21,6 +21,7 @@ import {
   reserveBudgets,
   settleBudgets,
 } from './budget-enforcer';
+import { BufferedResponse } from './buffered-response';
 import { describeError, type MeterConfig, parseMeterOptions } from './meter-config';
 import { captureRoute, currentMeterContext, type MeterContext } from './meter-context';
 import type { MeterOptions } from './meter-options';
@@ -278,9 +279,9 @@ function withUrl(response: Response, url: string): Response {
 }
 
 /**
- * A JSON answer is small and every SDK reads it whole at once: read it here, once, and hand the caller a copy.
- * Cheaper than re-streaming it through a wrapper stream (webstreams cost a promise per chunk), and the call is
- * recorded even when the app never reads the body. A body cut mid-way still reaches the caller as a body that
+ * A JSON answer is small and every SDK reads it whole at once: read it here, once, and hand the caller the
+ * bytes as a `BufferedResponse`. Cheaper than re-streaming it through a wrapper stream (webstreams cost a
+ * promise per chunk), and the call is recorded even when the app never reads the body. A body cut mid-way still reaches the caller as a body that
  * fails to read, as it would have without tokenmeter (not as a rejected fetch, which SDKs would retry).
  */
 async function bufferedJson(
@@ -305,14 +306,17 @@ async function bufferedJson(
     });
     return withUrl(new Response(failing, init), response.url);
   }
-  const json = parseJson(bytes);
+  const parsed = parseJson(bytes);
+  const json = parsed?.value;
   finish(response.status, usageFromResponse(call, json) ?? estimateUsage(call, outputTextOf(call, json)));
-  return withUrl(new Response(bytes, init), response.url);
+  // The caller's `json()` gets the object parsed here: the event took what it needs from it already.
+  return new BufferedResponse(bytes, init, response.url, parsed);
 }
 
-function parseJson(bytes: ArrayBuffer): unknown {
+/** The body parsed as JSON, or undefined when it is not JSON (the caller's `json()` then throws as it would). */
+function parseJson(bytes: ArrayBuffer): { value: unknown } | undefined {
   try {
-    return JSON.parse(Buffer.from(bytes).toString('utf8'));
+    return { value: JSON.parse(Buffer.from(bytes).toString('utf8')) };
   } catch {
     return undefined;
   }

@@ -226,7 +226,7 @@ describe('meter(): in-app metering through AsyncLocalStorage', () => {
     ]);
   });
 
-  it('records a JSON answer the app never reads, and one cut mid-body, which still fails only when read', async () => {
+  it('records a JSON answer the app never reads, one cut mid-body and one that is not JSON, which fail only when read', async () => {
     const events: UsageEvent[] = [];
     const meteredFetch = instrumentFetch(fetch, { onEvent: (event) => events.push(event) });
     const request = (fault: string) =>
@@ -240,12 +240,16 @@ describe('meter(): in-app metering through AsyncLocalStorage', () => {
     const cut = await request('cut');
     expect(cut.status).toBe(200);
     await expect(cut.json()).rejects.toThrow();
-    for (let attempt = 0; attempt < 100 && events.length < 2; attempt += 1) {
+    // Not JSON at all: the app's json() fails as it would have without tokenmeter; the call is still recorded.
+    const malformed = await request('malformed');
+    await expect(malformed.json()).rejects.toThrow(SyntaxError);
+    for (let attempt = 0; attempt < 100 && events.length < 3; attempt += 1) {
       await new Promise((resolve) => setTimeout(resolve, 10));
     }
     expect(events).toEqual([
       expect.objectContaining({ estimated: false, inputTokens: 12, cachedInputTokens: 8, streamed: false }),
       expect.objectContaining({ error: 'stream_cut', estimated: true, inputTokens: 8, outputTokens: 0 }),
+      expect.objectContaining({ estimated: true, inputTokens: 8, status: 200 }),
     ]);
   });
 
