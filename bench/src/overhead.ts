@@ -149,6 +149,19 @@ interface PairResult {
   latencyMetered: number[][];
 }
 
+/** Without, with on even rounds; with, without on odd ones: drift during a run hits both sides alike. */
+function alternating(round: number, bare: App, metered: App): Array<[App, 'bare' | 'metered']> {
+  return round % 2 === 0
+    ? [
+        [bare, 'bare'],
+        [metered, 'metered'],
+      ]
+    : [
+        [metered, 'metered'],
+        [bare, 'bare'],
+      ];
+}
+
 async function comparePair(bare: App, metered: App, latencyBody: string): Promise<PairResult> {
   // Warm-up: JIT, connection pools, encoders.
   await throughput(bare, 1);
@@ -157,16 +170,7 @@ async function comparePair(bare: App, metered: App, latencyBody: string): Promis
   await sequential(metered, 100, latencyBody, 'total');
   const result: PairResult = { bare: [], metered: [], latencyBare: [], latencyMetered: [] };
   for (let round = 0; round < ROUNDS; round++) {
-    const order: Array<[App, 'bare' | 'metered']> =
-      round % 2 === 0
-        ? [
-            [bare, 'bare'],
-            [metered, 'metered'],
-          ]
-        : [
-            [metered, 'metered'],
-            [bare, 'bare'],
-          ];
+    const order = alternating(round, bare, metered);
     for (const [app, side] of order) {
       const run = await throughput(app, THROUGHPUT_SECONDS);
       result[side].push(run);
@@ -271,17 +275,9 @@ export async function overheadBenchmark(): Promise<BenchSection> {
     };
     const modelRuns: Record<'bare' | 'metered', ThroughputRun[]> = { bare: [], metered: [] };
     for (let round = 0; round < MODEL_ROUNDS; round++) {
-      const order: Array<[App, 'bare' | 'metered']> =
-        round % 2 === 0
-          ? [
-              [proxyBare, 'bare'],
-              [proxyMetered, 'metered'],
-            ]
-          : [
-              [proxyMetered, 'metered'],
-              [proxyBare, 'bare'],
-            ];
-      for (const [app, side] of order) modelRuns[side].push(await throughput(app, MODEL_SECONDS, modelLoad));
+      for (const [app, side] of alternating(round, proxyBare, proxyMetered)) {
+        modelRuns[side].push(await throughput(app, MODEL_SECONDS, modelLoad));
+      }
     }
     const modelRps = (side: 'bare' | 'metered') => median(modelRuns[side].map((run) => run.rps));
     const modelCpu = (side: 'bare' | 'metered') => median(modelRuns[side].map((run) => run.cpuMicros));

@@ -92,6 +92,17 @@ async function settled(harness: InAppHarness, count: number): Promise<UsageEvent
   return harness.events;
 }
 
+/** Chat calls through an instrumented fetch, outside any request, with the fake upstream's `x-fake` fault. */
+function faultyChat(events: UsageEvent[], extra: Record<string, unknown> = {}) {
+  const meteredFetch = instrumentFetch(fetch, { onEvent: (event) => events.push(event) });
+  return (fault: string) =>
+    meteredFetch(`${upstream.url}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-fake': fault },
+      body: JSON.stringify({ model: 'gpt-4o-mini', messages: HI, ...extra }),
+    });
+}
+
 describe('meter(): in-app metering through AsyncLocalStorage', () => {
   it('attributes the calls of wrapped OpenAI and Anthropic clients to the request, route pattern and user', async () => {
     const harness = await startInApp();
@@ -197,13 +208,7 @@ describe('meter(): in-app metering through AsyncLocalStorage', () => {
 
   it('records a stream the caller cancels, and one the upstream cuts, with what was seen (estimated)', async () => {
     const events: UsageEvent[] = [];
-    const meteredFetch = instrumentFetch(fetch, { onEvent: (event) => events.push(event) });
-    const request = (fault: string) =>
-      meteredFetch(`${upstream.url}/v1/chat/completions`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-fake': fault },
-        body: JSON.stringify({ model: 'gpt-4o-mini', messages: HI, stream: true }),
-      });
+    const request = faultyChat(events, { stream: true });
     const slow = await request('slow');
     const reader = slow.body!.getReader();
     await reader.read();
@@ -228,13 +233,7 @@ describe('meter(): in-app metering through AsyncLocalStorage', () => {
 
   it('records a JSON answer the app never reads, one cut mid-body and one that is not JSON, which fail only when read', async () => {
     const events: UsageEvent[] = [];
-    const meteredFetch = instrumentFetch(fetch, { onEvent: (event) => events.push(event) });
-    const request = (fault: string) =>
-      meteredFetch(`${upstream.url}/v1/chat/completions`, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json', 'x-fake': fault },
-        body: JSON.stringify({ model: 'gpt-4o-mini', messages: HI }),
-      });
+    const request = faultyChat(events);
     const unread = await request('');
     expect(unread.status).toBe(200);
     const cut = await request('cut');
