@@ -62,9 +62,8 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
   const events = new EventRing(maxEvents);
   const ids = new Set<string>();
 
-  /** Forgets events past the retention age, and the oldest until `room` more fit under maxEvents. */
-  function evict(room: number): void {
-    const oldest = clock() - maxAgeMs;
+  /** Forgets events older than `oldest`, and the oldest until `room` more fit under maxEvents. */
+  function evict(oldest: number, room: number): void {
     for (;;) {
       const timestamp = events.oldestTimestamp;
       if (timestamp === undefined || (events.size + room <= maxEvents && timestamp >= oldest)) return;
@@ -79,14 +78,16 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
     },
     recordEvents(batch: UsageEvent[]) {
       const costs = batch.map(validateEvent);
+      // One clock reading per batch, as a batch is recorded at one moment.
+      const oldest = clock() - maxAgeMs;
       batch.forEach((event, index) => {
         if (ids.has(event.id)) return;
         // Room first: the ring never holds more than maxEvents.
-        evict(1);
+        evict(oldest, 1);
         ids.add(event.id);
         events.push(event, costs[index] as bigint);
       });
-      evict(0);
+      evict(oldest, 0);
     },
     reserve(requests: BudgetReservationRequest[], now: number) {
       return ledger.reserve(requests, now);
