@@ -134,6 +134,8 @@ describe('hostile input at the metered proxy', { timeout: 120_000 }, () => {
         Buffer.from('{"model":"gpt-4o-mini","messages":[{"role":"user","content":"\\ud800"}]}'),
         Buffer.from([0x7b, 0x22, 0x6d, 0xff, 0xfe, 0x22, 0x3a, 0x31, 0x7d]),
         Buffer.from('{"__proto__":{"polluted":true},"model":"gpt-4o-mini","messages":[]}'),
+        // An object that cannot become a number (found by fast-check in CI: it crashed the fake upstream).
+        Buffer.from('{"model":"gpt-4o-mini","messages":[],"max_tokens":{"valueOf":1,"toString":2}}'),
         Buffer.from('['.repeat(5000)),
         Buffer.from(''),
       ),

@@ -72,7 +72,14 @@ export async function startFaultUpstream(): Promise<FaultUpstream> {
         res.end('{"error":{"message":"invalid messages","type":"invalid_request_error"}}');
         return;
       }
-      const completionTokens = body.max_tokens ?? 16;
+      const maxTokens = body.max_tokens ?? 16;
+      if (typeof maxTokens !== 'number' || !Number.isSafeInteger(maxTokens) || maxTokens < 0) {
+        // As the real API does: hostile bodies (fast-check writes {"valueOf":…} here) get a 400, not a crash.
+        res.writeHead(400, { 'content-type': 'application/json' });
+        res.end('{"error":{"message":"invalid max_tokens","type":"invalid_request_error"}}');
+        return;
+      }
+      const completionTokens = maxTokens;
       const usage = {
         prompt_tokens: promptTokens,
         completion_tokens: completionTokens,
