@@ -34381,6 +34381,7 @@ function parsePricePerMillion(value) {
   return Money.fromAtto(parseDecimal(text, PRICE_DECIMALS) * 10n ** BigInt(Money.SCALE - PRICE_DECIMALS));
 }
 function costOfTokens(pricePerMillion, tokens) {
+  if (tokens === 0 || tokens === 0n) return Money.ZERO;
   return pricePerMillion.timesRatio(tokens, 1000000n);
 }
 
@@ -35306,13 +35307,13 @@ function computeCost(usage, model, options = {}) {
   const standard = parsePrices(priceSet.standard);
   const longContext = selectLongContextTier(priceSet.tiers, buckets);
   const variantSource = requestedTier === "standard" ? void 0 : priceSet[requestedTier];
-  const variant = variantSource === void 0 ? {} : parsePrices(variantSource);
-  const hasVariant = Object.keys(variant).length > 0;
+  const variant = variantSource === void 0 ? NO_PRICES : parsePrices(variantSource);
+  const hasVariant = variant !== NO_PRICES && PRICE_KEYS.some((key) => variant[key] !== void 0);
   const tierApplied = hasVariant ? requestedTier : "standard";
   if (requestedTier !== "standard" && !hasVariant) {
     notes.push(`${entry.id} has no ${requestedTier} prices in the catalog: priced at standard prices.`);
   }
-  const prices = { ...standard, ...variant };
+  const prices = hasVariant || longContext !== void 0 ? { ...standard, ...variant } : standard;
   if (longContext !== void 0) {
     const tierPrices = parsePrices(longContext.prices);
     for (const key of PRICE_KEYS) {
@@ -35353,7 +35354,9 @@ function computeCost(usage, model, options = {}) {
     provider: entry.provider,
     priced: true,
     currency: "USD",
-    total: Money.sum(Object.values(breakdown)),
+    total: Money.fromAtto(
+      breakdown.input.atto + breakdown.cachedInput.atto + breakdown.cacheWrite5m.atto + breakdown.cacheWrite1h.atto + breakdown.output.atto + breakdown.reasoning.atto
+    ),
     breakdown,
     tier: requestedTier,
     tierApplied,
@@ -35403,6 +35406,7 @@ function validateBuckets(usage) {
   return buckets;
 }
 var parsedPrices = /* @__PURE__ */ new WeakMap();
+var NO_PRICES = Object.freeze({});
 function parsePrices(prices) {
   const cached = parsedPrices.get(prices);
   if (cached) return cached;

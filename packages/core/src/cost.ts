@@ -75,14 +75,15 @@ export function computeCost(
 
   const longContext = selectLongContextTier(priceSet.tiers, buckets);
   const variantSource = requestedTier === 'standard' ? undefined : priceSet[requestedTier];
-  const variant = variantSource === undefined ? {} : parsePrices(variantSource);
-  const hasVariant = Object.keys(variant).length > 0;
+  const variant = variantSource === undefined ? NO_PRICES : parsePrices(variantSource);
+  const hasVariant = variant !== NO_PRICES && PRICE_KEYS.some((key) => variant[key] !== undefined);
   const tierApplied: ServiceTier = hasVariant ? requestedTier : 'standard';
   if (requestedTier !== 'standard' && !hasVariant) {
     notes.push(`${entry.id} has no ${requestedTier} prices in the catalog: priced at standard prices.`);
   }
 
-  const prices: PriceMap = { ...standard, ...variant };
+  // The cached standard map is shared: copy it only when a variant or a tier is laid over it.
+  const prices: PriceMap = hasVariant || longContext !== undefined ? { ...standard, ...variant } : standard;
   if (longContext !== undefined) {
     const tierPrices = parsePrices(longContext.prices);
     for (const key of PRICE_KEYS) {
@@ -130,7 +131,14 @@ export function computeCost(
     provider: entry.provider,
     priced: true,
     currency: 'USD',
-    total: Money.sum(Object.values(breakdown)),
+    total: Money.fromAtto(
+      breakdown.input.atto +
+        breakdown.cachedInput.atto +
+        breakdown.cacheWrite5m.atto +
+        breakdown.cacheWrite1h.atto +
+        breakdown.output.atto +
+        breakdown.reasoning.atto,
+    ),
     breakdown,
     tier: requestedTier,
     tierApplied,
@@ -195,6 +203,7 @@ function validateBuckets(usage: TokenBuckets): TokenBuckets {
 // Catalog price sets are read-only once loaded, and every metered request prices against one: parse each
 // set's decimal strings once, not per call (this was a third of the middleware's CPU per request).
 const parsedPrices = new WeakMap<Partial<TokenPrices>, PriceMap>();
+const NO_PRICES: PriceMap = Object.freeze({});
 
 function parsePrices(prices: Partial<TokenPrices>): PriceMap {
   const cached = parsedPrices.get(prices);

@@ -252,5 +252,7 @@ export function parsePricePerMillion(value: string | number): Money {
 
 /** The cost of `tokens` tokens at `pricePerMillion` USD per million tokens: exact for catalog prices. */
 export function costOfTokens(pricePerMillion: Money, tokens: number | bigint): Money {
+  // Most buckets of most requests are empty (no cache, no reasoning): skip the bigint work for them.
+  if (tokens === 0 || tokens === 0n) return Money.ZERO;
   return pricePerMillion.timesRatio(tokens, 1_000_000n);
 }

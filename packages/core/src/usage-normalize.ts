@@ -25,17 +25,21 @@ export function readCount(container: Json, key: string, path: string, required: 
 export function readCount(container: Json, key: string, path: string, required: false): number | undefined;
 export function readCount(container: Json, key: string, path: string, required: boolean): number | undefined {
   const value = container[key];
-  const field = `${path}.${key}`;
   if (value === undefined || value === null) {
-    if (required) throw new InvalidUsageError('is missing', field);
+    if (required) throw new InvalidUsageError('is missing', `${path}.${key}`);
     return undefined;
   }
-  if (typeof value !== 'number') throw new InvalidUsageError(`must be a number, got ${describe(value)}`, field);
-  if (!Number.isFinite(value)) throw new InvalidUsageError(`must be finite, got ${value}`, field);
-  if (!Number.isInteger(value)) throw new InvalidUsageError(`must be a whole number, got ${value}`, field);
-  if (value < 0) throw new InvalidUsageError(`must not be negative, got ${value}`, field);
-  if (value > MAX_TOKEN_COUNT) throw new InvalidUsageError(`is implausibly large (${value} > 1e12)`, field);
-  return value;
+  // The common case passes one test; the field's name is only spelled out for an error (this runs per request).
+  if (typeof value === 'number' && Number.isInteger(value) && value >= 0 && value <= MAX_TOKEN_COUNT) return value;
+  throw new InvalidUsageError(countProblem(value), `${path}.${key}`);
+}
+
+function countProblem(value: unknown): string {
+  if (typeof value !== 'number') return `must be a number, got ${describe(value)}`;
+  if (!Number.isFinite(value)) return `must be finite, got ${value}`;
+  if (!Number.isInteger(value)) return `must be a whole number, got ${value}`;
+  if (value < 0) return `must not be negative, got ${value}`;
+  return `is implausibly large (${value} > 1e12)`;
 }
 
 function readObject(container: Json, key: string, path: string): Json | undefined {
@@ -45,9 +49,13 @@ function readObject(container: Json, key: string, path: string): Json | undefine
   return value;
 }
 
-function partNotAbove(part: number, whole: number, partField: string, wholeField: string): void {
+/** A counter that is part of another (cached of prompt, reasoning of completion) cannot exceed it. */
+function partNotAbove(part: number, whole: number, path: string, partKey: string, wholeKey: string): void {
   if (part > whole) {
-    throw new InvalidUsageError(`(${part}) exceeds ${wholeField} (${whole}), which includes it`, partField);
+    throw new InvalidUsageError(
+      `(${part}) exceeds ${path}.${wholeKey} (${whole}), which includes it`,
+      `${path}.${partKey}`,
+    );
   }
 }
 
@@ -154,13 +162,13 @@ export function normalizeUsage(payload: unknown, format?: UsageFormat): Normaliz
   }
 }
 
-function withMetadata(buckets: Omit<NormalizedUsage, 'estimated'>, envelope: Json, tier: unknown): NormalizedUsage {
-  const result: NormalizedUsage = { ...buckets, estimated: false };
+/** Adds the model and service tier the response names to buckets built as one literal (no copy per request). */
+function withMetadata(usage: NormalizedUsage, envelope: Json, tier: unknown): NormalizedUsage {
   const model = optionalString(envelope.model) ?? optionalString(envelope.modelVersion);
-  if (model !== undefined) result.model = model;
+  if (model !== undefined) usage.model = model;
   const serviceTier = normalizeServiceTier(tier);
-  if (serviceTier !== undefined) result.serviceTier = serviceTier;
-  return result;
+  if (serviceTier !== undefined) usage.serviceTier = serviceTier;
+  return usage;
 }
 
 /** Chat Completions: `prompt_tokens` includes cached tokens, `completion_tokens` includes reasoning tokens. */
@@ -175,13 +183,8 @@ function fromOpenAiChat(usage: Json, path: string, envelope: Json): NormalizedUs
   const reasoning = completionDetails
     ? (readCount(completionDetails, 'reasoning_tokens', `${path}.completion_tokens_details`, false) ?? 0)
     : 0;
-  partNotAbove(cached, prompt, `${path}.prompt_tokens_details.cached_tokens`, `${path}.prompt_tokens`);
-  partNotAbove(
-    reasoning,
-    completion,
-    `${path}.completion_tokens_details.reasoning_tokens`,
-    `${path}.completion_tokens`,
-  );
+  partNotAbove(cached, prompt, path, 'prompt_tokens_details.cached_tokens', 'prompt_tokens');
+  partNotAbove(reasoning, completion, path, 'completion_tokens_details.reasoning_tokens', 'completion_tokens');
   return withMetadata(
     {
       format: 'openai-chat',
@@ -191,6 +194,7 @@ function fromOpenAiChat(usage: Json, path: string, envelope: Json): NormalizedUs
       cacheWrite1hTokens: 0,
       outputTokens: completion - reasoning,
       reasoningTokens: reasoning,
+      estimated: false,
     },
     envelope,
     envelope.service_tier,
@@ -209,8 +213,8 @@ function fromOpenAiResponses(usage: Json, path: string, envelope: Json): Normali
   const reasoning = outputDetails
     ? (readCount(outputDetails, 'reasoning_tokens', `${path}.output_tokens_details`, false) ?? 0)
     : 0;
-  partNotAbove(cached, input, `${path}.input_tokens_details.cached_tokens`, `${path}.input_tokens`);
-  partNotAbove(reasoning, output, `${path}.output_tokens_details.reasoning_tokens`, `${path}.output_tokens`);
+  partNotAbove(cached, input, path, 'input_tokens_details.cached_tokens', 'input_tokens');
+  partNotAbove(reasoning, output, path, 'output_tokens_details.reasoning_tokens', 'output_tokens');
   return withMetadata(
     {
       format: 'openai-responses',
@@ -220,6 +224,7 @@ function fromOpenAiResponses(usage: Json, path: string, envelope: Json): Normali
       cacheWrite1hTokens: 0,
       outputTokens: output - reasoning,
       reasoningTokens: reasoning,
+      estimated: false,
     },
     envelope,
     envelope.service_tier,
@@ -260,6 +265,7 @@ function fromAnthropic(usage: Json, path: string, envelope: Json): NormalizedUsa
       cacheWrite1hTokens: write1h,
       outputTokens: output,
       reasoningTokens: 0,
+      estimated: false,
     },
     envelope,
     usage.service_tier ?? envelope.service_tier,
@@ -278,7 +284,7 @@ function fromGemini(usage: Json, path: string, envelope: Json): NormalizedUsage 
   const thoughts = readCount(usage, 'thoughtsTokenCount', path, false) ?? 0;
   const toolUse = readCount(usage, 'toolUsePromptTokenCount', path, false) ?? 0;
   readCount(usage, 'totalTokenCount', path, false);
-  partNotAbove(cached, prompt, `${path}.cachedContentTokenCount`, `${path}.promptTokenCount`);
+  partNotAbove(cached, prompt, path, 'cachedContentTokenCount', 'promptTokenCount');
   return withMetadata(
     {
       format: 'gemini',
@@ -288,6 +294,7 @@ function fromGemini(usage: Json, path: string, envelope: Json): NormalizedUsage 
       cacheWrite1hTokens: 0,
       outputTokens: candidates,
       reasoningTokens: thoughts,
+      estimated: false,
     },
     envelope,
     envelope.serviceTier ?? envelope.trafficType,

@@ -296,7 +296,7 @@ export function costOf(
   catalog: PriceCatalog,
 ): CostResult {
   const tier = SERVICE_TIERS.has(usage.serviceTier ?? '') ? (usage.serviceTier as ServiceTier) : undefined;
-  return computeCost(usage, resolved ?? model, { catalog, ...(tier ? { tier } : {}) });
+  return computeCost(usage, resolved ?? model, tier ? { catalog, tier } : { catalog });
 }
 
 const SERVICE_TIERS = new Set(['standard', 'batch', 'flex', 'priority']);

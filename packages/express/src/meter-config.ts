@@ -258,21 +258,35 @@ export class EventSink {
     while (this.writes.size > 0) await Promise.all([...this.writes]);
   }
 
+  private write(batch: UsageEvent[]): void | Promise<void> {
+    try {
+      return this.store.recordEvents(batch);
+    } catch (error) {
+      this.writeFailed(batch, error);
+      return undefined;
+    }
+  }
+
+  private writeFailed(batch: UsageEvent[], error: unknown): void {
+    this.warnOnce(
+      'STORE_WRITE_FAILED',
+      `the ${this.store.name} store could not record ${batch.length} usage event(s): ${describeError(error)}. Wrap the store with withFailurePolicy() to buffer and retry.`,
+    );
+  }
+
   private drain(): void {
     this.scheduled = false;
     if (this.queue.length === 0) return;
     const batch = this.queue;
     this.queue = [];
-    const write = Promise.resolve()
-      .then(() => this.store.recordEvents(batch))
-      .catch((error: unknown) => {
-        this.warnOnce(
-          'STORE_WRITE_FAILED',
-          `the ${this.store.name} store could not record ${batch.length} usage event(s): ${describeError(error)}. Wrap the store with withFailurePolicy() to buffer and retry.`,
-        );
-      })
-      .finally(() => this.writes.delete(write));
-    this.writes.add(write);
+    // A synchronous store (memory, SQLite) has recorded the batch when the call returns: no promise to keep.
+    const written = this.write(batch);
+    if (isPromiseLike(written)) {
+      const write: Promise<void> = Promise.resolve(written)
+        .catch((error: unknown) => this.writeFailed(batch, error))
+        .finally(() => this.writes.delete(write));
+      this.writes.add(write);
+    }
     for (const event of batch) {
       for (const observer of this.observers) {
         try {
@@ -283,6 +297,10 @@ export class EventSink {
       }
     }
   }
+}
+
+function isPromiseLike(value: unknown): value is PromiseLike<void> {
+  return typeof (value as PromiseLike<void> | undefined)?.then === 'function';
 }
 
 export function describeError(error: unknown): string {

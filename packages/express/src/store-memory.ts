@@ -77,16 +77,18 @@ export function createMemoryStore(options: MemoryStoreOptions = {}): MemoryStore
       return events.size;
     },
     recordEvents(batch: UsageEvent[]) {
+      // Validate the whole batch before keeping any of it: a bad event rejects the batch, not half of it.
       const costs = batch.map(validateEvent);
       // One clock reading per batch, as a batch is recorded at one moment.
       const oldest = clock() - maxAgeMs;
-      batch.forEach((event, index) => {
-        if (ids.has(event.id)) return;
+      for (let index = 0; index < batch.length; index++) {
+        const event = batch[index] as UsageEvent;
+        if (ids.has(event.id)) continue;
         // Room first: the ring never holds more than maxEvents.
         evict(oldest, 1);
         ids.add(event.id);
         events.push(event, costs[index] as bigint);
-      });
+      }
       evict(oldest, 0);
     },
     reserve(requests: BudgetReservationRequest[], now: number) {

@@ -274,18 +274,20 @@ export function dailySeriesFromReport(report: UsageReport): DailyUsage[] {
 
 /** Rejects events a store could not count correctly: missing id, non-integer token counts, a bad cost. */
 /** Throws a TypeError naming the first malformed field; returns the event's exact cost in atto-dollars. */
+const TOKEN_FIELDS = [
+  'inputTokens',
+  'cachedInputTokens',
+  'cacheWrite5mTokens',
+  'cacheWrite1hTokens',
+  'outputTokens',
+  'reasoningTokens',
+] as const;
+
 export function validateEvent(event: UsageEvent): bigint {
   if (typeof event !== 'object' || event === null) throw new TypeError('usage event must be an object');
   if (typeof event.id !== 'string' || event.id === '') throw new TypeError('usage event needs a non-empty id');
   if (!Number.isFinite(event.timestamp)) throw new TypeError(`usage event ${event.id}: timestamp must be finite`);
-  for (const name of [
-    'inputTokens',
-    'cachedInputTokens',
-    'cacheWrite5mTokens',
-    'cacheWrite1hTokens',
-    'outputTokens',
-    'reasoningTokens',
-  ] as const) {
+  for (const name of TOKEN_FIELDS) {
     const value = event[name];
     if (!Number.isSafeInteger(value) || value < 0) {
       throw new TypeError(`usage event ${event.id}: ${name} must be a non-negative integer`);

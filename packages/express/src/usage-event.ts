@@ -59,7 +59,7 @@ export function buildUsageEvent(
   const { call, usage } = outcome;
   const model = billedModel(config, call, usage?.model);
   const buckets = usage ?? { ...emptyBuckets(), estimated: false };
-  const cost = costOf({ ...buckets, estimated: buckets.estimated }, model.name, model.resolved, config.catalog);
+  const cost = costOf(buckets, model.name, model.resolved, config.catalog);
   const identity = outcome.identity;
   const event: UsageEvent = {
     id: randomUUID(),
