@@ -5,7 +5,10 @@
  *   proxy-budget    `meteredProxy()` with a global USD budget (reserve before, settle after: counts the prompt)
  *   app-bare        a route that calls the upstream with `fetch` and returns its answer
  *   app-metered     the same route under `meter()` with an instrumented `fetch`
+ *   app-context     the plain route inside an AsyncLocalStorage context per request, and nothing of tokenmeter:
+ *                   the share of the in-app cost that is Node's context tracking, which `meter()` needs
  */
+import { AsyncLocalStorage } from 'node:async_hooks';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { warmUpEncoders } from '@tokenmeter/core';
@@ -57,9 +60,13 @@ if (mode === 'proxy-bare') {
   app.use('/v1', meteredProxy({ upstream, store, onEvent }));
 } else if (mode === 'proxy-budget') {
   app.use('/v1', meteredProxy({ upstream, store, onEvent, budgets: { scope: 'global', limit: '1000000' } }));
-} else if (mode === 'app-bare' || mode === 'app-metered') {
+} else if (mode === 'app-bare' || mode === 'app-metered' || mode === 'app-context') {
   const call = mode === 'app-metered' ? instrumentFetch(globalThis.fetch) : globalThis.fetch;
   if (mode === 'app-metered') app.use(meter({ store, onEvent }));
+  if (mode === 'app-context') {
+    const context = new AsyncLocalStorage<{ startedAt: number }>();
+    app.use((_req, _res, next) => context.run({ startedAt: performance.now() }, next));
+  }
   app.post('/chat', express.json(), async (req, res, next) => {
     try {
       const response = await call(`${upstream}/chat/completions`, {
