@@ -35273,7 +35273,7 @@ var MAX_TOKEN_COUNT = 1e12;
 
 // ../core/src/cost.ts
 var SERVICE_TIERS = ["standard", "batch", "flex", "priority"];
-var BUCKETS = [
+var TOKEN_BUCKETS = [
   "inputTokens",
   "cachedInputTokens",
   "cacheWrite5mTokens",
@@ -35396,7 +35396,7 @@ function validateBuckets(usage) {
     throw new InvalidUsageError("expected token buckets (inputTokens, outputTokens, …)");
   }
   const buckets = {};
-  for (const key of BUCKETS) {
+  for (const key of TOKEN_BUCKETS) {
     const value = usage[key] ?? 0;
     if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value > MAX_TOKEN_COUNT) {
       throw new InvalidUsageError(`must be a whole number from 0 to 1e12, got ${String(value)}`, key);

@@ -24,7 +24,8 @@ export interface CostCatalog {
 export type ComputeCostOptions = CostOptions & { catalog?: CostCatalog };
 
 const SERVICE_TIERS: readonly ServiceTier[] = ['standard', 'batch', 'flex', 'priority'];
-const BUCKETS = [
+/** The token buckets of a usage, in the order reports and events list them. */
+export const TOKEN_BUCKETS = [
   'inputTokens',
   'cachedInputTokens',
   'cacheWrite5mTokens',
@@ -190,7 +191,7 @@ function validateBuckets(usage: TokenBuckets): TokenBuckets {
     throw new InvalidUsageError('expected token buckets (inputTokens, outputTokens, …)');
   }
   const buckets = {} as TokenBuckets;
-  for (const key of BUCKETS) {
+  for (const key of TOKEN_BUCKETS) {
     const value = (usage as unknown as Record<string, unknown>)[key] ?? 0;
     if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > MAX_TOKEN_COUNT) {
       throw new InvalidUsageError(`must be a whole number from 0 to 1e12, got ${String(value)}`, key);

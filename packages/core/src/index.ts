@@ -22,6 +22,7 @@ export {
   type CostCatalog,
   computeCost,
   selectLongContextTier,
+  TOKEN_BUCKETS,
   tokensTowardThreshold,
 } from './cost';
 export { type CostReportOptions, costHeadline, MAX_COMMENT_LENGTH, renderCostReport } from './cost-report';

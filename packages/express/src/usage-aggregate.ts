@@ -1,4 +1,4 @@
-import { Money } from '@tokenmeter/core';
+import { Money, TOKEN_BUCKETS } from '@tokenmeter/core';
 import { assertTimeZone, localDateKey, localHourKey } from './budget-window';
 import { InvalidUsageQueryError } from './invalid-usage-query-error';
 import type { DailyUsage, UsageEvent, UsageGroup, UsageGroupBy, UsageQuery, UsageReport, UsageTotals } from './types';
@@ -274,20 +274,11 @@ export function dailySeriesFromReport(report: UsageReport): DailyUsage[] {
 
 /** Rejects events a store could not count correctly: missing id, non-integer token counts, a bad cost. */
 /** Throws a TypeError naming the first malformed field; returns the event's exact cost in atto-dollars. */
-const TOKEN_FIELDS = [
-  'inputTokens',
-  'cachedInputTokens',
-  'cacheWrite5mTokens',
-  'cacheWrite1hTokens',
-  'outputTokens',
-  'reasoningTokens',
-] as const;
-
 export function validateEvent(event: UsageEvent): bigint {
   if (typeof event !== 'object' || event === null) throw new TypeError('usage event must be an object');
   if (typeof event.id !== 'string' || event.id === '') throw new TypeError('usage event needs a non-empty id');
   if (!Number.isFinite(event.timestamp)) throw new TypeError(`usage event ${event.id}: timestamp must be finite`);
-  for (const name of TOKEN_FIELDS) {
+  for (const name of TOKEN_BUCKETS) {
     const value = event[name];
     if (!Number.isSafeInteger(value) || value < 0) {
       throw new TypeError(`usage event ${event.id}: ${name} must be a non-negative integer`);
