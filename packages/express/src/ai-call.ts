@@ -10,7 +10,6 @@ import {
   normalizeUsage,
   type PriceCatalog,
   type ResolvedModel,
-  type ServiceTier,
   type ToolDefinition,
   type UsageFormat,
 } from '@tokenmeter/core';
@@ -295,11 +294,9 @@ export function costOf(
   resolved: ResolvedModel | undefined,
   catalog: PriceCatalog,
 ): CostResult {
-  const tier = SERVICE_TIERS.has(usage.serviceTier ?? '') ? (usage.serviceTier as ServiceTier) : undefined;
-  return computeCost(usage, resolved ?? model, tier ? { catalog, tier } : { catalog });
+  // computeCost bills the service tier the usage reports (batch, flex, priority) and standard for any other.
+  return computeCost(usage, resolved ?? model, { catalog });
 }
-
-const SERVICE_TIERS = new Set(['standard', 'batch', 'flex', 'priority']);
 
 export function totalTokens(usage: NormalizedUsage): number {
   return (
