@@ -64,6 +64,18 @@ describe('Money', () => {
       fc.assert(fc.property(decimal, (text) => Money.from(Money.from(text).toString()).equals(Money.from(text))));
     });
 
+    it('prints the canonical form: no leading or trailing zeros, no "-0", fixed places when asked', () => {
+      fc.assert(
+        fc.property(decimal, fc.integer({ min: 0, max: 18 }), (text, places) => {
+          const value = Money.from(text);
+          expect(value.toString()).toMatch(value.isZero() ? /^0$/ : /^-?(0|[1-9]\d*)(\.\d*[1-9])?$/);
+          const fixed = value.toFixed(places);
+          expect(fixed).toMatch(places === 0 ? /^-?(0|[1-9]\d*)$/ : new RegExp(`^-?(0|[1-9]\\d*)\\.\\d{${places}}$`));
+          expect(fixed.startsWith('-')).toBe(value.round(places).isNegative());
+        }),
+      );
+    });
+
     it('addition is associative and commutative, subtraction undoes it', () => {
       fc.assert(
         fc.property(decimal, decimal, decimal, (a, b, c) => {

@@ -211,12 +211,15 @@ export function numberToDecimalString(value: number): string {
 /** Formats an integer scaled by 10^scale as a decimal string. */
 export function formatScaled(value: bigint, scale: number, trimZeros: boolean): string {
   const negative = value < 0n;
-  const digits = (negative ? -value : value).toString().padStart(scale + 1, '0');
-  const whole = digits.slice(0, digits.length - scale);
-  let fraction = scale > 0 ? digits.slice(digits.length - scale) : '';
-  if (trimZeros) fraction = fraction.replace(/0+$/, '');
-  const body = fraction ? `${whole}.${fraction}` : whole;
-  return negative && /[1-9]/.test(body) ? `-${body}` : body;
+  let digits = (negative ? -value : value).toString();
+  if (digits.length <= scale) digits = '0'.repeat(scale + 1 - digits.length) + digits;
+  const point = digits.length - scale;
+  // Every event's cost is formatted once: a character loop, not a regular expression, trims the zeros.
+  let end = digits.length;
+  if (trimZeros) while (end > point && digits.charCodeAt(end - 1) === 48) end--;
+  const body = end > point ? `${digits.slice(0, point)}.${digits.slice(point, end)}` : digits.slice(0, point);
+  // A negative bigint is never zero, so its digits always hold a non-zero one: the sign always stays.
+  return negative ? `-${body}` : body;
 }
 
 /** Integer division rounding half to even (banker's rounding), for any signs. */

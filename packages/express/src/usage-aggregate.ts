@@ -69,18 +69,12 @@ export function eventCostAtto(event: UsageEvent): bigint {
   return eventCost(event)?.atto ?? 0n;
 }
 
-/** Exact costs of the events built in this process: stores and totals need not parse the decimal strings again. */
-const exactCosts = new WeakMap<UsageEvent, { text: string; amount: Money }>();
-
-export function rememberEventCost(event: UsageEvent, amount: Money): void {
-  if (event.cost !== undefined) exactCosts.set(event, { text: event.cost, amount });
-}
-
-/** An event's cost as `Money` (undefined when unpriced). */
+/**
+ * An event's cost as `Money` (undefined when unpriced), read from its decimal string. Parsing is cheaper than
+ * remembering the amount per event: a WeakMap entry per event cost more CPU under load than this parse.
+ */
 export function eventCost(event: UsageEvent): Money | undefined {
-  if (event.cost === undefined) return undefined;
-  const known = exactCosts.get(event);
-  return known !== undefined && known.text === event.cost ? known.amount : Money.from(event.cost);
+  return event.cost === undefined ? undefined : Money.from(event.cost);
 }
 
 /**

@@ -4,7 +4,6 @@ import { type AiCall, costOf, emptyBuckets, type Operation, providerHint } from 
 import type { MeterConfig } from './meter-config';
 import type { Identity } from './meter-options';
 import type { UsageEvent } from './types';
-import { rememberEventCost } from './usage-aggregate';
 
 /** Everything known about one AI call once it is over. */
 export interface CallOutcome {
@@ -81,10 +80,7 @@ export function buildUsageEvent(
     durationMs: Math.max(0, Math.round(outcome.durationMs)),
     streamed: outcome.streamed,
   };
-  if (cost.priced && cost.total !== undefined) {
-    event.cost = cost.total.toString();
-    rememberEventCost(event, cost.total);
-  }
+  if (cost.priced && cost.total !== undefined) event.cost = cost.total.toString();
   if (identity?.user !== undefined) event.user = identity.user;
   if (identity?.tenant !== undefined) event.tenant = identity.tenant;
   if (identity?.feature !== undefined) event.feature = identity.feature;
