@@ -34349,12 +34349,13 @@ function numberToDecimalString(value) {
 }
 function formatScaled(value, scale, trimZeros) {
   const negative = value < 0n;
-  const digits = (negative ? -value : value).toString().padStart(scale + 1, "0");
-  const whole = digits.slice(0, digits.length - scale);
-  let fraction = scale > 0 ? digits.slice(digits.length - scale) : "";
-  if (trimZeros) fraction = fraction.replace(/0+$/, "");
-  const body = fraction ? `${whole}.${fraction}` : whole;
-  return negative && /[1-9]/.test(body) ? `-${body}` : body;
+  let digits = (negative ? -value : value).toString();
+  if (digits.length <= scale) digits = "0".repeat(scale + 1 - digits.length) + digits;
+  const point = digits.length - scale;
+  let end = digits.length;
+  if (trimZeros) while (end > point && digits.charCodeAt(end - 1) === 48) end--;
+  const body = end > point ? `${digits.slice(0, point)}.${digits.slice(point, end)}` : digits.slice(0, point);
+  return negative ? `-${body}` : body;
 }
 function divideRoundHalfEven(numerator, denominator) {
   if (denominator === 0n) throw new RangeError("division by zero");
@@ -35273,14 +35274,6 @@ var MAX_TOKEN_COUNT = 1e12;
 
 // ../core/src/cost.ts
 var SERVICE_TIERS = ["standard", "batch", "flex", "priority"];
-var TOKEN_BUCKETS = [
-  "inputTokens",
-  "cachedInputTokens",
-  "cacheWrite5mTokens",
-  "cacheWrite1hTokens",
-  "outputTokens",
-  "reasoningTokens"
-];
 var PRICE_KEYS = ["input", "cachedInput", "cacheWrite5m", "cacheWrite1h", "output", "reasoning"];
 function computeCost(usage, model, options = {}) {
   const buckets = validateBuckets(usage);
@@ -35395,15 +35388,21 @@ function validateBuckets(usage) {
   if (typeof usage !== "object" || usage === null) {
     throw new InvalidUsageError("expected token buckets (inputTokens, outputTokens, …)");
   }
-  const buckets = {};
-  for (const key of TOKEN_BUCKETS) {
-    const value = usage[key] ?? 0;
-    if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value > MAX_TOKEN_COUNT) {
-      throw new InvalidUsageError(`must be a whole number from 0 to 1e12, got ${String(value)}`, key);
-    }
-    buckets[key] = value;
+  return {
+    inputTokens: tokenCount(usage, "inputTokens"),
+    cachedInputTokens: tokenCount(usage, "cachedInputTokens"),
+    cacheWrite5mTokens: tokenCount(usage, "cacheWrite5mTokens"),
+    cacheWrite1hTokens: tokenCount(usage, "cacheWrite1hTokens"),
+    outputTokens: tokenCount(usage, "outputTokens"),
+    reasoningTokens: tokenCount(usage, "reasoningTokens")
+  };
+}
+function tokenCount(usage, key) {
+  const value = usage[key] ?? 0;
+  if (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value > MAX_TOKEN_COUNT) {
+    throw new InvalidUsageError(`must be a whole number from 0 to 1e12, got ${String(value)}`, key);
   }
-  return buckets;
+  return value;
 }
 var parsedPrices = /* @__PURE__ */ new WeakMap();
 var NO_PRICES = Object.freeze({});
