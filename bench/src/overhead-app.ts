@@ -1,6 +1,8 @@
 /**
  * Child process: the same Express app with or without tokenmeter, in front of the fake upstream.
  *   proxy-bare      a plain pass-through (what a team runs before adding tokenmeter)
+ *   proxy-parse     a pass-through that buffers both bodies and parses both as JSON, and nothing else: the
+ *                   least any metering proxy must do, to show what that part costs
  *   proxy-metered   `meteredProxy()` (memory store, default options)
  *   proxy-budget    `meteredProxy()` with a global USD budget (reserve before, settle after: counts the prompt)
  *   app-bare        a route that calls the upstream with `fetch` and returns its answer
@@ -54,8 +56,47 @@ function bareProxy(req: Request, res: Response): void {
   req.pipe(forward);
 }
 
+/** Buffers the request, parses it, forwards it; buffers the answer, parses it, sends it. No metering. */
+function parsingProxy(req: Request, res: Response): void {
+  const chunks: Buffer[] = [];
+  req.on('data', (chunk: Buffer) => chunks.push(chunk));
+  req.on('end', () => {
+    const body = Buffer.concat(chunks);
+    const parsed = JSON.parse(body.toString('utf8')) as { model?: unknown };
+    if (typeof parsed.model !== 'string') throw new Error('the benchmark request names no model');
+    const forward = http.request(
+      {
+        hostname: target.hostname,
+        port: target.port,
+        path: `${target.pathname}${req.url}`,
+        method: req.method,
+        headers: { ...req.headers, host: target.host, 'content-length': String(body.length) },
+        agent,
+      },
+      (response) => {
+        const parts: Buffer[] = [];
+        response.on('data', (chunk: Buffer) => parts.push(chunk));
+        response.on('end', () => {
+          const answer = Buffer.concat(parts);
+          const json = JSON.parse(answer.toString('utf8')) as { usage?: unknown };
+          if (json.usage === undefined) throw new Error('the fake upstream reported no usage');
+          res.writeHead(response.statusCode ?? 502, { ...response.headers, 'content-length': String(answer.length) });
+          res.end(answer);
+        });
+      },
+    );
+    forward.on('error', () => {
+      if (!res.headersSent) res.writeHead(502);
+      res.end();
+    });
+    forward.end(body);
+  });
+}
+
 if (mode === 'proxy-bare') {
   app.use('/v1', bareProxy);
+} else if (mode === 'proxy-parse') {
+  app.use('/v1', parsingProxy);
 } else if (mode === 'proxy-metered') {
   app.use('/v1', meteredProxy({ upstream, store, onEvent }));
 } else if (mode === 'proxy-budget') {

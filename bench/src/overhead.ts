@@ -194,6 +194,9 @@ function pairRows(label: string, pair: PairResult): { rows: Array<Array<string |
   const p99Bare = roundPercentile(pair.latencyBare, 99);
   const p99Metered = roundPercentile(pair.latencyMetered, 99);
   const errors = sum(pair.bare.map((run) => run.errors)) + sum(pair.metered.map((run) => run.errors));
+  // Rounds alternate, so round i of each side ran under the same conditions: their difference is one sample
+  // of the added CPU, and the spread of those samples is the noise this run's verdict stands in.
+  const roundDifferences = pair.metered.map((run, index) => run.cpuMicros - (pair.bare[index]?.cpuMicros ?? 0));
   const summary: PairSummary = {
     ratio: rpsMetered / rpsBare,
     addedP50: p50Metered - p50Bare,
@@ -208,14 +211,19 @@ function pairRows(label: string, pair: PairResult): { rows: Array<Array<string |
         integer(rpsBare),
         integer(rpsMetered),
         fixed(summary.ratio, 3),
-        `${fixed(p50Bare, 3)} → ${fixed(p50Metered, 3)} (+${fixed(summary.addedP50, 3)})`,
-        `${fixed(p99Bare, 3)} → ${fixed(p99Metered, 3)} (+${fixed(summary.addedP99, 3)})`,
-        `${fixed(cpuBare, 0)} → ${fixed(cpuMetered, 0)} (+${fixed(summary.addedCpu, 0)})`,
+        `${fixed(p50Bare, 3)} → ${fixed(p50Metered, 3)} (${signed(summary.addedP50, 3)})`,
+        `${fixed(p99Bare, 3)} → ${fixed(p99Metered, 3)} (${signed(summary.addedP99, 3)})`,
+        `${fixed(cpuBare, 0)} → ${fixed(cpuMetered, 0)} (${signed(summary.addedCpu)}; rounds ${signed(Math.min(...roundDifferences))} to ${signed(Math.max(...roundDifferences))})`,
         errors,
       ],
     ],
     summary,
   };
+}
+
+/** A difference with its sign: `+59`, `−0.183`. */
+function signed(value: number, digits = 0): string {
+  return `${value < 0 ? '−' : '+'}${fixed(Math.abs(value), digits)}`;
 }
 
 interface PairSummary {
@@ -260,7 +268,10 @@ export async function overheadBenchmark(): Promise<BenchSection> {
     const appBare = await startApp('app-bare', upstream, '/chat');
     const appMetered = await startApp('app-metered', upstream, '/chat');
     const appContext = await startApp('app-context', upstream, '/chat');
-    apps.push(proxyBare, proxyMetered, proxyBudget, appBare, appMetered, appContext);
+    const proxyParse = await startApp('proxy-parse', upstream, '/v1/chat/completions');
+    // A second, identical pass-through: what "added" reads when nothing was added (the noise floor).
+    const proxyBareAgain = await startApp('proxy-bare', upstream, '/v1/chat/completions');
+    apps.push(proxyBare, proxyMetered, proxyBudget, appBare, appMetered, appContext, proxyParse, proxyBareAgain);
 
     log('overhead: metered proxy vs plain pass-through');
     const proxyPair = await comparePair(proxyBare, proxyMetered, CHAT_BODY);
@@ -270,6 +281,10 @@ export async function overheadBenchmark(): Promise<BenchSection> {
     const appPair = await comparePair(appBare, appMetered, CHAT_BODY);
     log('overhead: plain route in an AsyncLocalStorage context (no tokenmeter) vs plain route');
     const contextPair = await comparePair(appBare, appContext, CHAT_BODY);
+    log('overhead: buffering and parsing proxy (no metering) vs plain pass-through');
+    const parsePair = await comparePair(proxyBare, proxyParse, CHAT_BODY);
+    log('overhead: plain pass-through vs an identical second one (noise floor)');
+    const noisePair = await comparePair(proxyBare, proxyBareAgain, CHAT_BODY);
 
     log(`overhead: metered proxy vs plain pass-through, upstream answering after ${MODEL_DELAY_MS} ms`);
     const modelLoad = {
@@ -324,13 +339,18 @@ export async function overheadBenchmark(): Promise<BenchSection> {
       'for reference: plain route in an AsyncLocalStorage context, no tokenmeter',
       contextPair,
     );
+    const parseOnly = pairRows(
+      'for reference: proxy that buffers and parses both bodies as JSON, no tokenmeter',
+      parsePair,
+    );
+    const noiseFloor = pairRows('for reference: a second, identical plain pass-through (noise floor)', noisePair);
 
     const ttfbP99Added = roundPercentile(ttfb.metered, 99) - roundPercentile(ttfb.bare, 99);
     const ttfbStripP99Added = roundPercentile(ttfb.meteredStrip, 99) - roundPercentile(ttfb.bareStrip, 99);
     const ttfbRow = (label: string, bare: number[][], metered: number[][]) => [
       label,
       `${fixed(roundPercentile(bare, 50), 3)} → ${fixed(roundPercentile(metered, 50), 3)}`,
-      `${fixed(roundPercentile(bare, 99), 3)} → ${fixed(roundPercentile(metered, 99), 3)} (+${fixed(roundPercentile(metered, 99) - roundPercentile(bare, 99), 3)})`,
+      `${fixed(roundPercentile(bare, 99), 3)} → ${fixed(roundPercentile(metered, 99), 3)} (${signed(roundPercentile(metered, 99) - roundPercentile(bare, 99), 3)})`,
     ];
 
     const markdown = [
@@ -345,10 +365,15 @@ export async function overheadBenchmark(): Promise<BenchSection> {
       '',
       table(
         ['setup', 'req/s without', 'req/s with', 'ratio', 'p50 ms', 'p99 ms', 'CPU µs/request', 'errors'],
-        [...proxy.rows, ...budget.rows, ...inApp.rows, ...contextOnly.rows],
+        [...proxy.rows, ...budget.rows, ...inApp.rows, ...contextOnly.rows, ...parseOnly.rows, ...noiseFloor.rows],
       ),
       '',
-      `The last row is Node's share of the in-app cost: \`meter()\` finds the request of each AI call through an AsyncLocalStorage context, and on Node ${process.versions.node.split('.')[0]} entering one makes every promise the request creates (\`fetch\` makes dozens) run a hook.`,
+      'CPU per request: the median over rounds, and the lowest and highest difference of one round with its alternating partner.',
+      '',
+      "The reference rows are not targets. The AsyncLocalStorage row is Node's share of the in-app cost: `meter()` finds the request of each AI call through an AsyncLocalStorage context, and on Node " +
+        `${process.versions.node.split('.')[0]} entering one makes every promise the request creates (\`fetch\` makes dozens) run a hook. ` +
+        'The parsing proxy does what any metering proxy must at least do (read both bodies whole and parse them): the difference between it and the metered proxy is tokenmeter. ' +
+        'The identical pass-through shows how far apart two runs of the same code land here: differences of that size mean nothing.',
       '',
       `With an upstream that answers after ${MODEL_DELAY_MS} ms (a fast model; real calls take 0.3–30 s) and ${MODEL_CONNECTIONS} connections, ${MODEL_ROUNDS} alternating rounds of ${MODEL_SECONDS} s per side, the proxy is no longer CPU-bound and throughput is the upstream's:`,
       '',
@@ -360,7 +385,7 @@ export async function overheadBenchmark(): Promise<BenchSection> {
             integer(modelRps('bare')),
             integer(modelRps('metered')),
             fixed(modelRps('metered') / modelRps('bare'), 3),
-            `${fixed(modelCpu('bare'), 0)} → ${fixed(modelCpu('metered'), 0)} (+${fixed(modelCpu('metered') - modelCpu('bare'), 0)})`,
+            `${fixed(modelCpu('bare'), 0)} → ${fixed(modelCpu('metered'), 0)} (${signed(modelCpu('metered') - modelCpu('bare'))})`,
             modelErrors,
           ],
         ],
@@ -415,37 +440,37 @@ export async function overheadBenchmark(): Promise<BenchSection> {
       {
         name: 'metered proxy added p99 latency',
         target: '≤ 1 ms',
-        measured: `${fixed(proxy.summary.addedP99, 3)} ms`,
+        measured: `${signed(proxy.summary.addedP99, 3)} ms`,
         met: proxy.summary.addedP99 <= 1,
       },
       {
         name: 'in-app meter added p99 latency',
         target: '≤ 1 ms',
-        measured: `${fixed(inApp.summary.addedP99, 3)} ms`,
+        measured: `${signed(inApp.summary.addedP99, 3)} ms`,
         met: inApp.summary.addedP99 <= 1,
       },
       {
         name: 'metered proxy CPU per request (added)',
         target: '≤ 50 µs',
-        measured: `${fixed(proxy.summary.addedCpu, 0)} µs`,
+        measured: `${signed(proxy.summary.addedCpu)} µs`,
         met: proxy.summary.addedCpu <= 50,
       },
       {
         name: 'in-app meter CPU per request (added)',
         target: '≤ 50 µs',
-        measured: `${fixed(inApp.summary.addedCpu, 0)} µs`,
+        measured: `${signed(inApp.summary.addedCpu)} µs`,
         met: inApp.summary.addedCpu <= 50,
       },
       {
         name: 'streaming TTFB added p99 (pass-through)',
         target: '≤ 1 ms',
-        measured: `${fixed(ttfbP99Added, 3)} ms`,
+        measured: `${signed(ttfbP99Added, 3)} ms`,
         met: ttfbP99Added <= 1,
       },
       {
         name: 'streaming TTFB added p99 (usage chunk stripped)',
         target: '≤ 1 ms',
-        measured: `${fixed(ttfbStripP99Added, 3)} ms`,
+        measured: `${signed(ttfbStripP99Added, 3)} ms`,
         met: ttfbStripP99Added <= 1,
       },
       {
