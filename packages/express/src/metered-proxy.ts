@@ -79,7 +79,7 @@ export function meteredProxy(options?: MeteredProxyOptions): MeteredProxy {
     const path = req.path;
     const operation = req.method === 'POST' ? OPERATIONS[path] : undefined;
     const run = operation
-      ? meterCall(config, agents, req, res, operation)
+      ? meterCall(config, agents, req, res, operation, path)
       : forwardUnmetered(config, agents, req, res, path);
     run.catch((error: unknown) => {
       if (res.headersSent) res.destroy();
@@ -293,13 +293,14 @@ function readBody(req: Request, limit: number): Promise<BodyResult> {
       chunks.push(chunk);
     };
     req.on('data', onData);
-    req.once('end', () =>
+    // `on`, not `once`: `finish` runs only once anyway, and these listeners die with the request.
+    req.on('end', () =>
       finish({ ok: true, body: chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks, length) }),
     );
-    req.once('error', () =>
+    req.on('error', () =>
       finish({ ok: false, status: 400, code: 'request_aborted', message: 'The request body could not be read.' }),
     );
-    req.once('close', () =>
+    req.on('close', () =>
       finish({ ok: false, status: 400, code: 'request_aborted', message: 'The request body was cut short.' }),
     );
   });
@@ -321,6 +322,7 @@ async function meterCall(
   req: Request,
   res: Response,
   operation: Operation,
+  path: string,
 ): Promise<void> {
   const started = performance.now();
   const bodyResult = await readBody(req, config.maxBodyBytes);
@@ -341,7 +343,7 @@ async function meterCall(
   }
   const call = new AiCall(operation, parsed, bodyResult.body.length);
   const requestId = config.requestId(req);
-  const route = `${req.baseUrl}${req.path}`;
+  const route = `${req.baseUrl}${path}`;
   const identity: Identity | undefined = config.identify ? await config.identify(req) : undefined;
 
   let hold: BudgetHold | undefined;
@@ -391,7 +393,7 @@ async function meterCall(
   }
 
   const state = new CallState(config, call, requestId, route, identity, hold, started);
-  const target = upstreamFor(config, req, req.path);
+  const target = upstreamFor(config, req, path);
   const upstream = sendUpstream(
     agents,
     target,
