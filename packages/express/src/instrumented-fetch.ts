@@ -56,13 +56,20 @@ interface DetectedCall {
 export function instrumentFetch(baseFetch: Fetch = globalThis.fetch, options?: MeterOptions): Fetch {
   if (typeof baseFetch !== 'function') throw new TypeError('instrumentFetch needs a fetch function');
   const fallback = options === undefined ? undefined : parseMeterOptions(options);
-  const instrumented = async (input: Parameters<Fetch>[0], init?: Parameters<Fetch>[1]): Promise<Response> => {
-    const context = currentMeterContext();
-    const config = context?.config ?? fallback;
-    if (config === undefined) return baseFetch(input, init);
-    const detected = detectCall(input, init);
-    if (detected === undefined) return baseFetch(input, init);
-    return meteredFetch(config, context, baseFetch, detected, input, init);
+  // Not an async function: inside `meter()`'s AsyncLocalStorage context Node 20 runs a hook for every promise,
+  // so the wrapper hands back fetch's own promise instead of wrapping it in another.
+  const instrumented = (input: Parameters<Fetch>[0], init?: Parameters<Fetch>[1]): Promise<Response> => {
+    try {
+      const context = currentMeterContext();
+      const config = context?.config ?? fallback;
+      if (config === undefined) return baseFetch(input, init);
+      const detected = detectCall(input, init);
+      if (detected === undefined) return baseFetch(input, init);
+      return meteredFetch(config, context, baseFetch, detected, input, init);
+    } catch (error) {
+      // fetch reports every failure as a rejected promise, never as a throw.
+      return Promise.reject(error);
+    }
   };
   return instrumented as Fetch;
 }
@@ -146,7 +153,44 @@ async function meteredFetch(
   }
 
   let done = false;
-  // The first end wins; estimating may count text, which runs without blocking the loop. Never rejects.
+  const complete = (
+    status: number,
+    usage: NormalizedUsage | undefined,
+    error: UsageEvent['error'] | undefined,
+    streamed: boolean,
+  ): void => {
+    const { event, cost } = buildUsageEvent(config, {
+      call,
+      requestId,
+      route: context ? captureRoute(context) : route,
+      identity: context?.identity ?? identity,
+      usage,
+      status,
+      streamed,
+      durationMs: performance.now() - started,
+      ...(error === undefined ? {} : { error }),
+    });
+    if (hold) {
+      const now = Date.now();
+      const settle =
+        usage === undefined
+          ? releaseBudgets(config.store, hold, now)
+          : settleBudgets(
+              config.store,
+              hold,
+              { tokens: totalTokens(usage), cost: cost?.priced ? cost.total : undefined },
+              now,
+            );
+      settle.catch((failure: unknown) =>
+        config.warnOnce('STORE_SETTLE_FAILED', `a budget reservation could not be settled: ${describeError(failure)}.`),
+      );
+    }
+    record(event);
+  };
+  const failed = (failure: unknown) =>
+    config.warnOnce('EVENT_BUILD_FAILED', `a usage event could not be built: ${describeError(failure)}.`);
+  // The first end wins. With the usage at hand (reported, or nothing spent) the event is built at once; an
+  // estimate may count text, which runs without blocking the loop. Never throws, never rejects.
   const finish = (
     status: number,
     usage: NormalizedUsage | undefined | Promise<NormalizedUsage | undefined>,
@@ -155,42 +199,15 @@ async function meteredFetch(
   ): void => {
     if (done) return;
     done = true;
-    Promise.resolve(usage)
-      .then((resolvedUsage) => {
-        const { event, cost } = buildUsageEvent(config, {
-          call,
-          requestId,
-          route: context ? captureRoute(context) : route,
-          identity: context?.identity ?? identity,
-          usage: resolvedUsage,
-          status,
-          streamed,
-          durationMs: performance.now() - started,
-          ...(error === undefined ? {} : { error }),
-        });
-        if (hold) {
-          const now = Date.now();
-          const settle =
-            resolvedUsage === undefined
-              ? releaseBudgets(config.store, hold, now)
-              : settleBudgets(
-                  config.store,
-                  hold,
-                  { tokens: totalTokens(resolvedUsage), cost: cost?.priced ? cost.total : undefined },
-                  now,
-                );
-          settle.catch((failure: unknown) =>
-            config.warnOnce(
-              'STORE_SETTLE_FAILED',
-              `a budget reservation could not be settled: ${describeError(failure)}.`,
-            ),
-          );
-        }
-        record(event);
-      })
-      .catch((failure: unknown) =>
-        config.warnOnce('EVENT_BUILD_FAILED', `a usage event could not be built: ${describeError(failure)}.`),
-      );
+    if (usage instanceof Promise) {
+      usage.then((counted) => complete(status, counted, error, streamed)).catch(failed);
+      return;
+    }
+    try {
+      complete(status, usage, error, streamed);
+    } catch (failure) {
+      failed(failure);
+    }
   };
 
   // Streamed Chat Completions report usage only when asked: ask, and hide the extra chunk from the caller.
@@ -215,7 +232,24 @@ async function meteredFetch(
     return response;
   }
   const isStream = /^text\/event-stream/i.test(response.headers.get('content-type') ?? '');
-  if (!isStream) return bufferedJson(response, call, finish);
+  if (!isStream) {
+    const init = { status: response.status, statusText: response.statusText, headers: response.headers };
+    let bytes: ArrayBuffer;
+    try {
+      bytes = await response.arrayBuffer();
+    } catch (error) {
+      finish(response.status, estimateUsage(call, ''), abortReason(error) ?? 'stream_cut');
+      // A body cut mid-way reaches the caller as a body that fails to read, as it would have without
+      // tokenmeter (not as a rejected fetch, which SDKs would retry).
+      const failing = new ReadableStream({
+        start(controller) {
+          controller.error(error);
+        },
+      });
+      return withUrl(new Response(failing, init), response.url);
+    }
+    return bufferedJson(response.url, init, bytes, call, finish);
+  }
   const tap = new SseTap(call.format, { stripUsageChunk: strip });
   const reader = response.body.getReader();
   const status = response.status;
@@ -279,38 +313,22 @@ function withUrl(response: Response, url: string): Response {
 }
 
 /**
- * A JSON answer is small and every SDK reads it whole at once: read it here, once, and hand the caller the
+ * A JSON answer is small and every SDK reads it whole at once: it was read here, once, and the caller gets the
  * bytes as a `BufferedResponse`. Cheaper than re-streaming it through a wrapper stream (webstreams cost a
- * promise per chunk), and the call is recorded even when the app never reads the body. A body cut mid-way still reaches the caller as a body that
- * fails to read, as it would have without tokenmeter (not as a rejected fetch, which SDKs would retry).
+ * promise per chunk), and the call is recorded even when the app never reads the body.
  */
-async function bufferedJson(
-  response: Response,
+function bufferedJson(
+  url: string,
+  init: { status: number; statusText: string; headers: Headers },
+  bytes: ArrayBuffer,
   call: AiCall,
-  finish: (
-    status: number,
-    usage: NormalizedUsage | undefined | Promise<NormalizedUsage | undefined>,
-    error?: UsageEvent['error'],
-  ) => void,
-): Promise<Response> {
-  const init = { status: response.status, statusText: response.statusText, headers: response.headers };
-  let bytes: ArrayBuffer;
-  try {
-    bytes = await response.arrayBuffer();
-  } catch (error) {
-    finish(response.status, estimateUsage(call, ''), abortReason(error) ?? 'stream_cut');
-    const failing = new ReadableStream({
-      start(controller) {
-        controller.error(error);
-      },
-    });
-    return withUrl(new Response(failing, init), response.url);
-  }
+  finish: (status: number, usage: NormalizedUsage | undefined | Promise<NormalizedUsage | undefined>) => void,
+): Response {
   const parsed = parseJson(bytes);
   const json = parsed?.value;
-  finish(response.status, usageFromResponse(call, json) ?? estimateUsage(call, outputTextOf(call, json)));
+  finish(init.status, usageFromResponse(call, json) ?? estimateUsage(call, outputTextOf(call, json)));
   // The caller's `json()` gets the object parsed here: the event took what it needs from it already.
-  return new BufferedResponse(bytes, init, response.url, parsed);
+  return new BufferedResponse(bytes, init, url, parsed);
 }
 
 /** The body parsed as JSON, or undefined when it is not JSON (the caller's `json()` then throws as it would). */

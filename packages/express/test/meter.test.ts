@@ -252,6 +252,33 @@ describe('meter(): in-app metering through AsyncLocalStorage', () => {
     ]);
   });
 
+  it('rejects, never throws, when the wrapped fetch throws', async () => {
+    const events: UsageEvent[] = [];
+    const throwing = instrumentFetch(
+      () => {
+        throw new TypeError('no network');
+      },
+      { onEvent: (event) => events.push(event) },
+    );
+    const body = JSON.stringify({ model: 'gpt-4o-mini', messages: HI });
+    let pending: Promise<Response> | undefined;
+    expect(() => {
+      pending = throwing(`${upstream.url}/v1/chat/completions`, { method: 'POST', body });
+    }).not.toThrow();
+    await expect(pending).rejects.toThrow('no network');
+    // A request that is not an AI call goes straight to the wrapped fetch, and fails the same way.
+    let passedThrough: Promise<Response> | undefined;
+    expect(() => {
+      passedThrough = throwing(`${upstream.url}/v1/models`);
+    }).not.toThrow();
+    await expect(passedThrough).rejects.toThrow('no network');
+    // The call never reached an upstream: recorded as an upstream error with no tokens spent.
+    for (let attempt = 0; attempt < 100 && events.length === 0; attempt += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    expect(events).toEqual([expect.objectContaining({ error: 'upstream_error', inputTokens: 0, status: 0 })]);
+  });
+
   it('leaves requests that are not AI calls alone', async () => {
     const wrapped = instrumentFetch(fetch, { onEvent: () => expect.unreachable() });
     const response = await wrapped(`${upstream.url}/v1/models`);
