@@ -60,6 +60,22 @@ describe('Money', () => {
         return negative ? `-${body}` : body;
       });
 
+    it('parses a decimal to its exact scaled integer', () => {
+      fc.assert(
+        fc.property(
+          fc.bigInt({ min: -(10n ** 30n), max: 10n ** 30n }),
+          fc.integer({ min: 0, max: 18 }),
+          (units, places) => {
+            const text = units.toString();
+            const negative = text.startsWith('-');
+            const digits = (negative ? text.slice(1) : text).padStart(places + 1, '0');
+            const decimal = `${negative ? '-' : ''}${places ? `${digits.slice(0, -places)}.${digits.slice(-places)}` : digits}`;
+            expect(Money.from(decimal).atto).toBe(units * 10n ** BigInt(18 - places));
+          },
+        ),
+      );
+    });
+
     it('parses and prints back to the same value', () => {
       fc.assert(fc.property(decimal, (text) => Money.from(Money.from(text).toString()).equals(Money.from(text))));
     });

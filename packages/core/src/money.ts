@@ -175,6 +175,18 @@ function groupThousands(fixed: string): string {
 
 /** Parses a decimal string into an integer scaled by 10^scale; rejects more precision than it can hold. */
 export function parseDecimal(input: string, scale: number): bigint {
+  // The form tokenmeter itself writes (`"0.0000054"`, every event's cost) is read without a regular expression.
+  const point = input.indexOf('.');
+  if (
+    isDigits(input, 0, point === -1 ? input.length : point) &&
+    (point === -1 || isDigits(input, point + 1, input.length))
+  ) {
+    const fraction = point === -1 ? '' : input.slice(point + 1);
+    if (fraction.length <= scale) {
+      const whole = point === -1 ? input : input.slice(0, point);
+      return BigInt(whole + fraction + '0'.repeat(scale - fraction.length));
+    }
+  }
   const text = input.trim();
   const match = /^([+-])?(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/.exec(text);
   if (!match || (match[2] === '' && (match[3] === undefined || match[3] === ''))) {
@@ -197,6 +209,16 @@ export function parseDecimal(input: string, scale: number): bigint {
   }
   const value = BigInt(digits || '0');
   return sign === '-' ? -value : value;
+}
+
+/** True when `text[from, to)` is one or more ASCII digits. */
+function isDigits(text: string, from: number, to: number): boolean {
+  if (to <= from) return false;
+  for (let index = from; index < to; index++) {
+    const code = text.charCodeAt(index);
+    if (code < 48 || code > 57) return false;
+  }
+  return true;
 }
 
 /** The shortest decimal string that round-trips to `value` (what `JSON.stringify` prints), without exponent. */
