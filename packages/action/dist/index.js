@@ -34318,6 +34318,14 @@ function groupThousands(fixed) {
   return fraction === void 0 ? grouped : `${grouped}.${fraction}`;
 }
 function parseDecimal(input, scale) {
+  const point = input.indexOf(".");
+  if (isDigits(input, 0, point === -1 ? input.length : point) && (point === -1 || isDigits(input, point + 1, input.length))) {
+    const fraction2 = point === -1 ? "" : input.slice(point + 1);
+    if (fraction2.length <= scale) {
+      const whole2 = point === -1 ? input : input.slice(0, point);
+      return BigInt(whole2 + fraction2 + "0".repeat(scale - fraction2.length));
+    }
+  }
   const text = input.trim();
   const match = /^([+-])?(\d*)(?:\.(\d*))?(?:[eE]([+-]?\d+))?$/.exec(text);
   if (!match || match[2] === "" && (match[3] === void 0 || match[3] === "")) {
@@ -34339,6 +34347,14 @@ function parseDecimal(input, scale) {
   }
   const value = BigInt(digits || "0");
   return sign === "-" ? -value : value;
+}
+function isDigits(text, from, to) {
+  if (to <= from) return false;
+  for (let index = from; index < to; index++) {
+    const code = text.charCodeAt(index);
+    if (code < 48 || code > 57) return false;
+  }
+  return true;
 }
 function numberToDecimalString(value) {
   if (!Number.isFinite(value)) throw new InvalidMoneyError(String(value));
