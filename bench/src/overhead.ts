@@ -167,7 +167,8 @@ function alternating(round: number, bare: App, metered: App): Array<[App, 'bare'
       ];
 }
 
-async function comparePair(bare: App, metered: App, latencyBody: string): Promise<PairResult> {
+async function comparePair(description: string, bare: App, metered: App, latencyBody: string): Promise<PairResult> {
+  log(`overhead: ${description}`);
   // Warm-up: JIT, connection pools, encoders.
   await throughput(bare, 1);
   await throughput(metered, 1);
@@ -278,20 +279,43 @@ export async function overheadBenchmark(): Promise<BenchSection> {
     const proxyBareAgain = await startApp('proxy-bare', upstream, '/v1/chat/completions');
     apps.push(proxyBare, proxyMetered, proxyBudget, appBare, appMetered, appContext, proxyParse, proxyBareAgain);
 
-    log('overhead: metered proxy vs plain pass-through');
-    const proxyPair = await comparePair(proxyBare, proxyMetered, CHAT_BODY);
-    log('overhead: metered proxy with a budget vs plain pass-through');
-    const budgetPair = await comparePair(proxyBare, proxyBudget, CHAT_BODY);
-    log('overhead: in-app meter() + instrumented fetch vs plain fetch');
-    const appPair = await comparePair(appBare, appMetered, CHAT_BODY);
-    log('overhead: plain route in an AsyncLocalStorage context (no tokenmeter) vs plain route');
-    const contextPair = await comparePair(appBare, appContext, CHAT_BODY);
-    log('overhead: in-app meter() + instrumented fetch vs plain route in an AsyncLocalStorage context');
-    const appOverContextPair = await comparePair(appContext, appMetered, CHAT_BODY);
-    log('overhead: buffering and parsing proxy (no metering) vs plain pass-through');
-    const parsePair = await comparePair(proxyBare, proxyParse, CHAT_BODY);
-    log('overhead: plain pass-through vs an identical second one (noise floor)');
-    const noisePair = await comparePair(proxyBare, proxyBareAgain, CHAT_BODY);
+    const proxyPair = await comparePair('metered proxy vs plain pass-through', proxyBare, proxyMetered, CHAT_BODY);
+    const budgetPair = await comparePair(
+      'metered proxy with a budget vs plain pass-through',
+      proxyBare,
+      proxyBudget,
+      CHAT_BODY,
+    );
+    const appPair = await comparePair(
+      'in-app meter() + instrumented fetch vs plain fetch',
+      appBare,
+      appMetered,
+      CHAT_BODY,
+    );
+    const contextPair = await comparePair(
+      'plain route in an AsyncLocalStorage context (no tokenmeter) vs plain route',
+      appBare,
+      appContext,
+      CHAT_BODY,
+    );
+    const appOverContextPair = await comparePair(
+      'in-app meter() + instrumented fetch vs plain route in an AsyncLocalStorage context',
+      appContext,
+      appMetered,
+      CHAT_BODY,
+    );
+    const parsePair = await comparePair(
+      'buffering and parsing proxy (no metering) vs plain pass-through',
+      proxyBare,
+      proxyParse,
+      CHAT_BODY,
+    );
+    const noisePair = await comparePair(
+      'plain pass-through vs an identical second one (noise floor)',
+      proxyBare,
+      proxyBareAgain,
+      CHAT_BODY,
+    );
 
     log(`overhead: metered proxy vs plain pass-through, upstream answering after ${MODEL_DELAY_MS} ms`);
     const modelLoad = {

@@ -1,4 +1,5 @@
-import type { Money } from '@tokenmeter/core';
+import type { CostResult, Money, NormalizedUsage } from '@tokenmeter/core';
+import { totalTokens } from './ai-call';
 import { type BudgetRule, formatBudgetAmount, toNanoDollars } from './budget-rules';
 import { describeError } from './meter-config';
 import type { BudgetScope, BudgetWarning, Identity } from './meter-options';
@@ -188,6 +189,31 @@ export async function settleBudgets(
 
 export async function releaseBudgets(store: Store, hold: BudgetHold, now: number): Promise<void> {
   await store.release(hold.reservationId, now);
+}
+
+/**
+ * Ends a call's reservation: settled at what the call spent, or released when it spent nothing (refused,
+ * upstream error). Never rejects: a store failure is reported once and the reservation is left to expire.
+ */
+export function endBudgetHold(
+  config: { store: Store; warnOnce(code: string, message: string): void },
+  hold: BudgetHold,
+  usage: NormalizedUsage | undefined,
+  cost: CostResult | undefined,
+): void {
+  const now = Date.now();
+  const ended =
+    usage === undefined
+      ? releaseBudgets(config.store, hold, now)
+      : settleBudgets(
+          config.store,
+          hold,
+          { tokens: totalTokens(usage), cost: cost?.priced ? cost.total : undefined },
+          now,
+        );
+  ended.catch((failure: unknown) =>
+    config.warnOnce('STORE_SETTLE_FAILED', `a budget reservation could not be settled: ${describeError(failure)}.`),
+  );
 }
 
 /** Header values must be visible ASCII: ids built from user names may hold anything. */

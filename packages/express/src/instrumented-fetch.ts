@@ -8,18 +8,16 @@ import {
   mergeCutUsage,
   type Operation,
   outputTextOf,
-  totalTokens,
   usageFromResponse,
   withStreamUsage,
 } from './ai-call';
 import {
   applicableBudgets,
   type BudgetHold,
+  endBudgetHold,
   notifyBudgetWarnings,
   rejectionResponse,
-  releaseBudgets,
   reserveBudgets,
-  settleBudgets,
 } from './budget-enforcer';
 import { BufferedResponse } from './buffered-response';
 import { describeError, type MeterConfig, parseMeterOptions } from './meter-config';
@@ -170,21 +168,7 @@ async function meteredFetch(
       durationMs: performance.now() - started,
       ...(error === undefined ? {} : { error }),
     });
-    if (hold) {
-      const now = Date.now();
-      const settle =
-        usage === undefined
-          ? releaseBudgets(config.store, hold, now)
-          : settleBudgets(
-              config.store,
-              hold,
-              { tokens: totalTokens(usage), cost: cost?.priced ? cost.total : undefined },
-              now,
-            );
-      settle.catch((failure: unknown) =>
-        config.warnOnce('STORE_SETTLE_FAILED', `a budget reservation could not be settled: ${describeError(failure)}.`),
-      );
-    }
+    if (hold) endBudgetHold(config, hold, usage, cost);
     record(event);
   };
   const failed = (failure: unknown) =>

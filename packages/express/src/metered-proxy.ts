@@ -10,18 +10,16 @@ import {
   mergeCutUsage,
   type Operation,
   outputTextOf,
-  totalTokens,
   usageFromResponse,
   withStreamUsage,
 } from './ai-call';
 import {
   applicableBudgets,
   type BudgetHold,
+  endBudgetHold,
   notifyBudgetWarnings,
   rejectionResponse,
-  releaseBudgets,
   reserveBudgets,
-  settleBudgets,
 } from './budget-enforcer';
 import { sendError, streamErrorEvent } from './error-response';
 import { describeError, type ProxyConfig, parseProxyOptions } from './meter-config';
@@ -529,22 +527,7 @@ class CallState {
       durationMs: performance.now() - this.started,
       ...(error === undefined ? {} : { error }),
     });
-    const hold = this.hold;
-    if (hold) {
-      const now = Date.now();
-      const settle =
-        usage === undefined
-          ? releaseBudgets(config.store, hold, now)
-          : settleBudgets(
-              config.store,
-              hold,
-              { tokens: totalTokens(usage), cost: cost?.priced ? cost.total : undefined },
-              now,
-            );
-      settle.catch((failure: unknown) =>
-        config.warnOnce('STORE_SETTLE_FAILED', `a budget reservation could not be settled: ${describeError(failure)}.`),
-      );
-    }
+    if (this.hold) endBudgetHold(config, this.hold, usage, cost);
     config.sink.record(event);
     return event;
   }
