@@ -3,6 +3,7 @@ import {
   budgetErrorHandler,
   type DashboardBudgets,
   dashboardRouter,
+  loopbackOnly,
   type Metrics,
   meter,
   type Store,
@@ -58,8 +59,6 @@ export function createDemoApp(options: DemoAppOptions): express.Express {
       .json({ error: { type: 'unauthorized', message: 'Send a valid demo key in the x-api-key header.' } });
   };
   // Only local callers see spend; a real app would check its own admin session here.
-  const localOnly = (req: Request) => ['127.0.0.1', '::1', '::ffff:127.0.0.1'].includes(req.socket.remoteAddress ?? '');
-
   app.get('/', (_req, res) => res.redirect('/dashboard/'));
   app.get('/healthz', (_req, res) => res.json({ ok: true }));
   app.get('/metrics', metrics.metricsHandler());
@@ -67,7 +66,7 @@ export function createDemoApp(options: DemoAppOptions): express.Express {
     '/dashboard',
     dashboardRouter({
       store,
-      authorize: localOnly,
+      authorize: loopbackOnly,
       budgets: options.budgets,
       plans: options.plans,
       title: 'Support assistant · AI spend',
@@ -161,7 +160,7 @@ export function createDemoApp(options: DemoAppOptions): express.Express {
 
   app.use('/api', ai);
   // GET /usage and /usage/daily; mounted after the app's own routes because it guards every path it sees.
-  app.use(usageRouter({ store, authorize: localOnly }));
+  app.use(usageRouter({ store, authorize: loopbackOnly }));
   // A budget refusal thrown by the instrumented client becomes the documented 429 with Retry-After.
   app.use(budgetErrorHandler());
   app.use((error: unknown, _req: Request, res: Response, _next: NextFunction) => {

@@ -11,6 +11,7 @@ export { InvalidBudgetWindowError } from './invalid-budget-window-error';
 export { InvalidDashboardOptionsError } from './invalid-dashboard-options-error';
 export { InvalidMeterOptionsError } from './invalid-meter-options-error';
 export { InvalidUsageQueryError } from './invalid-usage-query-error';
+export { loopbackOnly } from './loopback';
 export type { InAppMeterOptions, MeterMiddleware } from './meter';
 export { budgetErrorHandler, meter, wrapAnthropic, wrapOpenAI } from './meter';
 export type { RequestUsage } from './meter-context';

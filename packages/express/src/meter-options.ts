@@ -10,9 +10,10 @@ import type { Store, UsageEvent } from './types';
 
 /** Who made the request, as the app says (never read from a header the app did not configure). */
 export interface Identity {
-  user?: string;
-  tenant?: string;
-  feature?: string;
+  // `| undefined` so `{ user: req.get('x-user-id') }` type-checks under `exactOptionalPropertyTypes`.
+  user?: string | undefined;
+  tenant?: string | undefined;
+  feature?: string | undefined;
 }
 
 export type IdentifyFunction = (req: Request) => Identity | undefined | Promise<Identity | undefined>;

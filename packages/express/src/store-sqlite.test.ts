@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
@@ -18,6 +18,20 @@ afterEach(() => {
 });
 
 describe('createSqliteStore', () => {
+  // The README's "Use it" code names `data/tokenmeter.db`; on a first run `data/` does not exist yet.
+  it('creates a missing directory for its file and says where it writes', () => {
+    const directory = mkdtempSync(join(tmpdir(), 'tokenmeter-sqlite-'));
+    directories.push(directory);
+    const path = join(directory, 'data', 'nested', 'tokenmeter.db');
+    const store = createSqliteStore({ path });
+    expect(store.location).toBe(resolve(path));
+    store.recordEvents([usageEvent({ id: 'first-run' })]);
+    store.flush();
+    store.close();
+    expect(existsSync(path)).toBe(true);
+    expect(createSqliteStore({ path: ':memory:' }).location).toBe(':memory:');
+  });
+
   it('meets the store contract', async () => {
     const store = createSqliteStore({ path: temporaryFile() });
     await checkStoreContract(store);

@@ -1,4 +1,6 @@
 import { randomUUID } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { DEFAULT_RESERVATION_TTL_MS, validateActualAmounts, validateReservationRequests } from './budget-ledger';
 import { currentWindow, retryAfterMs, sliceExpiresAt, validateBudgetWindow } from './budget-window';
@@ -26,7 +28,10 @@ import {
 } from './usage-aggregate';
 
 export interface SqliteStoreOptions {
-  /** Database file. `:memory:` works for tests (nothing survives). */
+  /**
+   * Database file. Its directory is created when missing (`data/tokenmeter.db` works on a first run).
+   * `:memory:` works for tests (nothing survives).
+   */
   path: string;
   /** Buffered events are written at most this long after they were recorded. Default 50 ms. */
   batchIntervalMs?: number;
@@ -45,6 +50,8 @@ export interface SqliteStoreOptions {
 
 export interface SqliteStore extends Store {
   readonly name: 'sqlite';
+  /** Where the events are written: the absolute path of the database file, or `:memory:`. */
+  readonly location: string;
   /** Writes every buffered event in one transaction. When it returns, those events are committed. */
   flush(): void;
   /** Events recorded but not yet written. */
@@ -164,7 +171,9 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
   const batchIntervalMs = options.batchIntervalMs ?? 50;
   const batchSize = options.batchSize ?? 500;
   const reservationTtlMs = options.reservationTtlMs ?? DEFAULT_RESERVATION_TTL_MS;
-  const db = new Database(options.path);
+  const location = options.path === ':memory:' ? options.path : resolve(options.path);
+  if (location !== ':memory:') mkdirSync(dirname(location), { recursive: true });
+  const db = new Database(location);
   db.pragma('journal_mode = WAL');
   db.pragma(`synchronous = ${options.synchronous === 'full' ? 'FULL' : 'NORMAL'}`);
   // Another process holding the write lock makes us wait, not fail.
@@ -414,6 +423,7 @@ export function createSqliteStore(options: SqliteStoreOptions): SqliteStore {
 
   const store: SqliteStore = {
     name: 'sqlite',
+    location,
     get pending() {
       return buffer.length;
     },
