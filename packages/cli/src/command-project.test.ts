@@ -153,6 +153,6 @@ describe('tokenmeter project', () => {
       'fast',
     );
     expect(badShare.code).toBe(2);
-    expect(badShare.stderr).toContain('monthlyGrowth');
+    expect(badShare.stderr).toContain('--growth');
   });
 });

@@ -1,9 +1,10 @@
 import { readFile } from 'node:fs/promises';
 import { TokenmeterError } from '@tokenmeter/core';
 
-/** Exit codes: 0 success, 1 a failed check (threshold exceeded), 2 bad usage or input. */
+/** Exit codes: 0 success, 1 a failed check (threshold exceeded), 2 bad usage or input, 3 a bug of ours. */
 export const EXIT_FAILED_CHECK = 1;
 export const EXIT_BAD_INPUT = 2;
+export const EXIT_INTERNAL = 3;
 
 /** Prints a value as JSON on stdout: money is already a decimal string via `Money.toJSON`. */
 export function printJson(value: unknown): void {
@@ -71,18 +72,28 @@ export class CliInputError extends TokenmeterError {
   }
 }
 
-/** Prints an error for a person (or as JSON with `--json`) and returns the exit code. */
+/**
+ * Prints an error for a person on stderr and returns the exit code. With `--json` the same error is also printed as
+ * `{"error":{code,message,…}}` on stdout, so a script reading stdout gets JSON whatever happened.
+ */
 export function reportError(error: unknown, argv: readonly string[] = process.argv): number {
   const json = argv.includes('--json');
   if (error instanceof TokenmeterError) {
     const details = 'suggestions' in error ? { suggestions: (error as { suggestions: unknown }).suggestions } : {};
-    if (json)
-      process.stderr.write(`${JSON.stringify({ error: { code: error.code, message: error.message, ...details } })}\n`);
-    else process.stderr.write(`tokenmeter: ${error.message}\n`);
+    if (json) printJson({ error: { code: error.code, message: error.message, ...details } });
+    process.stderr.write(`tokenmeter: ${error.message}\n`);
     return EXIT_BAD_INPUT;
   }
   const message = error instanceof Error ? error.message : String(error);
-  if (json) process.stderr.write(`${JSON.stringify({ error: { code: 'INTERNAL', message } })}\n`);
-  else process.stderr.write(`tokenmeter: unexpected error: ${message}\n`);
-  return EXIT_FAILED_CHECK + 1;
+  if (json) printJson({ error: { code: 'INTERNAL', message } });
+  process.stderr.write(`tokenmeter: unexpected error: ${message}\n`);
+  return EXIT_INTERNAL;
+}
+
+/** A command-line the parser refused (unknown command or option, missing argument): exit 2, like bad input. */
+export function reportUsageError(code: string, message: string, argv: readonly string[]): number {
+  if (argv.includes('--json')) {
+    printJson({ error: { code: 'CLI_USAGE', reason: code, message: message.replace(/^error: /, '') } });
+  }
+  return EXIT_BAD_INPUT;
 }

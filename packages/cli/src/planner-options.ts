@@ -7,6 +7,7 @@ import type {
   Scenario,
   WorkloadProfile,
 } from '@tokenmeter/core';
+import { InvalidWorkloadError, normalizeWorkload } from '@tokenmeter/core';
 import type { Command } from 'commander';
 import { CliInputError, parseCount } from './output';
 
@@ -68,7 +69,36 @@ export function workloadFromOptions(options: WorkloadOptions): WorkloadProfile {
   if (options.requestsPerUser !== undefined && options.users === undefined) {
     throw new CliInputError('--requests-per-user needs --users');
   }
+  try {
+    normalizeWorkload(profile);
+  } catch (error) {
+    // The core names the profile's fields; a person at a terminal typed flags.
+    if (error instanceof InvalidWorkloadError) throw new CliInputError(withFlagNames(error.message));
+    throw error;
+  }
   return profile;
+}
+
+const FLAG_OF_FIELD: Record<string, string> = {
+  requestsPerDay: '--requests-per-day',
+  requestsPerMonth: '--requests-per-month',
+  conversationsPerDay: '--conversations-per-day',
+  requestsPerUser: '--requests-per-user',
+  users: '--users',
+  tokensPerMonth: '--tokens-per-month',
+  inputTokensPerRequest: '--input',
+  outputTokensPerRequest: '--output',
+  daysPerMonth: '--days',
+  monthlyGrowth: '--growth',
+  cacheHitShare: '--cache-hit',
+  retryRate: '--retries',
+  contextGrowthPerMonth: '--context-growth',
+};
+const FIELD_NAMES = new RegExp(`\\b(${Object.keys(FLAG_OF_FIELD).join('|')})\\b`, 'g');
+
+/** A workload message with the profile's field names replaced by the flags that set them. */
+export function withFlagNames(message: string): string {
+  return message.replace(FIELD_NAMES, (field) => FLAG_OF_FIELD[field] ?? field);
 }
 
 /** Separate input/output prices from flags, when both are given. */

@@ -1,5 +1,7 @@
-import { Command, CommanderError } from 'commander';
-import { reportError } from './output';
+import { readFileSync } from 'node:fs';
+import { Command, CommanderError, Help, type Option } from 'commander';
+import { examplesFor } from './help-examples';
+import { reportError, reportUsageError } from './output';
 
 type CommandModule = { register(program: Command): void };
 
@@ -15,13 +17,36 @@ const commands: Array<() => Promise<CommandModule>> = [
   () => import('./command-diff'),
 ];
 
+/** The package's own version: `package.json` sits one folder up from both `src/` and `dist/`. */
+function packageVersion(): string {
+  const manifest = JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string };
+  return manifest.version;
+}
+
+/** Repeatable flags start from `[]`; "(default: [])" in their help says nothing, so it is left out. */
+class TokenmeterHelp extends Help {
+  override optionDescription(option: Option): string {
+    const text = super.optionDescription(option);
+    return Array.isArray(option.defaultValue) && option.defaultValue.length === 0
+      ? text.replace(/ ?\(default: \[\]\)/, '')
+      : text;
+  }
+}
+
 export async function createProgram(): Promise<Command> {
   const program = new Command('tokenmeter')
     .description('See, control and forecast what your AI API calls cost.')
+    .version(packageVersion(), '-V, --version', 'print the version')
     .showHelpAfterError()
     .exitOverride()
     .configureOutput({ writeErr: (text) => process.stderr.write(text) });
+  program.createHelp = () => Object.assign(new TokenmeterHelp(), program.configureHelp());
   for (const load of commands) (await load()).register(program);
+  for (const command of program.commands) {
+    command.createHelp = program.createHelp;
+    const examples = examplesFor(command.name());
+    if (examples !== undefined) command.addHelpText('after', examples);
+  }
   return program;
 }
 
@@ -32,7 +57,11 @@ export async function main(argv: string[]): Promise<number> {
     await program.parseAsync(argv);
     return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (error) {
-    if (error instanceof CommanderError) return error.exitCode;
+    // Help and --version end the parse with code 0; every other parser error is a command line we refused:
+    // exit 2, as bad input, so CI can tell it from a failed check (1).
+    if (error instanceof CommanderError) {
+      return error.exitCode === 0 ? 0 : reportUsageError(error.code, error.message, argv);
+    }
     return reportError(error, argv);
   }
 }

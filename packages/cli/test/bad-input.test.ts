@@ -108,7 +108,7 @@ describe('the CLI on bad input', { timeout: 120_000 }, () => {
           );
           expectClear(result);
           if (json && result.code !== 0) {
-            const parsed = JSON.parse(result.stderr) as { error: { code: string } };
+            const parsed = JSON.parse(result.stdout) as { error: { code: string } };
             expect(parsed.error.code).not.toBe('INTERNAL');
           }
         },
