@@ -1,5 +1,5 @@
 import { once } from 'node:events';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, join } from 'node:path';
@@ -18,6 +18,11 @@ export interface DemoOptions {
   databasePath?: string;
   /** Seed simulated history (fake model only). Default true. */
   history?: boolean;
+  /**
+   * Keep what earlier runs recorded in the database. Default false: each run starts from an empty file, so
+   * `--no-history` means no history and a second run the same day is not refused by budgets the first spent.
+   */
+  keepData?: boolean;
   /** Environment to read provider settings from. Default `process.env`. */
   env?: Record<string, string | undefined>;
   /** Pause between streamed chunks of the fake model, ms. */
@@ -56,6 +61,9 @@ export async function startDemo(options: DemoOptions = {}): Promise<RunningDemo>
 
   const databasePath = options.databasePath ?? join(DEMO_ROOT, 'data', 'tokenmeter.db');
   mkdirSync(dirname(databasePath), { recursive: true });
+  if (options.keepData !== true) {
+    for (const suffix of ['', '-wal', '-shm']) rmSync(`${databasePath}${suffix}`, { force: true });
+  }
   const store = createSqliteStore({ path: databasePath });
   const metrics = createMetrics();
   const plans = loadPlans();

@@ -17,13 +17,21 @@ Options:
   --no-traffic          start the server only
   --exit-after-traffic  stop after the summary (for scripts and tests)
   --no-history          do not seed the simulated 20-day history
+  --keep-data           keep what earlier runs recorded (default: every run starts from an empty database)
   --db PATH             SQLite file (default apps/demo/data/tokenmeter.db)
   -h, --help            this text
 
 Environment: PORT (default 3000), OPENAI_API_KEY / OPENAI_BASE_URL or ANTHROPIC_API_KEY for a real provider.`;
 
 async function main(): Promise<number> {
-  let values: { traffic?: boolean; 'exit-after-traffic'?: boolean; history?: boolean; db?: string; help?: boolean };
+  let values: {
+    traffic?: boolean;
+    'exit-after-traffic'?: boolean;
+    history?: boolean;
+    'keep-data'?: boolean;
+    db?: string;
+    help?: boolean;
+  };
   try {
     ({ values } = parseArgs({
       // `pnpm demo -- --flag` hands the `--` through to the script: it separates nothing here.
@@ -32,6 +40,7 @@ async function main(): Promise<number> {
         traffic: { type: 'boolean', default: true },
         'exit-after-traffic': { type: 'boolean', default: false },
         history: { type: 'boolean', default: true },
+        'keep-data': { type: 'boolean', default: false },
         db: { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
@@ -52,7 +61,12 @@ async function main(): Promise<number> {
   }
 
   const out = styleFor(process.stdout);
-  const demo = await startDemo({ port, history: values.history, ...(values.db ? { databasePath: values.db } : {}) });
+  const demo = await startDemo({
+    port,
+    history: values.history,
+    keepData: values['keep-data'],
+    ...(values.db ? { databasePath: values.db } : {}),
+  });
   const stop = async () => {
     await demo.close();
     process.exit(0);
@@ -65,7 +79,8 @@ async function main(): Promise<number> {
     `  model provider   ${demo.provider}`,
     `  models           chat ${demo.models.chat} · summarize ${demo.models.summarize} · code helper ${demo.models.codeHelper}`,
     `  listening        ${demo.url}${demo.portNote ? `  (${demo.portNote})` : ''}`,
-    `  store            ${demo.store.name} ${relative(join(DEMO_ROOT, '..', '..'), demo.databasePath)}`,
+    `  store            ${demo.store.name} ${relative(join(DEMO_ROOT, '..', '..'), demo.databasePath)} ` +
+      (values['keep-data'] ? '(with earlier runs)' : '(fresh; --keep-data keeps earlier runs)'),
   ];
   if (demo.historyEvents > 0)
     lines.push(

@@ -87,3 +87,29 @@ describe('the demo app, end to end against the offline fake model', () => {
     expect(await metrics.text()).toMatch(/tokenmeter_/);
   });
 });
+
+describe('each demo run starts from its own data', () => {
+  it('--no-history after a run with history shows no history, and --keep-data keeps it', async () => {
+    const directory = mkdtempSync(join(tmpdir(), 'tokenmeter-demo-rerun-'));
+    const databasePath = join(directory, 'usage.db');
+    const requests = async (options: { history: boolean; keepData?: boolean }) => {
+      const demo = await startDemo({ port: 0, databasePath, env: {}, ...options });
+      try {
+        return { seeded: demo.historyEvents, stored: (await demo.store.query({})).totals.requests };
+      } finally {
+        await demo.close();
+      }
+    };
+    try {
+      const first = await requests({ history: true });
+      expect(first.seeded).toBeGreaterThan(0);
+      expect(first.stored).toBe(first.seeded);
+      // The earlier run's history used to stay in the file: --no-history then still showed 20 days.
+      expect(await requests({ history: false })).toEqual({ seeded: 0, stored: 0 });
+      const seeded = await requests({ history: true });
+      expect(await requests({ history: false, keepData: true })).toEqual({ seeded: 0, stored: seeded.stored });
+    } finally {
+      rmSync(directory, { recursive: true, force: true });
+    }
+  }, 60_000);
+});

@@ -44,7 +44,7 @@ describe('tokenmeter compare', () => {
     expect(result.code).toBe(0);
     expect(result.stdout).toContain('X  break-even $3/M = flat $25/month at 8.33M tokens/month ($25.00)');
     expect(result.stdout).toContain('┴');
-    expect(result.stdout).toContain('from 8,333,333.33 tokens/month flat $25/month is cheaper');
+    expect(result.stdout).toContain('from 8,333,334 tokens/month flat $25/month is cheaper');
   });
 
   it('reads plans from YAML and flags the rate limit the peak breaks', async () => {

@@ -24,7 +24,7 @@ describe('advise', () => {
     expect(advice.predictability).toBe('unknown');
     expect(advice.sentence).toBe(
       'At 10,500,000 tokens/month, flat $25/month is the cheapest option at $25.00/month, $6.50 less than $3/M ($31.50); ' +
-        'below 8,333,333.33 tokens/month $3/M would be cheaper. ' +
+        'below 8,333,334 tokens/month $3/M would be cheaper. ' +
         'How predictable the per-token bill is cannot be told without a measured daily series (--series).',
     );
   });
@@ -45,7 +45,7 @@ describe('advise', () => {
     // $25 − $1.50 = $23.50
     expect(advice.savings?.toString()).toBe('23.5');
     expect(advice.predictability).toBe('steady');
-    expect(advice.sentence).toContain('from 8,333,333.33 tokens/month flat $25/month becomes cheaper');
+    expect(advice.sentence).toContain('from 8,333,334 tokens/month flat $25/month becomes cheaper');
     expect(advice.sentence).toContain('The per-token bill is steady (daily cost varies 0%): next month $1.50 (p50)');
   });
 });

@@ -58,8 +58,8 @@ export function advise(comparison: PricingComparison, options: { analysis?: Seri
       const below = flip.tokensPerMonth.compare(comparison.volume.tokens) <= 0;
       const other = flip.cheaperAbove === cheapest.name ? runnerUp.name : cheapest.name;
       sentence += below
-        ? `; below ${formatCount(flip.tokensPerMonth)} tokens/month ${other} would be cheaper`
-        : `; from ${formatCount(flip.tokensPerMonth)} tokens/month ${flip.cheaperAbove} becomes cheaper`;
+        ? `; below ${formatCount(flip.tokensPerMonth, 'up')} tokens/month ${other} would be cheaper`
+        : `; from ${formatCount(flip.tokensPerMonth, 'up')} tokens/month ${flip.cheaperAbove} becomes cheaper`;
     }
   }
   advice.sentence = `${sentence}. ${predictabilitySentence}`;

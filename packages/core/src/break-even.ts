@@ -113,7 +113,7 @@ export function breakEvenTokens(perToken: PerTokenLine, plan: FlatRateLine): Bre
   }
   const parts = crossings.map(
     (crossing) =>
-      `from ${formatCount(crossing.tokensPerMonth)} tokens/month${crossing.requestsPerMonth === undefined ? '' : ` (${formatCount(crossing.requestsPerMonth)} requests)`} ${crossing.cheaperAbove} is cheaper${crossing.withinLimits ? '' : ' (beyond what its limits carry)'}`,
+      `from ${formatCount(crossing.tokensPerMonth, 'up')} tokens/month${crossing.requestsPerMonth === undefined ? '' : ` (${formatCount(crossing.requestsPerMonth, 'up')} requests)`} ${crossing.cheaperAbove} is cheaper${crossing.withinLimits ? '' : ' (beyond what its limits carry)'}`,
   );
   return {
     between,

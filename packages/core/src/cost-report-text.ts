@@ -1,4 +1,4 @@
-import { costHeadline, groupDigits } from './cost-report';
+import { costHeadline, groupDigits, wholeUp } from './cost-report';
 import { formatUsd, type Money } from './money';
 import type { PromptDiff, PromptSide } from './prompt-diff';
 
@@ -37,7 +37,7 @@ export function renderCostReportText(diff: PromptDiff): string {
   lines.push(alignTable(headers, rows), '');
   for (const plan of diff.plans) {
     const breakEven = plan.breakEvenTokensPerMonth
-      ? `; break-even at ${groupDigits(plan.breakEvenTokensPerMonth)} tokens/month`
+      ? `; break-even at ${groupDigits(wholeUp(plan.breakEvenTokensPerMonth))} tokens/month`
       : '';
     lines.push(
       `${plan.name} (${formatUsd(plan.monthlyUsd)}/month) vs pay-per-token ${formatUsd(plan.payPerToken)}/month: ${plan.cheaper === 'equal' ? 'equal' : `${plan.cheaper} cheaper by ${formatUsd(plan.savings)}`}${breakEven}`,

@@ -60,6 +60,8 @@ describe('renderCostReport', () => {
     );
     expect(body).toContain("- Prices from tokenmeter's catalog as of 2026\\-11\\-01.");
     expect(body).toContain('**Flat 25** (\\$25.00/month) is cheaper by \\$215.60/month; break-even at');
+    // Tokens come whole: the break-even is the first whole token count, never "8,333,333.33 tokens".
+    expect(body).toMatch(/break-even at \d{1,3}(,\d{3})* tokens\/month/);
     expect(body).toContain('```mermaid\nxychart-beta\n');
     expect(body).toContain('  line [25, 25, 25, 25, 25, 25, 25, 25, 25]');
     expect(body).toContain('<details><summary>Details per prompt</summary>');

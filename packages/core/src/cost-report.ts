@@ -144,7 +144,7 @@ function planSection(diff: PromptDiff): string[] {
     const breakEven =
       plan.breakEvenTokensPerMonth === undefined
         ? ''
-        : `; break-even at ${groupDigits(plan.breakEvenTokensPerMonth)} tokens/month (≈ ${groupDigits(plan.breakEvenCallsPerMonth ?? 0)} calls/month at this mix), flat rate cheaper above`;
+        : `; break-even at ${groupDigits(wholeUp(plan.breakEvenTokensPerMonth))} tokens/month (≈ ${groupDigits(plan.breakEvenCallsPerMonth ?? 0)} calls/month at this mix), flat rate cheaper above`;
     lines.push(`- At ${usd(formatUsd(diff.costAfter))}/month pay-per-token for these prompts, ${verdict}${breakEven}.`);
   }
   lines.push('', ...chart(diff), '');
@@ -256,6 +256,12 @@ function signedUsd(amount: Money): string {
 /** GitHub renders `$…$` as math: a backslash keeps every dollar sign a dollar sign. */
 function usd(text: string): string {
   return text.replaceAll('$', '\\$');
+}
+
+/** A decimal count of tokens rounded up to the first whole one (`8333333.33` → `8333334`). */
+export function wholeUp(decimal: string): string {
+  const [whole = '0', fraction = ''] = decimal.split('.');
+  return /[1-9]/.test(fraction) ? (BigInt(whole) + 1n).toString() : whole;
 }
 
 export function groupDigits(value: number | string): string {

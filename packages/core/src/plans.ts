@@ -117,7 +117,7 @@ export function planCost(plan: FlatRatePlan, volume: MonthVolume, options: PlanC
         limit: key,
         allowed,
         peak,
-        message: `needs ${formatCount(peak)} ${what}/${per}${basis}; the plan allows ${formatCount(allowed)}`,
+        message: `needs ${formatCount(peak, 'up')} ${what}/${per}${basis}; the plan allows ${formatCount(allowed)}`,
       });
     }
   }
@@ -150,13 +150,12 @@ function describeLimit(key: keyof RateLimits): [string, string] {
   }
 }
 
-/** A count for a sentence: whole numbers grouped (`10,500,000`), fractions to 2 places (`8,333,333.33`). */
-export function formatCount(value: Rational | number): string {
+/** A count of tokens or requests for a sentence, as a whole number grouped (`10,500,000`). */
+export function formatCount(value: Rational | number, rounding: 'nearest' | 'up' = 'nearest'): string {
+  // Tokens and requests come whole: a break-even of 8,333,333.33 tokens is first reached at 8,333,334.
   const exact = typeof value === 'number' ? Rational.from(value) : value;
-  const text = exact.isInteger() ? exact.toFraction() : exact.toDecimal(2);
-  const [whole = '0', fraction] = text.split('.');
-  const grouped = whole.replace(/\B(?=(\d{3})+(?!\d))/g, ',');
-  return fraction === undefined ? grouped : `${grouped}.${fraction}`;
+  const whole = rounding === 'up' ? exact.ceil() : exact.round();
+  return whole.toString().replace(/\B(?=(\d{3})+(?!\d))/g, ',');
 }
 
 function trim(text: string): string {
