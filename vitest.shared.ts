@@ -1,4 +1,5 @@
 import { defineProject } from 'vitest/config';
+import { SkipReasons } from './vitest.skip-reasons.ts';
 
 /** Workspace packages resolve to their TypeScript sources, so tests never need a build. */
 export function packageProject(name: string, overrides: { testTimeout?: number; setupFiles?: string[] } = {}) {
@@ -10,6 +11,7 @@ export function packageProject(name: string, overrides: { testTimeout?: number; 
       include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
       testTimeout: overrides.testTimeout ?? 20_000,
       setupFiles: overrides.setupFiles ?? [],
+      reporters: ['default', new SkipReasons()],
     },
   });
 }
