@@ -1,9 +1,10 @@
-import { defineProject } from 'vitest/config';
+import { defineConfig } from 'vitest/config';
 import { SkipReasons } from './vitest.skip-reasons.ts';
 
 /** Workspace packages resolve to their TypeScript sources, so tests never need a build. */
 export function packageProject(name: string, overrides: { testTimeout?: number; setupFiles?: string[] } = {}) {
-  return defineProject({
+  // defineConfig, not defineProject: each package's run is a root run (turbo), where reporters are allowed.
+  return defineConfig({
     resolve: { conditions: ['source'] },
     ssr: { resolve: { conditions: ['source'] } },
     test: {
