@@ -169,7 +169,40 @@ describe('tokenmeter compare', () => {
       '--output-price-per-million',
       '2',
     );
-    expect(modelSplit.code).toBe(2);
-    expect(modelSplit.stderr).toContain('need input and output tokens per request');
+    // A token total with separate input/output prices is no longer refused: the split is assumed and said.
+    expect(modelSplit.code, modelSplit.stderr).toBe(0);
+    expect(modelSplit.stdout).toContain('Split assumed: 75 % input');
+  });
+});
+
+describe('tokenmeter compare: the question as people ask it', () => {
+  it('"about 2M tokens a day on gpt-4o — is a $200/month flat plan cheaper?" with the split assumed and the flip shown', async () => {
+    const result = await runCli('compare', '--tokens-per-day', '2000000', '--model', 'gpt-4o', '--flat', '200');
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toContain('Compared at 60,000,000 tokens/month');
+    expect(result.stdout).toContain('$262.50');
+    expect(result.stdout).toContain(
+      'Split assumed: 75 % input (not given; --input-share sets it). gpt-4o wins above 88.9 % input, flat $200/month below.',
+    );
+  });
+
+  it('takes --input-share and reports the flip as JSON', async () => {
+    const result = await runCli(
+      'compare',
+      '--tokens-per-day',
+      '2000000',
+      '--input-share',
+      '90%',
+      '--model',
+      'gpt-4o',
+      '--flat',
+      '200',
+      '--json',
+    );
+    expect(result.code, result.stderr).toBe(0);
+    const parsed = JSON.parse(result.stdout) as { cheapest: string; split: Record<string, unknown> };
+    expect(parsed.cheapest).toBe('gpt-4o');
+    expect(parsed.split).toMatchObject({ inputShare: '90%', assumed: false, cheaperAboveShare: 'gpt-4o' });
+    expect(parsed.split.flipsAtInputShare).toBeCloseTo(8 / 9, 9);
   });
 });

@@ -7,6 +7,7 @@ import {
   type FlatRatePlan,
   flatRatePlan,
   formatUsd,
+  inputShareFlip,
   type PerTokenPricing,
   type PricingComparison,
   parseDailySeries,
@@ -14,11 +15,13 @@ import {
   renderTerminalChart,
   type ScenarioEffect,
   type SeriesAnalysis,
+  type SplitFlip,
 } from '@tokenmeter/core';
 import type { Command } from 'commander';
 import { CliInputError, parseCount, printJson, printLine, readInput, renderTable } from './output';
 import {
   addWorkloadOptions,
+  assumeInputShare,
   breakEvenJson,
   collect,
   parseScenario,
@@ -53,18 +56,49 @@ const WORKLOAD_FLAGS: Array<[keyof WorkloadOptions, string]> = [
   ['conversationsPerDay', '--conversations-per-day'],
   ['users', '--users'],
   ['tokensPerMonth', '--tokens-per-month'],
+  ['tokensPerDay', '--tokens-per-day'],
+  ['inputShare', '--input-share'],
   ['growth', '--growth'],
   ['retries', '--retries'],
   ['contextGrowth', '--context-growth'],
 ];
+
+type SplitNote = { share: string | number; assumed: boolean; flip: SplitFlip | undefined };
+
+function percent(share: string | number): string {
+  const text = String(share).trim();
+  return text.endsWith('%') ? text.replace(/\s*%$/, ' %') : `${Math.round(Number(text) * 1000) / 10} %`;
+}
+
+/** What split the costs rest on, whether it was assumed, and at which input share the verdict turns. */
+function splitSentence(split: SplitNote): string {
+  const basis = split.assumed
+    ? `Split assumed: ${percent(split.share)} input (not given; --input-share sets it).`
+    : `Split: ${percent(split.share)} input.`;
+  const flip = split.flip;
+  if (flip === undefined) return basis;
+  if (flip.share === undefined) return `${basis} ${flip.cheaperAboveShare} is cheaper at every split.`;
+  const at = `${Math.round(flip.share.toNumber() * 1000) / 10} %`;
+  return `${basis} ${flip.cheaperAboveShare} wins above ${at} input, ${flip.cheaperBelowShare} below.`;
+}
+
+function splitJson(split: SplitNote) {
+  return {
+    inputShare: String(split.share),
+    assumed: split.assumed,
+    flipsAtInputShare: split.flip?.share?.toNumber() ?? null,
+    cheaperAboveShare: split.flip?.cheaperAboveShare ?? null,
+    cheaperBelowShare: split.flip?.cheaperBelowShare ?? null,
+  };
+}
 
 async function action(options: CompareCommandOptions): Promise<void> {
   const perToken: PerTokenPricing[] = [
     ...options.pricePerMillion.map((price) => ({ pricePerMillion: price })),
     ...options.model.map((model) => ({ model })),
   ];
-  const split = splitPricing(options);
-  if (split !== undefined) perToken.push(split);
+  const separatePrices = splitPricing(options);
+  if (separatePrices !== undefined) perToken.push(separatePrices);
   const plans: FlatRatePlan[] = options.flat.map((fee) => flatRatePlan(fee.replace(/^\$/, '')));
   if (options.plans !== undefined) plans.push(...parsePlans(await readInput(options.plans)));
   const peakFactor = options.peakFactor ?? '3';
@@ -74,6 +108,7 @@ async function action(options: CompareCommandOptions): Promise<void> {
   let atP95: PricingComparison | undefined;
   let analysis: SeriesAnalysis | undefined;
   let scenarios: ScenarioEffect[] = [];
+  let split: SplitNote | undefined;
   if (options.series !== undefined) {
     const used = WORKLOAD_FLAGS.filter(([key]) => options[key] !== undefined).map(([, flag]) => flag);
     if (used.length > 0) throw new CliInputError(`--series measures the workload: drop ${used.join(', ')}`);
@@ -99,7 +134,18 @@ async function action(options: CompareCommandOptions): Promise<void> {
   } else {
     if (options.budget !== undefined) throw new CliInputError('--budget needs --series (a measured history)');
     const workload = workloadFromOptions(options);
+    const splitAssumed = assumeInputShare(
+      workload,
+      perToken.some((pricing) => !('pricePerMillion' in pricing)),
+    );
     comparison = comparePricing({ ...common, workload });
+    if (workload.inputShare !== undefined) {
+      split = {
+        share: workload.inputShare,
+        assumed: splitAssumed,
+        flip: inputShareFlip({ ...common, workload }, comparison),
+      };
+    }
     if (options.scenario.length > 0) {
       scenarios = compareScenarios({ ...common, workload }, options.scenario.map(parseScenario));
     }
@@ -136,6 +182,7 @@ async function action(options: CompareCommandOptions): Promise<void> {
         predictability: advice.predictability,
         sentence: advice.sentence,
       },
+      ...(split === undefined ? {} : { split: splitJson(split) }),
       ...(analysis === undefined ? {} : seriesJson(analysis)),
       ...(scenarios.length === 0 ? {} : { scenarios: scenarios.map(scenarioJson) }),
       ...(curve === undefined ? {} : { chart: curve }),
@@ -169,6 +216,7 @@ async function action(options: CompareCommandOptions): Promise<void> {
       printLine(`  ${option.name}: ${option.unchecked.join(', ')} not checked (give requests, not only tokens)`);
     }
   }
+  if (split !== undefined) printLine(splitSentence(split));
   if (comparison.breakEven.length > 0) {
     printLine('Break-even:');
     for (const entry of comparison.breakEven) printLine(`  ${entry.sentence}`);

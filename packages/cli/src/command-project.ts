@@ -7,7 +7,15 @@ import {
 } from '@tokenmeter/core';
 import type { Command } from 'commander';
 import { CliInputError, parseCount, printJson, printLine, renderTable } from './output';
-import { addWorkloadOptions, count, splitPricing, type WorkloadOptions, workloadFromOptions } from './planner-options';
+import {
+  ASSUMED_INPUT_SHARE,
+  addWorkloadOptions,
+  assumeInputShare,
+  count,
+  splitPricing,
+  type WorkloadOptions,
+  workloadFromOptions,
+} from './planner-options';
 
 interface ProjectCommandOptions extends WorkloadOptions {
   model?: string;
@@ -35,8 +43,16 @@ async function action(options: ProjectCommandOptions): Promise<void> {
   const profile = workloadFromOptions(options);
   const pricing = pricingFrom(options);
   if (pricing !== undefined) profile.pricing = pricing;
+  const splitAssumed = assumeInputShare(profile, pricing !== undefined && !('pricePerMillion' in pricing));
   const months = options.months === undefined ? 1 : parseCount(options.months, '--months');
   const projection = projectWorkload(profile, { months });
+  if (profile.inputShare !== undefined) {
+    projection.assumptions.unshift(
+      splitAssumed
+        ? `Split assumed: ${ASSUMED_INPUT_SHARE} of the tokens are input (not given; --input-share sets it).`
+        : `Split: ${String(profile.inputShare)} of the tokens are input.`,
+    );
+  }
   const cheapestCount =
     typeof options.cheapest === 'string'
       ? parseCount(options.cheapest, '--cheapest')

@@ -19,6 +19,8 @@ export interface WorkloadOptions {
   users?: string;
   requestsPerUser?: string;
   tokensPerMonth?: string;
+  tokensPerDay?: string;
+  inputShare?: string;
   input?: string;
   output?: string;
   days?: string;
@@ -39,6 +41,11 @@ export function addWorkloadOptions(command: Command): Command {
     .option('--conversations-per-day <n>', 'conversations a day (tokens per conversation in --input/--output)')
     .option('--users <n>', 'active users a month (with --requests-per-user)')
     .option('--requests-per-user <n>', 'requests per user per month')
+    .option('--tokens-per-day <n>', 'daily token total ("about 2M tokens a day"; with --input-share)')
+    .option(
+      '--input-share <share>',
+      'with a token total: the share that is input (75%); assumed 75% when a model needs it',
+    )
     .option('--input <n>', 'input tokens per request')
     .option('--output <n>', 'output tokens per request')
     .option('--days <n>', 'days in a billing month', '30')
@@ -60,6 +67,8 @@ export function workloadFromOptions(options: WorkloadOptions): WorkloadProfile {
   set('users', options.users);
   set('requestsPerUser', options.requestsPerUser);
   set('tokensPerMonth', options.tokensPerMonth);
+  set('tokensPerDay', options.tokensPerDay);
+  set('inputShare', options.inputShare);
   set('inputTokensPerRequest', options.input);
   set('outputTokensPerRequest', options.output);
   set('monthlyGrowth', options.growth);
@@ -86,6 +95,8 @@ const FLAG_OF_FIELD: Record<string, string> = {
   requestsPerUser: '--requests-per-user',
   users: '--users',
   tokensPerMonth: '--tokens-per-month',
+  tokensPerDay: '--tokens-per-day',
+  inputShare: '--input-share',
   inputTokensPerRequest: '--input',
   outputTokensPerRequest: '--output',
   daysPerMonth: '--days',
@@ -99,6 +110,22 @@ const FIELD_NAMES = new RegExp(`\\b(${Object.keys(FLAG_OF_FIELD).join('|')})\\b`
 /** A workload message with the profile's field names replaced by the flags that set them. */
 export function withFlagNames(message: string): string {
   return message.replace(FIELD_NAMES, (field) => FLAG_OF_FIELD[field] ?? field);
+}
+
+/**
+ * The input share assumed for a token total given without one, when a price needs the split (a catalog model
+ * or separate input/output prices): three input tokens for every output token, typical of chat and retrieval
+ * traffic. Said next to every result it shapes, with where the verdict turns.
+ */
+export const ASSUMED_INPUT_SHARE = '75%';
+
+/** Fills in the assumed input share when the split is needed and unknown; true when it did. */
+export function assumeInputShare(profile: WorkloadProfile, needsSplit: boolean): boolean {
+  const tokenTotal = profile.tokensPerDay !== undefined || profile.tokensPerMonth !== undefined;
+  const sized = profile.inputTokensPerRequest !== undefined;
+  if (!needsSplit || !tokenTotal || sized || profile.inputShare !== undefined) return false;
+  profile.inputShare = ASSUMED_INPUT_SHARE;
+  return true;
 }
 
 /** Separate input/output prices from flags, when both are given. */

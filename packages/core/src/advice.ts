@@ -1,5 +1,5 @@
 import { formatUsd, type Money } from './money';
-import { formatCount } from './plans';
+import { countOf, formatCount } from './plans';
 import type { Rational } from './rational';
 import type { Advice, Predictability, PricingComparison, PricingOption, SeriesAnalysis } from './types';
 
@@ -45,7 +45,11 @@ export function advise(comparison: PricingComparison, options: { analysis?: Seri
     ...(volatility === undefined ? {} : { volatility }),
     sentence: '',
   };
-  let sentence = `At ${volume}, ${cheapest.name} is the cheapest option at ${formatUsd(cheapest.costPerMonth)}/month`;
+  // With one priced option there is nothing to be cheapest against: say what it costs and that it stands alone.
+  let sentence =
+    runnerUp === undefined
+      ? `At ${volume}, ${cheapest.name} costs ${formatUsd(cheapest.costPerMonth)}/month; it is the only option that could be priced, so nothing was compared`
+      : `At ${volume}, ${cheapest.name} is the cheapest option at ${formatUsd(cheapest.costPerMonth)}/month`;
   if (runnerUp !== undefined) {
     const savings = runnerUp.costPerMonth.minus(cheapest.costPerMonth);
     advice.runnerUp = runnerUp.name;
@@ -94,6 +98,9 @@ function describePredictability(
   volatility: number | undefined,
   analysis?: SeriesAnalysis,
 ): string {
+  if (analysis !== undefined && (level === 'unknown' || volatility === undefined)) {
+    return `${countOf(analysis.days, 'day')} of history cannot tell how much the bill varies from day to day yet.`;
+  }
   if (level === 'unknown' || volatility === undefined || analysis === undefined) {
     return 'How predictable the per-token bill is cannot be told without a measured daily series (--series).';
   }

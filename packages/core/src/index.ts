@@ -123,6 +123,7 @@ export {
   medianPairwiseSlope,
   parseDailySeries,
 } from './series';
+export { inputShareFlip, type SplitFlip } from './split-flip';
 export { ASSUMED_IMAGE_SIZE, countChatTokens, type ImageInput, imageTokens, tileCount } from './token-chat';
 export { RUN_LIMIT, splitForEncoding } from './token-chunks';
 export {

@@ -105,8 +105,11 @@ export function resolvePricing(pricing: PerTokenPricing, context: PricingContext
       usdPerToken: (volume) => {
         const perRequest = volume.perRequest;
         if (perRequest === undefined) {
+          if (volume.inputTokens !== undefined && volume.outputTokens !== undefined) {
+            return modelPriceOfSplit(pricer, pricing.model, volume, pricing.tier);
+          }
           throw new InvalidWorkloadError(
-            `Pricing ${pricing.model} needs input and output tokens per request (its input and output prices differ)`,
+            `Pricing ${pricing.model} needs input and output tokens per request, or the input share of a token total (its input and output prices differ)`,
           );
         }
         const tokensPerRequest = perRequest.inputTokens.plus(perRequest.outputTokens);
@@ -121,6 +124,31 @@ export function resolvePricing(pricing: PerTokenPricing, context: PricingContext
   throw new InvalidWorkloadError(
     'A per-token option needs model, pricePerMillion, or inputPricePerMillion with outputPricePerMillion',
   );
+}
+
+/**
+ * USD per token of a catalog model for a token total split into input, cache reads and output, with no
+ * request size known. Prices are linear below any long-context threshold, so one token of each bucket gives
+ * the exact per-token prices; a total with no request size is priced as requests below every such threshold.
+ */
+function modelPriceOfSplit(
+  pricer: ModelPricer,
+  model: string,
+  volume: MonthVolume,
+  tier: ServiceTier | undefined,
+): Rational | undefined {
+  if (volume.tokens.isZero()) return Rational.ZERO;
+  const unit = (inputTokens: number, cachedInputTokens: number, outputTokens: number) =>
+    pricer.costOfRequest(model, { inputTokens, cachedInputTokens, outputTokens }, tier);
+  const [input, cached, output] = [unit(1, 0, 0), unit(0, 1, 0), unit(0, 0, 1)];
+  if (input === undefined || cached === undefined || output === undefined) return undefined;
+  const cachedTokens = volume.cachedInputTokens ?? Rational.ZERO;
+  const dollars = (volume.inputTokens ?? Rational.ZERO)
+    .minus(cachedTokens)
+    .times(Rational.fromMoney(input))
+    .plus(cachedTokens.times(Rational.fromMoney(cached)))
+    .plus((volume.outputTokens ?? Rational.ZERO).times(Rational.fromMoney(output)));
+  return dollars.dividedBy(volume.tokens);
 }
 
 /** A month's cost under a per-token option: USD per token × tokens, rounded once at 10^-18 USD. */

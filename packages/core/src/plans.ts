@@ -151,6 +151,11 @@ function describeLimit(key: keyof RateLimits): [string, string] {
 }
 
 /** A count of tokens or requests for a sentence, as a whole number grouped (`10,500,000`). */
+/** `1 day`, `2 days`: a count with its noun, singular for one. */
+export function countOf(count: number, noun: string): string {
+  return `${count.toLocaleString('en-US')} ${noun}${count === 1 ? '' : 's'}`;
+}
+
 export function formatCount(value: Rational | number, rounding: 'nearest' | 'up' = 'nearest'): string {
   // Tokens and requests come whole: a break-even of 8,333,333.33 tokens is first reached at 8,333,334.
   const exact = typeof value === 'number' ? Rational.from(value) : value;

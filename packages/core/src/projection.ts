@@ -1,6 +1,7 @@
 import { InvalidWorkloadError } from './invalid-workload-error';
 import { Money } from './money';
 import { costOfVolume, type PricingContext, type ResolvedPricing, resolvePricing } from './per-token-pricing';
+import { countOf } from './plans';
 import { PriceCatalog } from './price-catalog';
 import { Rational } from './rational';
 import type { CatalogEntry, MonthProjection, WorkloadProfile, WorkloadProjection } from './types';
@@ -53,7 +54,7 @@ export function projectWorkload(profile: WorkloadProfile, options: ProjectOption
 
 /** The assumptions behind a projection, one plain sentence each. */
 export function describeAssumptions(workload: NormalizedWorkload, pricing?: ResolvedPricing): string[] {
-  const notes = [`A month has ${workload.daysPerMonth} days.`];
+  const notes = [`A month has ${countOf(workload.daysPerMonth, 'day')}.`];
   const percent = (share: Rational) => `${trimDecimal(share.times(100).toDecimal(2))}%`;
   if (!workload.retryRate.isZero()) {
     notes.push(`Retries add ${percent(workload.retryRate)} to requests, each resent and billed in full.`);
@@ -72,11 +73,15 @@ export function describeAssumptions(workload: NormalizedWorkload, pricing?: Reso
     notes.push(`Each request gains ${trimDecimal(workload.contextGrowthPerMonth.toDecimal(2))} input tokens a month.`);
   }
   for (const spike of workload.spikes) {
-    notes.push(`${spike.days} day(s) a month run at ${trimDecimal(spike.multiplier.toDecimal(2))}× the usual traffic.`);
+    notes.push(
+      `${countOf(spike.days, 'day')} a month ${spike.days === 1 ? 'runs' : 'run'} at ${trimDecimal(spike.multiplier.toDecimal(2))}× the usual traffic.`,
+    );
   }
   if (pricing?.label.kind === 'model') {
     notes.push(
-      'Catalog prices are applied to one average request in whole tokens, so long-context tiers apply as billed.',
+      workload.requestsPerMonth === undefined
+        ? 'Catalog prices are applied per token, as for requests below any long-context threshold (no request size is known).'
+        : 'Catalog prices are applied to one average request in whole tokens, so long-context tiers apply as billed.',
     );
   }
   if (workload.requestsPerMonth === undefined) {

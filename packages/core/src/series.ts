@@ -1,6 +1,6 @@
 import { InvalidSeriesError } from './invalid-series-error';
 import { Money } from './money';
-import { DEFAULT_PEAK_FACTOR, planCost } from './plans';
+import { countOf, DEFAULT_PEAK_FACTOR, planCost } from './plans';
 import { Rational } from './rational';
 import { seededRandom } from './seeded-random';
 import type { Confidence, DailyUsage, FlatRatePlan, MonthVolume, SeriesAnalysis } from './types';
@@ -232,17 +232,18 @@ export function describeConfidence(days: number): { confidence: Confidence; note
   if (days < 60) {
     return {
       confidence: 'medium',
-      note: `${days} days of history: enough for a spread and a short trend, not for seasonality; 60 days give a reliable forecast.`,
+      note: `${countOf(days, 'day')} of history: enough for a spread and a short trend, not for seasonality; 60 days give a reliable forecast.`,
     };
   }
-  return { confidence: 'high', note: `${days} days of history.` };
+  return { confidence: 'high', note: `${countOf(days, 'day')} of history.` };
 }
 
 /** Population standard deviation ÷ mean, from exact sums; 6 decimal places. Undefined for a zero mean. */
 export function coefficientOfVariation(values: bigint[]): number | undefined {
   const n = BigInt(values.length);
   const sum = values.reduce((total, value) => total + value, 0n);
-  if (n === 0n || sum === 0n) return undefined;
+  // One day says nothing about how much days vary: no spread, not a steady bill.
+  if (n < 2n || sum === 0n) return undefined;
   const squares = values.reduce((total, value) => total + value * value, 0n);
   // sd / mean = sqrt(n·Σx² − (Σx)²) / Σx
   const spread = n * squares - sum * sum;

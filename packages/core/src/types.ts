@@ -235,6 +235,13 @@ export interface WorkloadProfile {
   requestsPerUser?: Quantity;
   /** A monthly token total when that is all that is known; with per-request sizes it becomes requests. */
   tokensPerMonth?: Quantity;
+  /** A daily token total (× `daysPerMonth`), as people often know it ("about 2M tokens a day"). */
+  tokensPerDay?: Quantity;
+  /**
+   * With a token total and no per-request sizes: the share of the tokens that is input (`"75%"`). A catalog
+   * model or separate input/output prices need it; `splitAssumed` in a comparison says when it was assumed.
+   */
+  inputShare?: Share;
   inputTokensPerRequest?: Quantity;
   outputTokensPerRequest?: Quantity;
   /** How this workload is billed per token, when projecting a cost. */

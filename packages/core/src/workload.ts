@@ -8,6 +8,8 @@ export interface NormalizedWorkload {
   requestsPerMonth?: Rational;
   /** The first month's token total, before retries, when no per-request sizes are known. */
   tokensPerMonth?: Rational;
+  /** With `tokensPerMonth`: the share of it that is input, when given. */
+  inputShare?: Rational;
   inputTokensPerRequest?: Rational;
   outputTokensPerRequest?: Rational;
   pricing?: PerTokenPricing;
@@ -68,11 +70,12 @@ export function normalizeWorkload(profile: WorkloadProfile): NormalizedWorkload 
       'conversationsPerMonth',
       'users',
       'tokensPerMonth',
+      'tokensPerDay',
     ] as const
   ).filter((key) => profile[key] !== undefined);
   if (sources.length === 0) {
     throw new InvalidWorkloadError(
-      'A workload needs a volume: requestsPerDay, requestsPerMonth, conversationsPerDay, conversationsPerMonth, users with requestsPerUser, or tokensPerMonth',
+      'A workload needs a volume: requestsPerDay, requestsPerMonth, conversationsPerDay, conversationsPerMonth, users with requestsPerUser, tokensPerDay or tokensPerMonth',
     );
   }
   if (sources.length > 1) throw new InvalidWorkloadError(`Give one volume, not ${sources.join(' and ')}`);
@@ -101,7 +104,10 @@ export function normalizeWorkload(profile: WorkloadProfile): NormalizedWorkload 
       parseQuantity(profile.requestsPerUser, 'requestsPerUser'),
     );
   } else {
-    const total = parseQuantity(profile.tokensPerMonth as Quantity, 'tokensPerMonth');
+    const total =
+      source === 'tokensPerDay'
+        ? parseQuantity(profile.tokensPerDay as Quantity, 'tokensPerDay').times(days)
+        : parseQuantity(profile.tokensPerMonth as Quantity, 'tokensPerMonth');
     if (input !== undefined && output !== undefined) {
       const perRequest = input.plus(output);
       if (perRequest.isZero()) throw new InvalidWorkloadError('A request of zero tokens cannot carry tokensPerMonth');
@@ -112,6 +118,15 @@ export function normalizeWorkload(profile: WorkloadProfile): NormalizedWorkload 
   }
   if (requestsPerMonth !== undefined && input === undefined) {
     throw new InvalidWorkloadError('A request volume needs inputTokensPerRequest and outputTokensPerRequest');
+  }
+  let inputShare: Rational | undefined;
+  if (profile.inputShare !== undefined) {
+    if (tokensPerMonth === undefined) {
+      throw new InvalidWorkloadError(
+        'inputShare goes with a token total (tokensPerDay or tokensPerMonth) and no per-request sizes: sizes already give the split',
+      );
+    }
+    inputShare = parseShare(profile.inputShare, 'inputShare', { max: 1 });
   }
   const contextGrowth =
     profile.contextGrowthPerMonth === undefined
@@ -133,6 +148,7 @@ export function normalizeWorkload(profile: WorkloadProfile): NormalizedWorkload 
   return {
     ...(requestsPerMonth === undefined ? {} : { requestsPerMonth }),
     ...(tokensPerMonth === undefined ? {} : { tokensPerMonth }),
+    ...(inputShare === undefined ? {} : { inputShare }),
     ...(input === undefined ? {} : { inputTokensPerRequest: input }),
     ...(output === undefined ? {} : { outputTokensPerRequest: output }),
     ...(profile.pricing === undefined ? {} : { pricing: profile.pricing }),
@@ -175,13 +191,19 @@ export function monthVolume(workload: NormalizedWorkload, month = 1): MonthVolum
 
   if (workload.requestsPerMonth === undefined) {
     const tokens = (workload.tokensPerMonth ?? Rational.ZERO).times(factor);
-    return {
+    const volume: MonthVolume = {
       month,
       days,
       tokens,
       tokensPerDay: tokens.dividedBy(days),
       peakDayTokens: (workload.tokensPerMonth ?? Rational.ZERO).times(peakDayFactor),
     };
+    if (workload.inputShare !== undefined) {
+      volume.inputTokens = tokens.times(workload.inputShare);
+      volume.cachedInputTokens = volume.inputTokens.times(workload.cacheHitShare);
+      volume.outputTokens = tokens.minus(volume.inputTokens);
+    }
+    return volume;
   }
   const requests = workload.requestsPerMonth.times(factor);
   const inputPerRequest = (workload.inputTokensPerRequest ?? Rational.ZERO).plus(
