@@ -109,13 +109,15 @@ function upstreamFor(config: ProxyConfig, req: Request, path: string): UpstreamT
   const anthropic =
     path === '/messages' || path.startsWith('/messages/') || req.headers['anthropic-version'] !== undefined;
   const base = anthropic ? config.anthropicUpstream : config.upstream;
+  // A URL without a path (`https://api.anthropic.com`) has the pathname `/`: joined as it is, calls went to `//v1/…`.
+  const basePath = base.pathname === '/' ? '' : base.pathname;
   const query = req.originalUrl.indexOf('?');
   return {
     secure: base.protocol === 'https:',
     // URL keeps IPv6 hosts in brackets; the http module wants them bare.
     hostname: base.hostname.startsWith('[') ? base.hostname.slice(1, -1) : base.hostname,
     port: base.port,
-    path: `${base.pathname}${anthropic ? '/v1' : ''}${path}${query === -1 ? '' : req.originalUrl.slice(query)}`,
+    path: `${basePath}${anthropic ? '/v1' : ''}${path}${query === -1 ? '' : req.originalUrl.slice(query)}`,
   };
 }
 

@@ -2,7 +2,7 @@ import http, { type IncomingHttpHeaders, type Server, type ServerResponse } from
 import type { AddressInfo } from 'node:net';
 
 /**
- * A fake OpenAI / Anthropic / Gemini API on 127.0.0.1 for tests. Answers have fixed usage numbers (below)
+ * A fake OpenAI / Anthropic / Gemini API on 127.0.0.1 for tests, routing by method and exact path as the providers do. Answers have fixed usage numbers (below)
  * so expected costs can be computed by hand. The `x-fake` request header picks a fault:
  * `no-usage`, `cut` (stream or body broken off halfway, socket destroyed), `status-400`, `status-500`,
  * `malformed` (invalid JSON body), `slow` (streams one chunk, then waits), `hang` (never answers).
@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 export interface FakeUpstream {
   url: string;
   /** Every request received: path, headers and parsed body. */
-  requests: Array<{ path: string; headers: IncomingHttpHeaders; body: Record<string, unknown> }>;
+  requests: Array<{ method: string; path: string; headers: IncomingHttpHeaders; body: Record<string, unknown> }>;
   /** Raw bytes the last response sent (to compare with what a client received through the proxy). */
   lastResponseBytes(): Buffer;
   close(): Promise<void>;
@@ -62,7 +62,7 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
         body = {};
       }
       const path = (req.url ?? '/').split('?')[0] ?? '/';
-      requests.push({ path, headers: req.headers, body });
+      requests.push({ method: req.method ?? 'GET', path, headers: req.headers, body });
       last = [];
       const originalWrite = res.write.bind(res);
       const originalEnd = res.end.bind(res);
@@ -74,7 +74,7 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
         if (chunk && typeof chunk !== 'function') last.push(Buffer.from(chunk as string));
         return (originalEnd as (...args: unknown[]) => ServerResponse)(chunk, ...rest);
       }) as typeof res.end;
-      route(path, req.headers, body, res);
+      route(req.method ?? 'GET', path, req.headers, body, res);
     });
   });
   server.on('connection', (socket) => {
@@ -94,7 +94,44 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
   };
 }
 
-function route(path: string, headers: IncomingHttpHeaders, body: Record<string, unknown>, res: ServerResponse): void {
+// The provider APIs route by method and exact path: `/v1//chat/completions` or `/v1/Chat/Completions` is a 404
+// there, so it is one here. Bodies of the 404s are the providers' documented error shapes:
+// OpenAI `{error:{message,type,param,code}}` (https://platform.openai.com/docs/guides/error-codes),
+// Anthropic `{type:"error",error:{type,message}}` (https://docs.anthropic.com/en/api/errors).
+type Handler = (body: Record<string, unknown>, fault: string, res: ServerResponse, match: RegExpExecArray) => void;
+
+const ROUTES: Array<[method: string, path: RegExp, handler: Handler]> = [
+  ['POST', /^\/v1\/chat\/completions$/, (body, fault, res) => chat(body, fault, res)],
+  ['POST', /^\/v1\/responses$/, (body, fault, res) => responses(body, fault, res)],
+  ['POST', /^\/v1\/embeddings$/, (body, _fault, res) => embeddings(body, res)],
+  ['POST', /^\/v1\/messages$/, (body, fault, res) => messages(body, fault, res)],
+  ['GET', /^\/v1\/models$/, (_body, _fault, res) => models(res)],
+  [
+    'POST',
+    /^\/v1beta\/models\/([^/:]+):(generateContent|streamGenerateContent)$/,
+    (_body, fault, res, match) => geminiAnswer(match[1] ?? '', match[2] === 'streamGenerateContent', fault, res),
+  ],
+];
+
+function route(
+  method: string,
+  path: string,
+  headers: IncomingHttpHeaders,
+  body: Record<string, unknown>,
+  res: ServerResponse,
+): void {
+  let found: [Handler, RegExpExecArray] | undefined;
+  for (const [routeMethod, pattern, handler] of ROUTES) {
+    const match = routeMethod === method ? pattern.exec(path) : null;
+    if (match) {
+      found = [handler, match];
+      break;
+    }
+  }
+  if (!found) {
+    notFound(method, path, headers, res);
+    return;
+  }
   const fault = String(headers['x-fake'] ?? '');
   if (fault === 'hang') return;
   if (fault === 'status-400' || fault === 'status-500') {
@@ -116,34 +153,21 @@ function route(path: string, headers: IncomingHttpHeaders, body: Record<string, 
     res.end('{"id":"chatcmpl-bad","choices":[{"message":');
     return;
   }
-  const gemini = /\/models\/([^/:]+):(generateContent|streamGenerateContent)$/.exec(path);
-  if (gemini) {
-    geminiAnswer(gemini[1] ?? '', gemini[2] === 'streamGenerateContent', fault, res);
-    return;
-  }
-  if (path.endsWith('/chat/completions')) {
-    chat(body, fault, res);
-    return;
-  }
-  if (path.endsWith('/responses')) {
-    responses(body, fault, res);
-    return;
-  }
-  if (path.endsWith('/embeddings')) {
-    embeddings(body, res);
-    return;
-  }
-  if (path.endsWith('/v1/messages')) {
-    messages(body, fault, res);
-    return;
-  }
-  if (path.endsWith('/models')) {
-    res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ object: 'list', data: [{ id: 'gpt-4o-mini', object: 'model' }] }));
-    return;
-  }
+  found[0](body, fault, res, found[1]);
+}
+
+function notFound(method: string, path: string, headers: IncomingHttpHeaders, res: ServerResponse): void {
+  const anthropic = headers['anthropic-version'] !== undefined || headers['x-api-key'] !== undefined;
+  const payload = anthropic
+    ? { type: 'error', error: { type: 'not_found_error', message: `Not Found (${method} ${path})` } }
+    : { error: { message: `Invalid URL (${method} ${path})`, type: 'invalid_request_error', param: null, code: null } };
   res.writeHead(404, { 'content-type': 'application/json' });
-  res.end(JSON.stringify({ error: { message: `no route ${path}`, type: 'not_found' } }));
+  res.end(JSON.stringify(payload));
+}
+
+function models(res: ServerResponse): void {
+  res.writeHead(200, { 'content-type': 'application/json' });
+  res.end(JSON.stringify({ object: 'list', data: [{ id: 'gpt-4o-mini', object: 'model' }] }));
 }
 
 function json(res: ServerResponse, payload: unknown, fault: string): void {

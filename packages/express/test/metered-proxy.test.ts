@@ -318,6 +318,17 @@ describe('metered proxy: Responses, Embeddings, Anthropic', () => {
     expect(upstream.requests.at(-1)?.headers['anthropic-version']).toBeDefined();
   });
 
+  it('joins an Anthropic upstream without a path (the default spelling) to exactly /v1/messages', async () => {
+    // `https://api.anthropic.com` has the pathname `/`: the proxy used to send `//v1/messages`, a 404 upstream.
+    for (const anthropicUpstream of [upstream.url, `${upstream.url}/`]) {
+      app = await startProxyApp(upstream, { anthropicUpstream });
+      const message = await anthropic().messages.create({ model: 'claude-sonnet-4-5', max_tokens: 100, messages: HI });
+      expect(message.content[0]).toMatchObject({ text: 'Hello from Claude!' });
+      expect(upstream.requests.at(-1)).toMatchObject({ method: 'POST', path: '/v1/messages' });
+      await app.close();
+    }
+  });
+
   it('records an Anthropic stream cut after message_start with its reported input, estimated', async () => {
     app = await startProxyApp(upstream);
     const stream = anthropic({ 'x-fake': 'cut' }).messages.stream({
