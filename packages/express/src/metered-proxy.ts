@@ -24,6 +24,7 @@ import {
 import { sendError, streamErrorEvent } from './error-response';
 import { describeError, type ProxyConfig, parseProxyOptions } from './meter-config';
 import type { Identity, MeteredProxyOptions } from './meter-options';
+import { resolveRoute } from './proxy-routes';
 import { SseTap } from './sse-tap';
 import { StoreUnavailableError } from './store-unavailable-error';
 import type { UsageEvent } from './types';
@@ -37,15 +38,6 @@ export interface MeteredProxy {
   /** Flushes and closes idle upstream connections (the store stays open: it is the app's). */
   close(): Promise<void>;
 }
-
-/** Paths (relative to where the proxy is mounted, `/v1` by convention) that are metered. */
-const OPERATIONS: Record<string, Operation> = {
-  '/chat/completions': 'chat',
-  '/responses': 'responses',
-  '/embeddings': 'embeddings',
-  '/completions': 'completions',
-  '/messages': 'messages',
-};
 
 // Hop-by-hop headers belong to one connection and are never forwarded (RFC 9110 §7.6.1).
 const HOP_BY_HOP = new Set([
@@ -65,7 +57,9 @@ const HOP_BY_HOP = new Set([
 /**
  * An OpenAI-compatible metering pass-through: mount it where the SDK's base URL points
  * (`app.use('/v1', meteredProxy({ upstream }))`). Chat Completions, Responses, Embeddings and Completions
- * go to `upstream`, Anthropic's `/messages` to `anthropicUpstream`; every other path is forwarded unmetered.
+ * go to `upstream`, Anthropic's `/messages` to `anthropicUpstream`. Every path is first brought to its one
+ * canonical spelling (see `resolveRoute`); endpoints on the free list are forwarded as they are, endpoints the
+ * proxy cannot meter are refused when a budget applies (unless `forwardUnmetered`).
  */
 export function meteredProxy(options?: MeteredProxyOptions): MeteredProxy {
   const config = parseProxyOptions(options);
@@ -74,11 +68,29 @@ export function meteredProxy(options?: MeteredProxyOptions): MeteredProxy {
     https: new https.Agent({ keepAlive: true }),
   };
   const handler = (req: Request, res: Response, next: NextFunction): void => {
-    const path = req.path;
-    const operation = req.method === 'POST' ? OPERATIONS[path] : undefined;
-    const run = operation
-      ? meterCall(config, agents, req, res, operation, path)
-      : forwardUnmetered(config, agents, req, res, path);
+    const url = req.url;
+    const queryAt = url.indexOf('?');
+    const resolved = resolveRoute(req.method, queryAt === -1 ? url : url.slice(0, queryAt));
+    if (!resolved.ok) {
+      req.resume();
+      sendError(res, 400, 'invalid_request_error', resolved.code, resolved.message);
+      return;
+    }
+    const target: ProxyTarget = {
+      path: resolved.path,
+      query: queryAt === -1 ? '' : url.slice(queryAt),
+      // The mount's spelling too: `/V1/chat/completions` must count toward the same route budget as `/v1/…`.
+      route: `${req.baseUrl.toLowerCase()}${resolved.path}`,
+      label: resolved.label,
+    };
+    let run: Promise<void>;
+    if (resolved.kind === 'metered' && resolved.operation) {
+      run = meterCall(config, agents, req, res, resolved.operation, target);
+    } else if (resolved.kind === 'unmetered') {
+      run = unmeteredCall(config, agents, req, res, target);
+    } else {
+      run = forwardUnmetered(config, agents, req, res, target);
+    }
     run.catch((error: unknown) => {
       if (res.headersSent) res.destroy();
       else next(error);
@@ -94,6 +106,15 @@ export function meteredProxy(options?: MeteredProxyOptions): MeteredProxy {
   });
 }
 
+/** A request's canonical destination: mount-relative path, the query as sent, the route events carry. */
+interface ProxyTarget {
+  path: string;
+  query: string;
+  route: string;
+  /** Low-cardinality endpoint name for logs and metrics. */
+  label: string;
+}
+
 type Agents = { http: http.Agent; https: https.Agent };
 
 interface UpstreamTarget {
@@ -105,19 +126,19 @@ interface UpstreamTarget {
 }
 
 /** Where a request goes: string work only, since this runs on every request. */
-function upstreamFor(config: ProxyConfig, req: Request, path: string): UpstreamTarget {
+function upstreamFor(config: ProxyConfig, req: Request, target: ProxyTarget): UpstreamTarget {
+  const path = target.path;
   const anthropic =
     path === '/messages' || path.startsWith('/messages/') || req.headers['anthropic-version'] !== undefined;
   const base = anthropic ? config.anthropicUpstream : config.upstream;
   // A URL without a path (`https://api.anthropic.com`) has the pathname `/`: joined as it is, calls went to `//v1/…`.
   const basePath = base.pathname === '/' ? '' : base.pathname;
-  const query = req.originalUrl.indexOf('?');
   return {
     secure: base.protocol === 'https:',
     // URL keeps IPv6 hosts in brackets; the http module wants them bare.
     hostname: base.hostname.startsWith('[') ? base.hostname.slice(1, -1) : base.hostname,
     port: base.port,
-    path: `${basePath}${anthropic ? '/v1' : ''}${path}${query === -1 ? '' : req.originalUrl.slice(query)}`,
+    path: `${basePath}${anthropic ? '/v1' : ''}${path}${target.query}`,
   };
 }
 
@@ -206,20 +227,77 @@ class UpstreamTimeout extends Error {
   readonly code = 'UPSTREAM_TIMEOUT';
 }
 
-/** Every non-metered path (models lists, files, count_tokens, …) goes through untouched. */
+/**
+ * An endpoint the proxy cannot read usage from. Under a budget it is refused (the budget could not see what it
+ * spends); otherwise, or with `forwardUnmetered`, it is forwarded, logged once per endpoint and counted.
+ */
+async function unmeteredCall(
+  config: ProxyConfig,
+  agents: Agents,
+  req: Request,
+  res: Response,
+  target: ProxyTarget,
+): Promise<void> {
+  if (!config.forwardUnmetered && config.budgets.length > 0) {
+    const identity = config.identify ? await config.identify(req) : undefined;
+    if (applicableBudgets(config.budgets, identity, target.route).length > 0) {
+      req.resume();
+      observeUnmetered(config, target, 'refused');
+      sendError(
+        res,
+        403,
+        'invalid_request_error',
+        'unmetered_endpoint',
+        `${req.method} ${target.route} is not an endpoint tokenmeter can meter, and a budget applies to this request: ` +
+          'it is refused so that spending cannot bypass the budget. Start the proxy with --forward-unmetered ' +
+          '(forwardUnmetered: true) to forward such requests anyway.',
+      );
+      return;
+    }
+  }
+  observeUnmetered(config, target, 'forwarded');
+  await forwardUnmetered(config, agents, req, res, target);
+}
+
+function observeUnmetered(config: ProxyConfig, target: ProxyTarget, outcome: 'forwarded' | 'refused'): void {
+  if (outcome === 'forwarded') {
+    const logged = unmeteredLogged.get(config) ?? new Set<string>();
+    unmeteredLogged.set(config, logged);
+    // Once per endpoint, and a bounded set: made-up paths cannot flood the log or the memory.
+    if (!logged.has(target.label) && logged.size < 200) {
+      logged.add(target.label);
+      try {
+        config.logger.warn(
+          `tokenmeter [UNMETERED_FORWARD]: ${target.label} is forwarded without metering; its cost is not recorded or budgeted.`,
+        );
+      } catch {
+        // A broken logger must not break a request.
+      }
+    }
+  }
+  try {
+    config.metrics?.observeUnmetered?.(target.label, outcome);
+  } catch (error) {
+    config.warnOnce('EVENT_OBSERVER_FAILED', `a metrics observer threw: ${describeError(error)}.`);
+  }
+}
+
+const unmeteredLogged = new WeakMap<ProxyConfig, Set<string>>();
+
+/** Free endpoints (model lists, token counting, reading jobs) and allowed unmetered ones go through untouched. */
 async function forwardUnmetered(
   config: ProxyConfig,
   agents: Agents,
   req: Request,
   res: Response,
-  path: string,
+  target: ProxyTarget,
 ): Promise<void> {
-  const target = upstreamFor(config, req, path);
+  const upstreamTarget = upstreamFor(config, req, target);
   const headers = forwardedHeaders(req.headers, undefined);
   const parsedBody = bodyAlreadyRead(req);
   if (parsedBody !== undefined) headers['content-length'] = String(parsedBody.length);
   else if (req.headers['content-length'] !== undefined) headers['content-length'] = req.headers['content-length'];
-  const upstream = sendUpstream(agents, target, req.method, headers, config.upstreamTimeoutMs);
+  const upstream = sendUpstream(agents, upstreamTarget, req.method, headers, config.upstreamTimeoutMs);
   upstream.on('response', (response) => {
     res.writeHead(response.statusCode ?? 502, responseHeaders(response, false));
     response.pipe(res);
@@ -322,7 +400,7 @@ async function meterCall(
   req: Request,
   res: Response,
   operation: Operation,
-  path: string,
+  target: ProxyTarget,
 ): Promise<void> {
   const started = performance.now();
   const bodyResult = await readBody(req, config.maxBodyBytes);
@@ -343,7 +421,7 @@ async function meterCall(
   }
   const call = new AiCall(operation, parsed, bodyResult.body.length);
   const requestId = config.requestId(req);
-  const route = `${req.baseUrl}${path}`;
+  const route = target.route;
   const identity: Identity | undefined = config.identify ? await config.identify(req) : undefined;
 
   let hold: BudgetHold | undefined;
@@ -393,10 +471,9 @@ async function meterCall(
   }
 
   const state = new CallState(config, call, requestId, route, identity, hold, started);
-  const target = upstreamFor(config, req, path);
   const upstream = sendUpstream(
     agents,
-    target,
+    upstreamFor(config, req, target),
     'POST',
     forwardedHeaders(req.headers, body.length),
     config.upstreamTimeoutMs,

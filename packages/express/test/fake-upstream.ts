@@ -106,6 +106,7 @@ const ROUTES: Array<[method: string, path: RegExp, handler: Handler]> = [
   ['POST', /^\/v1\/embeddings$/, (body, _fault, res) => embeddings(body, res)],
   ['POST', /^\/v1\/messages$/, (body, fault, res) => messages(body, fault, res)],
   ['GET', /^\/v1\/models$/, (_body, _fault, res) => models(res)],
+  ['POST', /^\/v1\/batches$/, (body, _fault, res) => batch(body, res)],
   [
     'POST',
     /^\/v1beta\/models\/([^/:]+):(generateContent|streamGenerateContent)$/,
@@ -163,6 +164,35 @@ function notFound(method: string, path: string, headers: IncomingHttpHeaders, re
     : { error: { message: `Invalid URL (${method} ${path})`, type: 'invalid_request_error', param: null, code: null } };
   res.writeHead(404, { 'content-type': 'application/json' });
   res.end(JSON.stringify(payload));
+}
+
+// The Batch object as documented at https://platform.openai.com/docs/api-reference/batch/object (just created).
+function batch(body: Record<string, unknown>, res: ServerResponse): void {
+  res.writeHead(200, { 'content-type': 'application/json' });
+  res.end(
+    JSON.stringify({
+      id: 'batch_abc123',
+      object: 'batch',
+      endpoint: String(body.endpoint),
+      errors: null,
+      input_file_id: String(body.input_file_id),
+      completion_window: String(body.completion_window),
+      status: 'validating',
+      output_file_id: null,
+      error_file_id: null,
+      created_at: 1711471533,
+      in_progress_at: null,
+      expires_at: null,
+      finalizing_at: null,
+      completed_at: null,
+      failed_at: null,
+      expired_at: null,
+      cancelling_at: null,
+      cancelled_at: null,
+      request_counts: { total: 0, completed: 0, failed: 0 },
+      metadata: null,
+    }),
+  );
 }
 
 function models(res: ServerResponse): void {

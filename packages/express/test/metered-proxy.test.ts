@@ -1,6 +1,7 @@
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createMetrics } from '../src/metrics';
 import { type FakeUpstream, startFakeUpstream } from './fake-upstream';
 import { type ProxyApp, startProxyApp } from './test-app';
 
@@ -343,6 +344,69 @@ describe('metered proxy: Responses, Embeddings, Anthropic', () => {
   });
 });
 
+describe('metered proxy: endpoints it cannot meter', () => {
+  const BATCH = { input_file_id: 'file-abc123', endpoint: '/v1/chat/completions', completion_window: '24h' } as const;
+
+  it('refuses batches, images and unknown paths with 403 under a budget; forwards the free list', async () => {
+    const logged: string[] = [];
+    const metrics = createMetrics();
+    app = await startProxyApp(upstream, {
+      budgets: 'user:5/day',
+      metrics,
+      logger: { warn: (line) => logged.push(line) },
+    });
+    const before = upstream.requests.length;
+    const client = openai();
+    await expect(client.batches.create(BATCH)).rejects.toMatchObject({
+      status: 403,
+      code: 'unmetered_endpoint',
+      message: expect.stringContaining('--forward-unmetered'),
+    });
+    await expect(client.images.generate({ model: 'gpt-image-1', prompt: 'a cat' })).rejects.toMatchObject({
+      status: 403,
+    });
+    const unknown = await fetch(`${app.url}/v1/Vector_Stores/vs_1/files`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-user': 'alice' },
+      body: '{}',
+    });
+    expect(unknown.status).toBe(403);
+    expect(upstream.requests.length).toBe(before);
+    // The free list is served under the budget: listing models costs nothing.
+    expect((await client.models.list()).data[0]?.id).toBe('gpt-4o-mini');
+
+    // No budget applies to an unidentified caller (the rule is per user): forwarded, logged once, counted.
+    const anonymous = new OpenAI({ apiKey: 'sk-anon', baseURL: `${app.url}/v1`, maxRetries: 0 });
+    expect(await anonymous.batches.create(BATCH)).toMatchObject({ id: 'batch_abc123', status: 'validating' });
+    await anonymous.batches.create(BATCH);
+    expect(upstream.requests.at(-1)).toMatchObject({ method: 'POST', path: '/v1/batches' });
+    expect(logged.filter((line) => line.includes('UNMETERED_FORWARD'))).toEqual([
+      expect.stringContaining('POST /batches is forwarded without metering'),
+    ]);
+    const text = await metrics.registry.metrics();
+    expect(text).toContain('tokenmeter_unmetered_requests_total{endpoint="POST /batches",outcome="refused"} 1');
+    expect(text).toContain('tokenmeter_unmetered_requests_total{endpoint="POST /batches",outcome="forwarded"} 2');
+    expect(text).toContain('tokenmeter_unmetered_requests_total{endpoint="POST /images",outcome="refused"} 1');
+    await app.proxy.flush();
+    expect(app.events).toEqual([]);
+  });
+
+  it('forwards them under a budget with forwardUnmetered, still counted as unmetered', async () => {
+    const metrics = createMetrics();
+    app = await startProxyApp(upstream, {
+      budgets: 'user:5/day',
+      forwardUnmetered: true,
+      metrics,
+      logger: { warn() {} },
+    });
+    expect(await openai().batches.create(BATCH)).toMatchObject({ id: 'batch_abc123' });
+    expect(upstream.requests.at(-1)).toMatchObject({ method: 'POST', path: '/v1/batches' });
+    expect(await metrics.registry.metrics()).toContain(
+      'tokenmeter_unmetered_requests_total{endpoint="POST /batches",outcome="forwarded"} 1',
+    );
+  });
+});
+
 describe('metered proxy: options', () => {
   it('rejects bad options once, at creation, with a code', async () => {
     const { meteredProxy } = await import('../src/metered-proxy');
@@ -352,5 +416,7 @@ describe('metered proxy: options', () => {
     expect(() => meteredProxy({ budgets: '5 per day' })).toThrow(/cannot read budget/);
     expect(() => meteredProxy({ maxBodyBytes: -1 })).toThrow(/maxBodyBytes/);
     expect(() => meteredProxy({ upstrem: 'x' } as never)).toThrow(/unknown option/);
+    expect(() => meteredProxy({ forwardUnmetered: 'yes' } as never)).toThrow(/forwardUnmetered/);
+    expect(() => meteredProxy({ backgroundSettleMs: 0 })).toThrow(/backgroundSettleMs/);
   });
 });
