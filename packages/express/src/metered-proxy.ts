@@ -4,6 +4,7 @@ import type { NormalizedUsage } from '@tokenmeter/core';
 import type { NextFunction, Request, Response } from 'express';
 import {
   AiCall,
+  emptyBuckets,
   estimateUsage,
   isObject,
   maximumAmounts,
@@ -67,6 +68,7 @@ export function meteredProxy(options?: MeteredProxyOptions): MeteredProxy {
     http: new http.Agent({ keepAlive: true }),
     https: new https.Agent({ keepAlive: true }),
   };
+  const background = new BackgroundResponses(config.backgroundSettleMs);
   const handler = (req: Request, res: Response, next: NextFunction): void => {
     const url = req.url;
     const queryAt = url.indexOf('?');
@@ -85,7 +87,9 @@ export function meteredProxy(options?: MeteredProxyOptions): MeteredProxy {
     };
     let run: Promise<void>;
     if (resolved.kind === 'metered' && resolved.operation) {
-      run = meterCall(config, agents, req, res, resolved.operation, target);
+      run = meterCall(config, agents, req, res, resolved.operation, target, background);
+    } else if (resolved.kind === 'retrieve' && resolved.id !== undefined && background.has(resolved.id)) {
+      run = retrieveResponse(config, agents, req, res, target, background, resolved.id);
     } else if (resolved.kind === 'unmetered') {
       run = unmeteredCall(config, agents, req, res, target);
     } else {
@@ -99,6 +103,7 @@ export function meteredProxy(options?: MeteredProxyOptions): MeteredProxy {
   return Object.assign(handler, {
     flush: () => config.sink.flush(),
     close: async () => {
+      background.expireAll();
       await config.sink.flush();
       agents.http.destroy();
       agents.https.destroy();
@@ -401,6 +406,7 @@ async function meterCall(
   res: Response,
   operation: Operation,
   target: ProxyTarget,
+  background: BackgroundResponses,
 ): Promise<void> {
   const started = performance.now();
   const bodyResult = await readBody(req, config.maxBodyBytes);
@@ -471,6 +477,7 @@ async function meterCall(
   }
 
   const state = new CallState(config, call, requestId, route, identity, hold, started);
+  if (operation === 'responses' && parsed.background === true && !call.streamRequested) state.background = background;
   const upstream = sendUpstream(
     agents,
     upstreamFor(config, req, target),
@@ -515,8 +522,19 @@ async function meterCall(
  * What one call has seen so far, and the single place it ends: exactly one event is recorded and the
  * reservation is settled or released exactly once, however the call ends.
  */
+interface FinishOptions {
+  /** Nothing was generated: no usage, the reservation is released. */
+  noTokens?: boolean;
+  /** The usage to record instead of what was seen. */
+  usage?: NormalizedUsage;
+  /** Settle the budget at the reserved (maximum) amount rather than at the usage's cost. */
+  settleAtReserved?: boolean;
+}
+
 class CallState {
   done = false;
+  /** Set for `background: true` Responses calls: where the call waits for its result to be retrieved. */
+  background: BackgroundResponses | undefined;
   responseStarted = false;
   upstream: http.ClientRequest | undefined;
   tap: SseTap | undefined;
@@ -539,11 +557,7 @@ class CallState {
    * call wins (synchronously); counting, when the usage must be estimated, runs without blocking the loop.
    * Never rejects: a failure is logged once and the reservation is left to expire.
    */
-  finish(
-    status: number,
-    error?: UsageEvent['error'],
-    options: { noTokens?: boolean } = {},
-  ): Promise<UsageEvent | undefined> {
+  finish(status: number, error?: UsageEvent['error'], options: FinishOptions = {}): Promise<UsageEvent | undefined> {
     const result = this.finishNow(status, error, options);
     return result instanceof Promise ? result : Promise.resolve(result);
   }
@@ -555,7 +569,7 @@ class CallState {
   finishNow(
     status: number,
     error?: UsageEvent['error'],
-    options: { noTokens?: boolean } = {},
+    options: FinishOptions = {},
   ): UsageEvent | undefined | Promise<UsageEvent | undefined> {
     if (this.done) return undefined;
     this.done = true;
@@ -564,9 +578,12 @@ class CallState {
       return undefined;
     };
     try {
-      const usage = options.noTokens ? undefined : this.usage(error);
-      if (usage instanceof Promise) return usage.then((counted) => this.complete(status, error, counted)).catch(failed);
-      return this.complete(status, error, usage);
+      const usage = options.noTokens ? undefined : (options.usage ?? this.usage(error));
+      const atReserved = options.settleAtReserved === true;
+      if (usage instanceof Promise) {
+        return usage.then((counted) => this.complete(status, error, counted, atReserved)).catch(failed);
+      }
+      return this.complete(status, error, usage, atReserved);
     } catch (failure) {
       return failed(failure);
     }
@@ -593,6 +610,7 @@ class CallState {
     status: number,
     error: UsageEvent['error'] | undefined,
     usage: NormalizedUsage | undefined,
+    settleAtReserved: boolean,
   ): UsageEvent {
     const { config, call } = this;
     const { event, cost } = buildUsageEvent(config, {
@@ -606,7 +624,19 @@ class CallState {
       durationMs: performance.now() - this.started,
       ...(error === undefined ? {} : { error }),
     });
-    if (this.hold) endBudgetHold(config, this.hold, usage, cost);
+    if (this.hold && settleAtReserved) {
+      // No amounts: every store keeps the reserved amount, the most the call could have cost.
+      Promise.resolve()
+        .then(() => config.store.settle((this.hold as BudgetHold).reservationId, [], Date.now()))
+        .catch((failure: unknown) =>
+          config.warnOnce(
+            'STORE_SETTLE_FAILED',
+            `a budget reservation could not be settled: ${describeError(failure)}.`,
+          ),
+        );
+    } else if (this.hold) {
+      endBudgetHold(config, this.hold, usage, cost);
+    }
     config.sink.record(event);
     return event;
   }
@@ -691,6 +721,16 @@ function relayJson(
     state.jsonRead = true;
     const headers = responseHeaders(response, true);
     headers['content-length'] = String(length);
+    const pendingId = state.background && !state.done ? unfinishedResponseId(state.json) : undefined;
+    if (pendingId !== undefined && state.background) {
+      // Queued in the background: the usage comes with the result. The reservation waits for it.
+      state.background.hold(pendingId, state);
+      if (config.headers && state.hold) Object.assign(headers, state.hold.headers);
+      if (res.destroyed) return;
+      res.writeHead(status, headers);
+      res.end(body);
+      return;
+    }
     // The cost headers need the event; with reported usage it is built synchronously, here.
     const respond = (event: UsageEvent | undefined) => {
       if (config.headers && event) {
@@ -721,4 +761,171 @@ function relayJson(
   response.on('error', cut);
   response.on('close', () => cut());
   state.upstream?.on('error', cut);
+}
+
+/** Statuses after which a Responses API response changes no more (https://platform.openai.com/docs/api-reference/responses/object). */
+const FINAL_STATUSES = new Set(['completed', 'failed', 'incomplete', 'cancelled']);
+
+/** The id of a response that is still queued or running, from its JSON. */
+function unfinishedResponseId(body: unknown): string | undefined {
+  if (!isObject(body) || typeof body.id !== 'string' || body.id === '') return undefined;
+  return typeof body.status === 'string' && !FINAL_STATUSES.has(body.status) ? body.id : undefined;
+}
+
+function finishedResponse(body: unknown): boolean {
+  return isObject(body) && typeof body.status === 'string' && FINAL_STATUSES.has(body.status);
+}
+
+// Pending calls keep their request in memory until settled: bound how many can wait.
+const MAX_PENDING_BACKGROUND = 10_000;
+
+/**
+ * `background: true` Responses calls waiting for their result, by response id. The reservation made when the
+ * call was created (at its maximum) is settled at the reported usage when the finished response is retrieved
+ * (`GET /responses/{id}`, plain or streamed, or a cancel). One never retrieved within `ttlMs` is settled at the
+ * reserved maximum and recorded as estimated with `error: 'not_retrieved'`: its cost is unknown, never zero.
+ */
+class BackgroundResponses {
+  private readonly pending = new Map<string, { state: CallState; timer: NodeJS.Timeout }>();
+
+  constructor(private readonly ttlMs: number) {}
+
+  has(id: string): boolean {
+    return this.pending.has(id);
+  }
+
+  hold(id: string, state: CallState): void {
+    // Counted now, while the call is at hand: the expiry needs it and should not wait for a tokenizer.
+    state.call.promptTokens();
+    this.expire(id);
+    if (this.pending.size >= MAX_PENDING_BACKGROUND) {
+      const oldest = this.pending.keys().next().value;
+      if (oldest !== undefined) this.expire(oldest);
+    }
+    const timer = setTimeout(() => this.expire(id), this.ttlMs);
+    timer.unref();
+    this.pending.set(id, { state, timer });
+  }
+
+  /** The call waiting for `id`, handed out once. */
+  take(id: string): CallState | undefined {
+    const entry = this.pending.get(id);
+    if (!entry) return undefined;
+    this.pending.delete(id);
+    clearTimeout(entry.timer);
+    return entry.state;
+  }
+
+  expireAll(): void {
+    for (const id of [...this.pending.keys()]) this.expire(id);
+  }
+
+  private expire(id: string): void {
+    const state = this.take(id);
+    if (!state) return;
+    const { call, config } = state;
+    const amounts = maximumAmounts(call, config.catalog, config.resolveModel(call.model), config.maxOutputTokens);
+    const prompt = call.promptTokens();
+    void state.finish(200, 'not_retrieved', {
+      usage: {
+        ...emptyBuckets(),
+        inputTokens: prompt.tokens,
+        outputTokens: Math.max(0, amounts.tokens - prompt.tokens),
+        estimated: true,
+        format: call.format,
+      },
+      settleAtReserved: true,
+    });
+  }
+}
+
+/**
+ * A retrieval of a background response started through this proxy: forwarded as it is, and read on the way.
+ * A finished response (JSON, or a stream that reaches `response.completed` / `.incomplete` / `.failed`) settles
+ * the waiting call; one still running leaves it waiting.
+ */
+async function retrieveResponse(
+  config: ProxyConfig,
+  agents: Agents,
+  req: Request,
+  res: Response,
+  target: ProxyTarget,
+  background: BackgroundResponses,
+  id: string,
+): Promise<void> {
+  const headers = forwardedHeaders(req.headers, undefined);
+  // tokenmeter reads the response to find its usage: ask for it uncompressed.
+  headers['accept-encoding'] = 'identity';
+  const parsedBody = bodyAlreadyRead(req);
+  if (parsedBody !== undefined) headers['content-length'] = String(parsedBody.length);
+  else if (req.headers['content-length'] !== undefined) headers['content-length'] = req.headers['content-length'];
+  const upstream = sendUpstream(
+    agents,
+    upstreamFor(config, req, target),
+    req.method,
+    headers,
+    config.upstreamTimeoutMs,
+  );
+  upstream.on('response', (response) => {
+    const status = response.statusCode ?? 502;
+    const isStream = /^text\/event-stream/i.test(String(response.headers['content-type'] ?? ''));
+    response.on('error', () => res.destroy());
+    if (status >= 300) {
+      res.writeHead(status, responseHeaders(response, false));
+      response.pipe(res);
+      return;
+    }
+    if (isStream) {
+      const tap = new SseTap('openai-responses');
+      res.writeHead(status, responseHeaders(response, false));
+      res.flushHeaders();
+      response.on('data', (chunk: Buffer) => {
+        const out = tap.transform(chunk);
+        if (out !== undefined && !res.write(out)) response.pause();
+      });
+      res.on('drain', () => response.resume());
+      response.on('end', () => {
+        const rest = tap.finish();
+        if (rest !== undefined) res.write(rest);
+        res.end();
+        if (tap.usage === undefined) return;
+        const state = background.take(id);
+        if (!state) return;
+        state.tap = tap;
+        void state.finish(200);
+      });
+      return;
+    }
+    const chunks: Buffer[] = [];
+    response.on('data', (chunk: Buffer) => chunks.push(chunk));
+    response.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const out = responseHeaders(response, true);
+      out['content-length'] = String(body.length);
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(body.toString('utf8'));
+      } catch {
+        parsed = undefined;
+      }
+      const state = finishedResponse(parsed) ? background.take(id) : undefined;
+      if (state) {
+        state.json = parsed;
+        state.jsonRead = true;
+        const event = state.finishNow(200);
+        if (config.headers && event !== undefined && !(event instanceof Promise)) {
+          Object.assign(out, usageHeaders(event));
+        }
+      }
+      if (res.destroyed) return;
+      res.writeHead(status, out);
+      res.end(body);
+    });
+  });
+  upstream.on('error', (error) => upstreamFailure(res, error));
+  res.on('close', () => {
+    if (!res.writableFinished) upstream.destroy();
+  });
+  if (parsedBody !== undefined) upstream.end(parsedBody);
+  else req.pipe(upstream);
 }

@@ -74,7 +74,8 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
         if (chunk && typeof chunk !== 'function') last.push(Buffer.from(chunk as string));
         return (originalEnd as (...args: unknown[]) => ServerResponse)(chunk, ...rest);
       }) as typeof res.end;
-      route(req.method ?? 'GET', path, req.headers, body, res);
+      const query = new URLSearchParams((req.url ?? '').split('?')[1] ?? '');
+      route(req.method ?? 'GET', path, query, req.headers, body, res);
     });
   });
   server.on('connection', (socket) => {
@@ -98,11 +99,22 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
 // there, so it is one here. Bodies of the 404s are the providers' documented error shapes:
 // OpenAI `{error:{message,type,param,code}}` (https://platform.openai.com/docs/guides/error-codes),
 // Anthropic `{type:"error",error:{type,message}}` (https://docs.anthropic.com/en/api/errors).
-type Handler = (body: Record<string, unknown>, fault: string, res: ServerResponse, match: RegExpExecArray) => void;
+type Handler = (
+  body: Record<string, unknown>,
+  fault: string,
+  res: ServerResponse,
+  match: RegExpExecArray,
+  query: URLSearchParams,
+) => void;
 
 const ROUTES: Array<[method: string, path: RegExp, handler: Handler]> = [
   ['POST', /^\/v1\/chat\/completions$/, (body, fault, res) => chat(body, fault, res)],
   ['POST', /^\/v1\/responses$/, (body, fault, res) => responses(body, fault, res)],
+  [
+    'GET',
+    /^\/v1\/responses\/([^/]+)$/,
+    (_body, fault, res, match, query) => retrieveResponse(match[1] ?? '', query.get('stream') === 'true', fault, res),
+  ],
   ['POST', /^\/v1\/embeddings$/, (body, _fault, res) => embeddings(body, res)],
   ['POST', /^\/v1\/messages$/, (body, fault, res) => messages(body, fault, res)],
   ['GET', /^\/v1\/models$/, (_body, _fault, res) => models(res)],
@@ -117,6 +129,7 @@ const ROUTES: Array<[method: string, path: RegExp, handler: Handler]> = [
 function route(
   method: string,
   path: string,
+  query: URLSearchParams,
   headers: IncomingHttpHeaders,
   body: Record<string, unknown>,
   res: ServerResponse,
@@ -154,7 +167,7 @@ function route(
     res.end('{"id":"chatcmpl-bad","choices":[{"message":');
     return;
   }
-  found[0](body, fault, res, found[1]);
+  found[0](body, fault, res, found[1], query);
 }
 
 function notFound(method: string, path: string, headers: IncomingHttpHeaders, res: ServerResponse): void {
@@ -279,13 +292,13 @@ function chat(body: Record<string, unknown>, fault: string, res: ServerResponse)
   sse(res, events, fault);
 }
 
-function responses(body: Record<string, unknown>, fault: string, res: ServerResponse): void {
-  const response = {
+function responseObject(model: string, fault: string) {
+  return {
     id: 'resp_1',
     object: 'response',
     created_at: 1700000000,
     status: 'completed',
-    model: String(body.model),
+    model,
     output: [
       {
         type: 'message',
@@ -297,11 +310,10 @@ function responses(body: Record<string, unknown>, fault: string, res: ServerResp
     ],
     usage: fault === 'no-usage' ? null : RESPONSES_USAGE,
   };
-  if (body.stream !== true) {
-    json(res, response, fault);
-    return;
-  }
-  const events = [
+}
+
+function responseEvents(response: ReturnType<typeof responseObject>): string[] {
+  return [
     {
       type: 'response.created',
       sequence_number: 0,
@@ -325,7 +337,55 @@ function responses(body: Record<string, unknown>, fault: string, res: ServerResp
     },
     { type: 'response.completed', sequence_number: 3, response },
   ].map((event) => `event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
-  sse(res, events, fault);
+}
+
+/**
+ * Background responses (https://platform.openai.com/docs/guides/background): created `queued` with no usage; the
+ * first plain retrieval finds them `in_progress`, later ones (and a streamed retrieval) `completed` with usage.
+ */
+const backgroundJobs = new Map<string, { model: string; polls: number }>();
+let backgroundCount = 0;
+
+function responses(body: Record<string, unknown>, fault: string, res: ServerResponse): void {
+  const response = responseObject(String(body.model), fault);
+  if (body.background === true && body.stream !== true) {
+    backgroundCount += 1;
+    const id = `resp_bg_${backgroundCount}`;
+    backgroundJobs.set(id, { model: String(body.model), polls: 0 });
+    json(res, { ...response, id, status: 'queued', background: true, output: [], usage: null }, fault);
+    return;
+  }
+  if (body.stream !== true) {
+    json(res, response, fault);
+    return;
+  }
+  sse(res, responseEvents(response), fault);
+}
+
+function retrieveResponse(id: string, stream: boolean, fault: string, res: ServerResponse): void {
+  const job = backgroundJobs.get(id);
+  if (!job) {
+    res.writeHead(404, { 'content-type': 'application/json' });
+    res.end(
+      JSON.stringify({
+        error: {
+          message: `Response with id '${id}' not found.`,
+          type: 'invalid_request_error',
+          param: null,
+          code: null,
+        },
+      }),
+    );
+    return;
+  }
+  const finished = job.polls > 0 || stream;
+  job.polls += 1;
+  const response = { ...responseObject(job.model, fault), id, background: true };
+  if (stream) {
+    sse(res, responseEvents(response), fault);
+    return;
+  }
+  json(res, finished ? response : { ...response, status: 'in_progress', output: [], usage: null }, fault);
 }
 
 function embeddings(body: Record<string, unknown>, res: ServerResponse): void {

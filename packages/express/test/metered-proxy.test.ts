@@ -344,6 +344,112 @@ describe('metered proxy: Responses, Embeddings, Anthropic', () => {
   });
 });
 
+describe('metered proxy: background responses', () => {
+  const DAY = { kind: 'calendar', period: 'day', timeZone: 'UTC' } as const;
+  const used = () => app.store.budgetUsage('user:alice:tokens:day', DAY, Date.now());
+
+  it('holds the maximum while a background response runs, and settles it when the result is retrieved', async () => {
+    app = await startProxyApp(upstream, { budgets: 'user:100000tokens/day' });
+    const client = openai();
+    const created = await client.responses.create({
+      model: 'gpt-4.1-mini',
+      input: 'Say hi',
+      background: true,
+      max_output_tokens: 1000,
+    });
+    expect(created.status).toBe('queued');
+    await app.proxy.flush();
+    // Not booked at the prompt's cost: nothing is recorded yet and the budget holds prompt + 1000 output tokens.
+    expect(app.events).toEqual([]);
+    expect(await used()).toBeGreaterThan(1000);
+
+    expect((await client.responses.retrieve(created.id)).status).toBe('in_progress');
+    await app.proxy.flush();
+    expect(app.events).toEqual([]);
+
+    const { data: done, response } = await client.responses.retrieve(created.id).withResponse();
+    expect(done.output_text).toBe('Hi there!');
+    expect(upstream.requests.at(-1)).toMatchObject({ method: 'GET', path: `/v1/responses/${created.id}` });
+    expect(response.headers.get('x-tokenmeter-cost')).toBe('0.0000282');
+    const [event] = await app.eventsAfter(1);
+    // Same usage and price as the foreground Responses test: 28.2 µ$, attributed to who created it.
+    expect(event).toMatchObject({
+      operation: 'responses',
+      route: '/v1/responses',
+      user: 'alice',
+      inputTokens: 20,
+      cachedInputTokens: 10,
+      outputTokens: 8,
+      reasoningTokens: 4,
+      cost: '0.0000282',
+      estimated: false,
+    });
+    expect(await used()).toBe(42);
+    // Settled once: retrieving it again records nothing more.
+    await client.responses.retrieve(created.id);
+    await app.proxy.flush();
+    expect(app.events.length).toBe(1);
+  });
+
+  it('settles a background response when its result is streamed', async () => {
+    app = await startProxyApp(upstream, { budgets: 'user:100000tokens/day' });
+    const client = openai();
+    const created = await client.responses.create({ model: 'gpt-4.1-mini', input: 'Say hi', background: true });
+    const stream = await client.responses.retrieve(created.id, { stream: true });
+    const kinds: string[] = [];
+    for await (const event of stream) kinds.push(event.type);
+    expect(kinds.at(-1)).toBe('response.completed');
+    const [event] = await app.eventsAfter(1);
+    expect(event).toMatchObject({
+      user: 'alice',
+      outputTokens: 8,
+      cost: '0.0000282',
+      streamed: true,
+      estimated: false,
+    });
+    expect(await used()).toBe(42);
+  });
+
+  it('settles one never retrieved at the reserved maximum after backgroundSettleMs, recorded as estimated', async () => {
+    app = await startProxyApp(upstream, { budgets: 'user:100000tokens/day', backgroundSettleMs: 50 });
+    const client = openai();
+    const created = await client.responses.create({
+      model: 'gpt-4.1-mini',
+      input: 'Say hi',
+      background: true,
+      max_output_tokens: 1000,
+    });
+    const reserved = await used();
+    const [event] = await app.eventsAfter(1);
+    expect(event).toMatchObject({ error: 'not_retrieved', estimated: true, outputTokens: 1000, status: 200 });
+    expect(event?.inputTokens).toBe(reserved - 1000);
+    // gpt-4.1-mini output at $1.60 per million: the 1000 possible output tokens alone are 1600 µ$.
+    expect(Number(event?.cost)).toBeGreaterThan(0.0016);
+    expect(await used()).toBe(reserved);
+    // A late retrieval is forwarded but not booked twice.
+    await client.responses.retrieve(created.id);
+    await client.responses.retrieve(created.id);
+    await app.proxy.flush();
+    expect(app.events.length).toBe(1);
+  });
+
+  it('settles pending background responses at the maximum when the proxy closes', async () => {
+    app = await startProxyApp(upstream);
+    await openai().responses.create({
+      model: 'gpt-4.1-mini',
+      input: 'Say hi',
+      background: true,
+      max_output_tokens: 500,
+    });
+    await app.proxy.flush();
+    expect(app.events).toEqual([]);
+    await app.close();
+    expect(app.events).toEqual([
+      expect.objectContaining({ error: 'not_retrieved', outputTokens: 500, estimated: true }),
+    ]);
+  });
+});
+
 describe('metered proxy: endpoints it cannot meter', () => {
   const BATCH = { input_file_id: 'file-abc123', endpoint: '/v1/chat/completions', completion_window: '24h' } as const;
 
