@@ -41,7 +41,7 @@ export interface ProxyConfig extends MeterConfig {
   backgroundSettleMs: number;
 }
 
-const HELP_BASE = 'https://github.com/tokenmeter/tokenmeter/blob/main/docs/errors.md';
+export const HELP_BASE = 'https://github.com/tokenmeter/tokenmeter/blob/main/docs/errors.md';
 const KNOWN_OPTIONS = new Set([
   'store',
   'catalog',

@@ -23,7 +23,7 @@ import {
   reserveBudgets,
 } from './budget-enforcer';
 import { sendError, streamErrorEvent } from './error-response';
-import { describeError, type ProxyConfig, parseProxyOptions } from './meter-config';
+import { describeError, HELP_BASE, type ProxyConfig, parseProxyOptions } from './meter-config';
 import type { Identity, MeteredProxyOptions } from './meter-options';
 import { resolveRoute } from './proxy-routes';
 import { SseTap } from './sse-tap';
@@ -273,7 +273,7 @@ function observeUnmetered(config: ProxyConfig, target: ProxyTarget, outcome: 'fo
       logged.add(target.label);
       try {
         config.logger.warn(
-          `tokenmeter [UNMETERED_FORWARD]: ${target.label} is forwarded without metering; its cost is not recorded or budgeted.`,
+          `tokenmeter [UNMETERED_FORWARD]: ${target.label} is forwarded without metering; its cost is not recorded or budgeted. See ${HELP_BASE}#unmetered-forward`,
         );
       } catch {
         // A broken logger must not break a request.
