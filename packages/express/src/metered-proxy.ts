@@ -477,7 +477,7 @@ async function meterCall(
   }
 
   const state = new CallState(config, call, requestId, route, identity, hold, started);
-  if (operation === 'responses' && parsed.background === true && !call.streamRequested) state.background = background;
+  if (operation === 'responses' && parsed.background === true) state.background = background;
   const upstream = sendUpstream(
     agents,
     upstreamFor(config, req, target),
@@ -490,6 +490,7 @@ async function meterCall(
   res.on('close', () => {
     if (res.writableFinished) return;
     upstream.destroy();
+    if (state.deferToBackground()) return;
     void state.finish(res.headersSent ? res.statusCode : 499, 'client_abort');
   });
   upstream.on('error', (error) => {
@@ -535,6 +536,8 @@ class CallState {
   done = false;
   /** Set for `background: true` Responses calls: where the call waits for its result to be retrieved. */
   background: BackgroundResponses | undefined;
+  /** Handed to `background` to wait for its result: the request's own ending no longer finishes it. */
+  deferred = false;
   responseStarted = false;
   upstream: http.ClientRequest | undefined;
   tap: SseTap | undefined;
@@ -551,6 +554,20 @@ class CallState {
     readonly hold: BudgetHold | undefined,
     readonly started: number,
   ) {}
+
+  /**
+   * A background call whose stream ended, broke or was abandoned before its usage arrived goes on running
+   * upstream: it waits for its result like a queued one rather than being booked at what was seen (a client
+   * could otherwise cut the stream at once and fetch the whole answer later for the price of its prompt).
+   */
+  deferToBackground(): boolean {
+    if (this.deferred) return true;
+    const id = this.tap?.responseId;
+    if (this.done || !this.background || id === undefined || this.tap?.usage !== undefined) return false;
+    this.deferred = true;
+    this.background.hold(id, this);
+    return true;
+  }
 
   /**
    * Builds the event for how the call ended, settles the budget and hands the event to the sink. The first
@@ -667,6 +684,7 @@ function relayStream(
     const rest = tap.finish();
     if (rest !== undefined) res.write(rest);
     res.end();
+    if (state.deferToBackground()) return;
     void state.finish(status, tap.upstreamError ? 'upstream_error' : undefined);
   });
   const cut = (error?: Error) => {
@@ -688,6 +706,7 @@ function relayStream(
         res.destroy();
       }
     }
+    if (state.deferToBackground()) return;
     void state.finish(status, reason);
   };
   response.on('error', cut);
@@ -724,6 +743,7 @@ function relayJson(
     const pendingId = state.background && !state.done ? unfinishedResponseId(state.json) : undefined;
     if (pendingId !== undefined && state.background) {
       // Queued in the background: the usage comes with the result. The reservation waits for it.
+      state.deferred = true;
       state.background.hold(pendingId, state);
       if (config.headers && state.hold) Object.assign(headers, state.hold.headers);
       if (res.destroyed) return;
@@ -910,6 +930,8 @@ async function retrieveResponse(
       }
       const state = finishedResponse(parsed) ? background.take(id) : undefined;
       if (state) {
+        // A call created as a stream and collected as JSON: the usage is in this body, not the old stream.
+        state.tap = undefined;
         state.json = parsed;
         state.jsonRead = true;
         const event = state.finishNow(200);

@@ -347,13 +347,16 @@ const backgroundJobs = new Map<string, { model: string; polls: number }>();
 let backgroundCount = 0;
 
 function responses(body: Record<string, unknown>, fault: string, res: ServerResponse): void {
-  const response = responseObject(String(body.model), fault);
-  if (body.background === true && body.stream !== true) {
+  let response = responseObject(String(body.model), fault);
+  if (body.background === true) {
     backgroundCount += 1;
     const id = `resp_bg_${backgroundCount}`;
     backgroundJobs.set(id, { model: String(body.model), polls: 0 });
-    json(res, { ...response, id, status: 'queued', background: true, output: [], usage: null }, fault);
-    return;
+    response = { ...response, id };
+    if (body.stream !== true) {
+      json(res, { ...response, status: 'queued', background: true, output: [], usage: null }, fault);
+      return;
+    }
   }
   if (body.stream !== true) {
     json(res, response, fault);

@@ -410,6 +410,36 @@ describe('metered proxy: background responses', () => {
     expect(await used()).toBe(42);
   });
 
+  it('keeps a background stream the client cut short waiting for its result, not booked at what was seen', async () => {
+    app = await startProxyApp(upstream, { budgets: 'user:100000tokens/day' });
+    const stream = await openai({ 'x-fake': 'cut' }).responses.create({
+      model: 'gpt-4.1-mini',
+      input: 'Say hi',
+      background: true,
+      stream: true,
+      max_output_tokens: 1000,
+    });
+    let id: string | undefined;
+    await expect(
+      (async () => {
+        for await (const event of stream) if (event.type === 'response.created') id = event.response.id;
+      })(),
+    ).rejects.toThrow();
+    expect(id).toMatch(/^resp_bg_/);
+    await app.proxy.flush();
+    // Still running upstream: nothing booked at the few tokens seen; the budget holds the maximum.
+    expect(app.events).toEqual([]);
+    expect(await used()).toBeGreaterThan(1000);
+    // Resumed as a stream, the result settles it at the reported usage.
+    const resumed = await openai().responses.retrieve(id as string, { stream: true });
+    for await (const _event of resumed) {
+      // drain
+    }
+    const [event] = await app.eventsAfter(1);
+    expect(event).toMatchObject({ outputTokens: 8, cost: '0.0000282', estimated: false });
+    expect(await used()).toBe(42);
+  });
+
   it('settles one never retrieved at the reserved maximum after backgroundSettleMs, recorded as estimated', async () => {
     app = await startProxyApp(upstream, { budgets: 'user:100000tokens/day', backgroundSettleMs: 50 });
     const client = openai();
