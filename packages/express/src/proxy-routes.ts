@@ -81,13 +81,6 @@ const ROUTES: RouteSpec[] = [
   route('DELETE', '/messages/batches/:id', 'free'),
 ];
 
-/** Free, metered and retrieval endpoints as a readable list (for the docs and error messages). */
-export const KNOWN_ROUTES: ReadonlyArray<{ method: string; path: string; kind: RouteKind }> = ROUTES.map((spec) => ({
-  method: spec.method,
-  path: `/${spec.segments.join('/')}`,
-  kind: spec.kind,
-}));
-
 // Unreserved characters (RFC 3986 §2.3) mean the same percent-encoded or not; front ends decode them. The dot is
 // unreserved too, but an encoded dot segment is refused rather than guessed at.
 const UNRESERVED = /^[A-Za-z0-9_~-]$/;
