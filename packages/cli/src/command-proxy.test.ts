@@ -7,13 +7,34 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
 
-// A fake OpenAI upstream on 127.0.0.1: one Chat Completion with fixed usage.
+// A fake OpenAI upstream on 127.0.0.1, routing method + exact path as OpenAI does: one Chat Completion with fixed
+// usage, one created Batch (https://platform.openai.com/docs/api-reference/batch/object), and OpenAI's 404 shape
+// (https://platform.openai.com/docs/guides/error-codes) for anything else.
 let upstream: http.Server;
 let upstreamUrl: string;
 beforeAll(async () => {
   upstream = http.createServer((req, res) => {
     req.resume();
     req.on('end', () => {
+      if (req.method === 'POST' && req.url === '/v1/batches') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify({ id: 'batch_abc123', object: 'batch', status: 'validating' }));
+        return;
+      }
+      if (req.method !== 'POST' || req.url !== '/v1/chat/completions') {
+        res.writeHead(404, { 'content-type': 'application/json' });
+        res.end(
+          JSON.stringify({
+            error: {
+              message: `Invalid URL (${req.method} ${req.url})`,
+              type: 'invalid_request_error',
+              param: null,
+              code: null,
+            },
+          }),
+        );
+        return;
+      }
       res.writeHead(200, { 'content-type': 'application/json' });
       res.end(
         JSON.stringify({
@@ -33,6 +54,29 @@ beforeAll(async () => {
 afterAll(async () => {
   await new Promise<void>((resolve) => upstream.close(() => resolve()));
 });
+
+/** Starts the built CLI's proxy and waits for its base URL. */
+async function startCli(args: string[]) {
+  const child = spawn(process.execPath, [BIN, 'proxy', '--port', '0', '--upstream', upstreamUrl, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  for (let attempt = 0; attempt < 200 && !/listening on (http:\S+)/.test(stdout); attempt += 1) {
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  const base = /listening on (http:\S+)/.exec(stdout)?.[1];
+  return {
+    base,
+    stop: async () => {
+      child.kill('SIGTERM');
+      return exited;
+    },
+  };
+}
 
 // The built bin is what users run; `turbo test` builds it first (skipped only when run before any build).
 describe.skipIf(!existsSync(BIN))('tokenmeter proxy (built CLI)', () => {
@@ -69,5 +113,25 @@ describe.skipIf(!existsSync(BIN))('tokenmeter proxy (built CLI)', () => {
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
     expect(stdout).toContain('every recorded event was flushed');
+  });
+
+  it('refuses a batch under a budget, and forwards it with --forward-unmetered', async () => {
+    const batch = JSON.stringify({
+      input_file_id: 'file-1',
+      endpoint: '/v1/chat/completions',
+      completion_window: '24h',
+    });
+    const post = (base: string | undefined) =>
+      fetch(`${base}/v1/batches`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: batch });
+    const strict = await startCli(['--budget', '5/day']);
+    const refused = await post(strict.base);
+    expect(refused.status).toBe(403);
+    expect(await refused.json()).toMatchObject({ error: { code: 'unmetered_endpoint' } });
+    expect(await strict.stop()).toBe(0);
+    const open = await startCli(['--budget', '5/day', '--forward-unmetered']);
+    const forwarded = await post(open.base);
+    expect(forwarded.status).toBe(200);
+    expect(await forwarded.json()).toMatchObject({ id: 'batch_abc123' });
+    expect(await open.stop()).toBe(0);
   });
 });

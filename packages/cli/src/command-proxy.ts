@@ -12,6 +12,7 @@ interface ProxyCommandOptions {
   tenantHeader?: string;
   budget: string[];
   maxBodyBytes?: string;
+  forwardUnmetered?: boolean;
 }
 
 /** `tokenmeter proxy`: the metered proxy of @tokenmeter/express as a standalone gateway for any language. */
@@ -34,6 +35,10 @@ export function register(program: Command): void {
       [] as string[],
     )
     .option('--max-body-bytes <bytes>', 'largest request body accepted (default 10485760)')
+    .option(
+      '--forward-unmetered',
+      'forward endpoints tokenmeter cannot meter (batches, images, audio, unknown paths) even under a budget',
+    )
     .action(async (options: ProxyCommandOptions) => {
       const port = parseCount(options.port, '--port');
       if (port > 65_535) throw new CliInputError('--port must be at most 65535');
@@ -52,6 +57,7 @@ export function register(program: Command): void {
         ...(options.tenantHeader ? { tenantHeader: options.tenantHeader } : {}),
         ...(options.budget.length > 0 ? { budgets: options.budget } : {}),
         ...(options.maxBodyBytes ? { maxBodyBytes: parseCount(options.maxBodyBytes, '--max-body-bytes') } : {}),
+        ...(options.forwardUnmetered ? { forwardUnmetered: true } : {}),
       });
       printLine(`tokenmeter proxy listening on ${running.url}`);
       printLine(`  OpenAI SDKs:    baseURL ${running.url}/v1   → ${options.upstream}`);

@@ -25,6 +25,8 @@ export interface MeterConfig {
   headers: boolean;
   requestId: (req: Request) => string;
   sink: EventSink;
+  logger: MeterLogger;
+  metrics: UsageEventObserver | undefined;
   warnOnce(code: string, message: string): void;
   resolveModel(model: string): ResolvedModel | undefined;
 }
@@ -35,9 +37,11 @@ export interface ProxyConfig extends MeterConfig {
   maxBodyBytes: number;
   upstreamTimeoutMs: number;
   requestStreamUsage: boolean;
+  forwardUnmetered: boolean;
+  backgroundSettleMs: number;
 }
 
-const HELP_BASE = 'https://github.com/tokenmeter/tokenmeter/blob/main/docs/errors.md';
+export const HELP_BASE = 'https://github.com/tokenmeter/tokenmeter/blob/main/docs/errors.md';
 const KNOWN_OPTIONS = new Set([
   'store',
   'catalog',
@@ -57,6 +61,8 @@ const PROXY_OPTIONS = new Set([
   'maxBodyBytes',
   'upstreamTimeoutMs',
   'requestStreamUsage',
+  'forwardUnmetered',
+  'backgroundSettleMs',
 ]);
 
 export function parseMeterOptions(input: MeterOptions | undefined, proxy = false): MeterConfig {
@@ -175,6 +181,8 @@ export function parseMeterOptions(input: MeterOptions | undefined, proxy = false
     headers: options.headers ?? true,
     requestId: options.requestId ?? (() => randomUUID()),
     sink: new EventSink(store, observers, warnOnce),
+    logger,
+    metrics: options.metrics,
     warnOnce,
     resolveModel,
   };
@@ -196,6 +204,13 @@ export function parseProxyOptions(input: MeteredProxyOptions | undefined): Proxy
   if (options.requestStreamUsage !== undefined && typeof options.requestStreamUsage !== 'boolean') {
     throw new InvalidMeterOptionsError('requestStreamUsage', 'expected true or false');
   }
+  if (options.forwardUnmetered !== undefined && typeof options.forwardUnmetered !== 'boolean') {
+    throw new InvalidMeterOptionsError('forwardUnmetered', 'expected true or false');
+  }
+  const backgroundSettleMs = options.backgroundSettleMs ?? 600_000;
+  if (!Number.isSafeInteger(backgroundSettleMs) || backgroundSettleMs <= 0) {
+    throw new InvalidMeterOptionsError('backgroundSettleMs', 'expected a whole number of milliseconds > 0');
+  }
   return {
     ...base,
     upstream,
@@ -203,6 +218,8 @@ export function parseProxyOptions(input: MeteredProxyOptions | undefined): Proxy
     maxBodyBytes,
     upstreamTimeoutMs,
     requestStreamUsage: options.requestStreamUsage ?? true,
+    forwardUnmetered: options.forwardUnmetered ?? false,
+    backgroundSettleMs,
   };
 }
 

@@ -62,6 +62,11 @@ export interface MeterLogger {
 export interface UsageEventObserver {
   /** `details.budgetScope` names the kind of budget that refused a rejected call. */
   observe(event: UsageEvent, details?: { budgetScope?: string }): void;
+  /**
+   * A request the proxy forwarded or refused without metering it (an endpoint it cannot read usage from).
+   * `endpoint` is low-cardinality, e.g. `POST /images`. Optional.
+   */
+  observeUnmetered?(endpoint: string, outcome: 'forwarded' | 'refused'): void;
 }
 
 export interface MeterOptions {
@@ -106,4 +111,15 @@ export interface MeteredProxyOptions extends MeterOptions {
    * chunk from clients that did not ask for it. Default `true`; turn off for upstreams that reject the option.
    */
   requestStreamUsage?: boolean;
+  /**
+   * Forward endpoints the proxy cannot meter (batches, file uploads, images, audio, fine-tuning, realtime, vector
+   * stores, unknown paths) even when a budget applies to the request. Default `false`: such requests are refused
+   * with 403 `unmetered_endpoint` when a budget applies, and forwarded (logged, counted as unmetered) when none does.
+   */
+  forwardUnmetered?: boolean;
+  /**
+   * How long the budget reservation of a `background: true` Responses call waits for its result to be retrieved
+   * (`GET /responses/{id}` or its stream) before it is settled at the reserved maximum. Default 600000 (10 min).
+   */
+  backgroundSettleMs?: number;
 }

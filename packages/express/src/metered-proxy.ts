@@ -4,6 +4,7 @@ import type { NormalizedUsage } from '@tokenmeter/core';
 import type { NextFunction, Request, Response } from 'express';
 import {
   AiCall,
+  emptyBuckets,
   estimateUsage,
   isObject,
   maximumAmounts,
@@ -22,8 +23,9 @@ import {
   reserveBudgets,
 } from './budget-enforcer';
 import { sendError, streamErrorEvent } from './error-response';
-import { describeError, type ProxyConfig, parseProxyOptions } from './meter-config';
+import { describeError, HELP_BASE, type ProxyConfig, parseProxyOptions } from './meter-config';
 import type { Identity, MeteredProxyOptions } from './meter-options';
+import { resolveRoute } from './proxy-routes';
 import { SseTap } from './sse-tap';
 import { StoreUnavailableError } from './store-unavailable-error';
 import type { UsageEvent } from './types';
@@ -37,15 +39,6 @@ export interface MeteredProxy {
   /** Flushes and closes idle upstream connections (the store stays open: it is the app's). */
   close(): Promise<void>;
 }
-
-/** Paths (relative to where the proxy is mounted, `/v1` by convention) that are metered. */
-const OPERATIONS: Record<string, Operation> = {
-  '/chat/completions': 'chat',
-  '/responses': 'responses',
-  '/embeddings': 'embeddings',
-  '/completions': 'completions',
-  '/messages': 'messages',
-};
 
 // Hop-by-hop headers belong to one connection and are never forwarded (RFC 9110 §7.6.1).
 const HOP_BY_HOP = new Set([
@@ -65,7 +58,9 @@ const HOP_BY_HOP = new Set([
 /**
  * An OpenAI-compatible metering pass-through: mount it where the SDK's base URL points
  * (`app.use('/v1', meteredProxy({ upstream }))`). Chat Completions, Responses, Embeddings and Completions
- * go to `upstream`, Anthropic's `/messages` to `anthropicUpstream`; every other path is forwarded unmetered.
+ * go to `upstream`, Anthropic's `/messages` to `anthropicUpstream`. Every path is first brought to its one
+ * canonical spelling (see `resolveRoute`); endpoints on the free list are forwarded as they are, endpoints the
+ * proxy cannot meter are refused when a budget applies (unless `forwardUnmetered`).
  */
 export function meteredProxy(options?: MeteredProxyOptions): MeteredProxy {
   const config = parseProxyOptions(options);
@@ -73,12 +68,33 @@ export function meteredProxy(options?: MeteredProxyOptions): MeteredProxy {
     http: new http.Agent({ keepAlive: true }),
     https: new https.Agent({ keepAlive: true }),
   };
+  const background = new BackgroundResponses(config.backgroundSettleMs);
   const handler = (req: Request, res: Response, next: NextFunction): void => {
-    const path = req.path;
-    const operation = req.method === 'POST' ? OPERATIONS[path] : undefined;
-    const run = operation
-      ? meterCall(config, agents, req, res, operation, path)
-      : forwardUnmetered(config, agents, req, res, path);
+    const url = req.url;
+    const queryAt = url.indexOf('?');
+    const resolved = resolveRoute(req.method, queryAt === -1 ? url : url.slice(0, queryAt));
+    if (!resolved.ok) {
+      req.resume();
+      sendError(res, 400, 'invalid_request_error', resolved.code, resolved.message);
+      return;
+    }
+    const target: ProxyTarget = {
+      path: resolved.path,
+      query: queryAt === -1 ? '' : url.slice(queryAt),
+      // The mount's spelling too: `/V1/chat/completions` must count toward the same route budget as `/v1/…`.
+      route: `${req.baseUrl.toLowerCase()}${resolved.path}`,
+      label: resolved.label,
+    };
+    let run: Promise<void>;
+    if (resolved.kind === 'metered' && resolved.operation) {
+      run = meterCall(config, agents, req, res, resolved.operation, target, background);
+    } else if (resolved.kind === 'retrieve' && resolved.id !== undefined && background.has(resolved.id)) {
+      run = retrieveResponse(config, agents, req, res, target, background, resolved.id);
+    } else if (resolved.kind === 'unmetered') {
+      run = unmeteredCall(config, agents, req, res, target);
+    } else {
+      run = forwardUnmetered(config, agents, req, res, target);
+    }
     run.catch((error: unknown) => {
       if (res.headersSent) res.destroy();
       else next(error);
@@ -87,11 +103,21 @@ export function meteredProxy(options?: MeteredProxyOptions): MeteredProxy {
   return Object.assign(handler, {
     flush: () => config.sink.flush(),
     close: async () => {
+      background.expireAll();
       await config.sink.flush();
       agents.http.destroy();
       agents.https.destroy();
     },
   });
+}
+
+/** A request's canonical destination: mount-relative path, the query as sent, the route events carry. */
+interface ProxyTarget {
+  path: string;
+  query: string;
+  route: string;
+  /** Low-cardinality endpoint name for logs and metrics. */
+  label: string;
 }
 
 type Agents = { http: http.Agent; https: https.Agent };
@@ -105,17 +131,19 @@ interface UpstreamTarget {
 }
 
 /** Where a request goes: string work only, since this runs on every request. */
-function upstreamFor(config: ProxyConfig, req: Request, path: string): UpstreamTarget {
+function upstreamFor(config: ProxyConfig, req: Request, target: ProxyTarget): UpstreamTarget {
+  const path = target.path;
   const anthropic =
     path === '/messages' || path.startsWith('/messages/') || req.headers['anthropic-version'] !== undefined;
   const base = anthropic ? config.anthropicUpstream : config.upstream;
-  const query = req.originalUrl.indexOf('?');
+  // A URL without a path (`https://api.anthropic.com`) has the pathname `/`: joined as it is, calls went to `//v1/…`.
+  const basePath = base.pathname === '/' ? '' : base.pathname;
   return {
     secure: base.protocol === 'https:',
     // URL keeps IPv6 hosts in brackets; the http module wants them bare.
     hostname: base.hostname.startsWith('[') ? base.hostname.slice(1, -1) : base.hostname,
     port: base.port,
-    path: `${base.pathname}${anthropic ? '/v1' : ''}${path}${query === -1 ? '' : req.originalUrl.slice(query)}`,
+    path: `${basePath}${anthropic ? '/v1' : ''}${path}${target.query}`,
   };
 }
 
@@ -204,20 +232,77 @@ class UpstreamTimeout extends Error {
   readonly code = 'UPSTREAM_TIMEOUT';
 }
 
-/** Every non-metered path (models lists, files, count_tokens, …) goes through untouched. */
+/**
+ * An endpoint the proxy cannot read usage from. Under a budget it is refused (the budget could not see what it
+ * spends); otherwise, or with `forwardUnmetered`, it is forwarded, logged once per endpoint and counted.
+ */
+async function unmeteredCall(
+  config: ProxyConfig,
+  agents: Agents,
+  req: Request,
+  res: Response,
+  target: ProxyTarget,
+): Promise<void> {
+  if (!config.forwardUnmetered && config.budgets.length > 0) {
+    const identity = config.identify ? await config.identify(req) : undefined;
+    if (applicableBudgets(config.budgets, identity, target.route).length > 0) {
+      req.resume();
+      observeUnmetered(config, target, 'refused');
+      sendError(
+        res,
+        403,
+        'invalid_request_error',
+        'unmetered_endpoint',
+        `${req.method} ${target.route} is not an endpoint tokenmeter can meter, and a budget applies to this request: ` +
+          'it is refused so that spending cannot bypass the budget. Start the proxy with --forward-unmetered ' +
+          '(forwardUnmetered: true) to forward such requests anyway.',
+      );
+      return;
+    }
+  }
+  observeUnmetered(config, target, 'forwarded');
+  await forwardUnmetered(config, agents, req, res, target);
+}
+
+function observeUnmetered(config: ProxyConfig, target: ProxyTarget, outcome: 'forwarded' | 'refused'): void {
+  if (outcome === 'forwarded') {
+    const logged = unmeteredLogged.get(config) ?? new Set<string>();
+    unmeteredLogged.set(config, logged);
+    // Once per endpoint, and a bounded set: made-up paths cannot flood the log or the memory.
+    if (!logged.has(target.label) && logged.size < 200) {
+      logged.add(target.label);
+      try {
+        config.logger.warn(
+          `tokenmeter [UNMETERED_FORWARD]: ${target.label} is forwarded without metering; its cost is not recorded or budgeted. See ${HELP_BASE}#unmetered-forward`,
+        );
+      } catch {
+        // A broken logger must not break a request.
+      }
+    }
+  }
+  try {
+    config.metrics?.observeUnmetered?.(target.label, outcome);
+  } catch (error) {
+    config.warnOnce('EVENT_OBSERVER_FAILED', `a metrics observer threw: ${describeError(error)}.`);
+  }
+}
+
+const unmeteredLogged = new WeakMap<ProxyConfig, Set<string>>();
+
+/** Free endpoints (model lists, token counting, reading jobs) and allowed unmetered ones go through untouched. */
 async function forwardUnmetered(
   config: ProxyConfig,
   agents: Agents,
   req: Request,
   res: Response,
-  path: string,
+  target: ProxyTarget,
 ): Promise<void> {
-  const target = upstreamFor(config, req, path);
+  const upstreamTarget = upstreamFor(config, req, target);
   const headers = forwardedHeaders(req.headers, undefined);
   const parsedBody = bodyAlreadyRead(req);
   if (parsedBody !== undefined) headers['content-length'] = String(parsedBody.length);
   else if (req.headers['content-length'] !== undefined) headers['content-length'] = req.headers['content-length'];
-  const upstream = sendUpstream(agents, target, req.method, headers, config.upstreamTimeoutMs);
+  const upstream = sendUpstream(agents, upstreamTarget, req.method, headers, config.upstreamTimeoutMs);
   upstream.on('response', (response) => {
     res.writeHead(response.statusCode ?? 502, responseHeaders(response, false));
     response.pipe(res);
@@ -320,7 +405,8 @@ async function meterCall(
   req: Request,
   res: Response,
   operation: Operation,
-  path: string,
+  target: ProxyTarget,
+  background: BackgroundResponses,
 ): Promise<void> {
   const started = performance.now();
   const bodyResult = await readBody(req, config.maxBodyBytes);
@@ -341,7 +427,7 @@ async function meterCall(
   }
   const call = new AiCall(operation, parsed, bodyResult.body.length);
   const requestId = config.requestId(req);
-  const route = `${req.baseUrl}${path}`;
+  const route = target.route;
   const identity: Identity | undefined = config.identify ? await config.identify(req) : undefined;
 
   let hold: BudgetHold | undefined;
@@ -391,10 +477,10 @@ async function meterCall(
   }
 
   const state = new CallState(config, call, requestId, route, identity, hold, started);
-  const target = upstreamFor(config, req, path);
+  if (operation === 'responses' && parsed.background === true) state.background = background;
   const upstream = sendUpstream(
     agents,
-    target,
+    upstreamFor(config, req, target),
     'POST',
     forwardedHeaders(req.headers, body.length),
     config.upstreamTimeoutMs,
@@ -404,6 +490,7 @@ async function meterCall(
   res.on('close', () => {
     if (res.writableFinished) return;
     upstream.destroy();
+    if (state.deferToBackground()) return;
     void state.finish(res.headersSent ? res.statusCode : 499, 'client_abort');
   });
   upstream.on('error', (error) => {
@@ -436,8 +523,21 @@ async function meterCall(
  * What one call has seen so far, and the single place it ends: exactly one event is recorded and the
  * reservation is settled or released exactly once, however the call ends.
  */
+interface FinishOptions {
+  /** Nothing was generated: no usage, the reservation is released. */
+  noTokens?: boolean;
+  /** The usage to record instead of what was seen. */
+  usage?: NormalizedUsage;
+  /** Settle the budget at the reserved (maximum) amount rather than at the usage's cost. */
+  settleAtReserved?: boolean;
+}
+
 class CallState {
   done = false;
+  /** Set for `background: true` Responses calls: where the call waits for its result to be retrieved. */
+  background: BackgroundResponses | undefined;
+  /** Handed to `background` to wait for its result: the request's own ending no longer finishes it. */
+  deferred = false;
   responseStarted = false;
   upstream: http.ClientRequest | undefined;
   tap: SseTap | undefined;
@@ -456,15 +556,25 @@ class CallState {
   ) {}
 
   /**
+   * A background call whose stream ended, broke or was abandoned before its usage arrived goes on running
+   * upstream: it waits for its result like a queued one rather than being booked at what was seen (a client
+   * could otherwise cut the stream at once and fetch the whole answer later for the price of its prompt).
+   */
+  deferToBackground(): boolean {
+    if (this.deferred) return true;
+    const id = this.tap?.responseId;
+    if (this.done || !this.background || id === undefined || this.tap?.usage !== undefined) return false;
+    this.deferred = true;
+    this.background.hold(id, this);
+    return true;
+  }
+
+  /**
    * Builds the event for how the call ended, settles the budget and hands the event to the sink. The first
    * call wins (synchronously); counting, when the usage must be estimated, runs without blocking the loop.
    * Never rejects: a failure is logged once and the reservation is left to expire.
    */
-  finish(
-    status: number,
-    error?: UsageEvent['error'],
-    options: { noTokens?: boolean } = {},
-  ): Promise<UsageEvent | undefined> {
+  finish(status: number, error?: UsageEvent['error'], options: FinishOptions = {}): Promise<UsageEvent | undefined> {
     const result = this.finishNow(status, error, options);
     return result instanceof Promise ? result : Promise.resolve(result);
   }
@@ -476,7 +586,7 @@ class CallState {
   finishNow(
     status: number,
     error?: UsageEvent['error'],
-    options: { noTokens?: boolean } = {},
+    options: FinishOptions = {},
   ): UsageEvent | undefined | Promise<UsageEvent | undefined> {
     if (this.done) return undefined;
     this.done = true;
@@ -485,9 +595,12 @@ class CallState {
       return undefined;
     };
     try {
-      const usage = options.noTokens ? undefined : this.usage(error);
-      if (usage instanceof Promise) return usage.then((counted) => this.complete(status, error, counted)).catch(failed);
-      return this.complete(status, error, usage);
+      const usage = options.noTokens ? undefined : (options.usage ?? this.usage(error));
+      const atReserved = options.settleAtReserved === true;
+      if (usage instanceof Promise) {
+        return usage.then((counted) => this.complete(status, error, counted, atReserved)).catch(failed);
+      }
+      return this.complete(status, error, usage, atReserved);
     } catch (failure) {
       return failed(failure);
     }
@@ -514,6 +627,7 @@ class CallState {
     status: number,
     error: UsageEvent['error'] | undefined,
     usage: NormalizedUsage | undefined,
+    settleAtReserved: boolean,
   ): UsageEvent {
     const { config, call } = this;
     const { event, cost } = buildUsageEvent(config, {
@@ -527,7 +641,19 @@ class CallState {
       durationMs: performance.now() - this.started,
       ...(error === undefined ? {} : { error }),
     });
-    if (this.hold) endBudgetHold(config, this.hold, usage, cost);
+    if (this.hold && settleAtReserved) {
+      // No amounts: every store keeps the reserved amount, the most the call could have cost.
+      Promise.resolve()
+        .then(() => config.store.settle((this.hold as BudgetHold).reservationId, [], Date.now()))
+        .catch((failure: unknown) =>
+          config.warnOnce(
+            'STORE_SETTLE_FAILED',
+            `a budget reservation could not be settled: ${describeError(failure)}.`,
+          ),
+        );
+    } else if (this.hold) {
+      endBudgetHold(config, this.hold, usage, cost);
+    }
     config.sink.record(event);
     return event;
   }
@@ -558,6 +684,7 @@ function relayStream(
     const rest = tap.finish();
     if (rest !== undefined) res.write(rest);
     res.end();
+    if (state.deferToBackground()) return;
     void state.finish(status, tap.upstreamError ? 'upstream_error' : undefined);
   });
   const cut = (error?: Error) => {
@@ -579,6 +706,7 @@ function relayStream(
         res.destroy();
       }
     }
+    if (state.deferToBackground()) return;
     void state.finish(status, reason);
   };
   response.on('error', cut);
@@ -612,6 +740,17 @@ function relayJson(
     state.jsonRead = true;
     const headers = responseHeaders(response, true);
     headers['content-length'] = String(length);
+    const pendingId = state.background && !state.done ? unfinishedResponseId(state.json) : undefined;
+    if (pendingId !== undefined && state.background) {
+      // Queued in the background: the usage comes with the result. The reservation waits for it.
+      state.deferred = true;
+      state.background.hold(pendingId, state);
+      if (config.headers && state.hold) Object.assign(headers, state.hold.headers);
+      if (res.destroyed) return;
+      res.writeHead(status, headers);
+      res.end(body);
+      return;
+    }
     // The cost headers need the event; with reported usage it is built synchronously, here.
     const respond = (event: UsageEvent | undefined) => {
       if (config.headers && event) {
@@ -642,4 +781,173 @@ function relayJson(
   response.on('error', cut);
   response.on('close', () => cut());
   state.upstream?.on('error', cut);
+}
+
+/** Statuses after which a Responses API response changes no more (https://platform.openai.com/docs/api-reference/responses/object). */
+const FINAL_STATUSES = new Set(['completed', 'failed', 'incomplete', 'cancelled']);
+
+/** The id of a response that is still queued or running, from its JSON. */
+function unfinishedResponseId(body: unknown): string | undefined {
+  if (!isObject(body) || typeof body.id !== 'string' || body.id === '') return undefined;
+  return typeof body.status === 'string' && !FINAL_STATUSES.has(body.status) ? body.id : undefined;
+}
+
+function finishedResponse(body: unknown): boolean {
+  return isObject(body) && typeof body.status === 'string' && FINAL_STATUSES.has(body.status);
+}
+
+// Pending calls keep their request in memory until settled: bound how many can wait.
+const MAX_PENDING_BACKGROUND = 10_000;
+
+/**
+ * `background: true` Responses calls waiting for their result, by response id. The reservation made when the
+ * call was created (at its maximum) is settled at the reported usage when the finished response is retrieved
+ * (`GET /responses/{id}`, plain or streamed, or a cancel). One never retrieved within `ttlMs` is settled at the
+ * reserved maximum and recorded as estimated with `error: 'not_retrieved'`: its cost is unknown, never zero.
+ */
+class BackgroundResponses {
+  private readonly pending = new Map<string, { state: CallState; timer: NodeJS.Timeout }>();
+
+  constructor(private readonly ttlMs: number) {}
+
+  has(id: string): boolean {
+    return this.pending.has(id);
+  }
+
+  hold(id: string, state: CallState): void {
+    // Counted now, while the call is at hand: the expiry needs it and should not wait for a tokenizer.
+    state.call.promptTokens();
+    this.expire(id);
+    if (this.pending.size >= MAX_PENDING_BACKGROUND) {
+      const oldest = this.pending.keys().next().value;
+      if (oldest !== undefined) this.expire(oldest);
+    }
+    const timer = setTimeout(() => this.expire(id), this.ttlMs);
+    timer.unref();
+    this.pending.set(id, { state, timer });
+  }
+
+  /** The call waiting for `id`, handed out once. */
+  take(id: string): CallState | undefined {
+    const entry = this.pending.get(id);
+    if (!entry) return undefined;
+    this.pending.delete(id);
+    clearTimeout(entry.timer);
+    return entry.state;
+  }
+
+  expireAll(): void {
+    for (const id of [...this.pending.keys()]) this.expire(id);
+  }
+
+  private expire(id: string): void {
+    const state = this.take(id);
+    if (!state) return;
+    const { call, config } = state;
+    const amounts = maximumAmounts(call, config.catalog, config.resolveModel(call.model), config.maxOutputTokens);
+    const prompt = call.promptTokens();
+    void state.finish(200, 'not_retrieved', {
+      usage: {
+        ...emptyBuckets(),
+        inputTokens: prompt.tokens,
+        outputTokens: Math.max(0, amounts.tokens - prompt.tokens),
+        estimated: true,
+        format: call.format,
+      },
+      settleAtReserved: true,
+    });
+  }
+}
+
+/**
+ * A retrieval of a background response started through this proxy: forwarded as it is, and read on the way.
+ * A finished response (JSON, or a stream that reaches `response.completed` / `.incomplete` / `.failed`) settles
+ * the waiting call; one still running leaves it waiting.
+ */
+async function retrieveResponse(
+  config: ProxyConfig,
+  agents: Agents,
+  req: Request,
+  res: Response,
+  target: ProxyTarget,
+  background: BackgroundResponses,
+  id: string,
+): Promise<void> {
+  const headers = forwardedHeaders(req.headers, undefined);
+  // tokenmeter reads the response to find its usage: ask for it uncompressed.
+  headers['accept-encoding'] = 'identity';
+  const parsedBody = bodyAlreadyRead(req);
+  if (parsedBody !== undefined) headers['content-length'] = String(parsedBody.length);
+  else if (req.headers['content-length'] !== undefined) headers['content-length'] = req.headers['content-length'];
+  const upstream = sendUpstream(
+    agents,
+    upstreamFor(config, req, target),
+    req.method,
+    headers,
+    config.upstreamTimeoutMs,
+  );
+  upstream.on('response', (response) => {
+    const status = response.statusCode ?? 502;
+    const isStream = /^text\/event-stream/i.test(String(response.headers['content-type'] ?? ''));
+    response.on('error', () => res.destroy());
+    if (status >= 300) {
+      res.writeHead(status, responseHeaders(response, false));
+      response.pipe(res);
+      return;
+    }
+    if (isStream) {
+      const tap = new SseTap('openai-responses');
+      res.writeHead(status, responseHeaders(response, false));
+      res.flushHeaders();
+      response.on('data', (chunk: Buffer) => {
+        const out = tap.transform(chunk);
+        if (out !== undefined && !res.write(out)) response.pause();
+      });
+      res.on('drain', () => response.resume());
+      response.on('end', () => {
+        const rest = tap.finish();
+        if (rest !== undefined) res.write(rest);
+        res.end();
+        if (tap.usage === undefined) return;
+        const state = background.take(id);
+        if (!state) return;
+        state.tap = tap;
+        void state.finish(200);
+      });
+      return;
+    }
+    const chunks: Buffer[] = [];
+    response.on('data', (chunk: Buffer) => chunks.push(chunk));
+    response.on('end', () => {
+      const body = Buffer.concat(chunks);
+      const out = responseHeaders(response, true);
+      out['content-length'] = String(body.length);
+      let parsed: unknown;
+      try {
+        parsed = JSON.parse(body.toString('utf8'));
+      } catch {
+        parsed = undefined;
+      }
+      const state = finishedResponse(parsed) ? background.take(id) : undefined;
+      if (state) {
+        // A call created as a stream and collected as JSON: the usage is in this body, not the old stream.
+        state.tap = undefined;
+        state.json = parsed;
+        state.jsonRead = true;
+        const event = state.finishNow(200);
+        if (config.headers && event !== undefined && !(event instanceof Promise)) {
+          Object.assign(out, usageHeaders(event));
+        }
+      }
+      if (res.destroyed) return;
+      res.writeHead(status, out);
+      res.end(body);
+    });
+  });
+  upstream.on('error', (error) => upstreamFailure(res, error));
+  res.on('close', () => {
+    if (!res.writableFinished) upstream.destroy();
+  });
+  if (parsedBody !== undefined) upstream.end(parsedBody);
+  else req.pipe(upstream);
 }

@@ -24,6 +24,8 @@ export interface Metrics {
    * budget that refused it (`user`, `tenant`, `route`, `global`) for `tokenmeter_budget_rejections_total`.
    */
   observe(event: UsageEvent, details?: { budgetScope?: string }): void;
+  /** Counts a proxy request to an endpoint it could not meter, for `tokenmeter_unmetered_requests_total`. */
+  observeUnmetered(endpoint: string, outcome: 'forwarded' | 'refused'): void;
   /** An Express handler for `GET /metrics` in the Prometheus text format. */
   metricsHandler(): RequestHandler;
 }
@@ -121,6 +123,13 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     registers: [registry],
   });
 
+  const unmetered = new Counter({
+    name: `${prefix}unmetered_requests_total`,
+    help: 'Proxy requests to endpoints tokenmeter cannot meter (batches, images, audio, unknown paths), forwarded or refused.',
+    labelNames: ['endpoint', 'outcome'] as const,
+    registers: [registry],
+  });
+
   let otel: { tokenUsage: OtelHistogram; operationDuration: OtelHistogram; cost: OtelCounter } | undefined;
   if (options.meterProvider) {
     const meter = options.meterProvider.getMeter('@tokenmeter/express');
@@ -188,6 +197,9 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   return {
     registry,
     observe,
+    observeUnmetered(endpoint: string, outcome: 'forwarded' | 'refused'): void {
+      unmetered.inc({ endpoint: labels.value('endpoint', endpoint), outcome });
+    },
     metricsHandler(): RequestHandler {
       return (_req, res, next) => {
         registry.metrics().then((text) => {

@@ -28,6 +28,8 @@ export class SseTap {
   readonly accumulator: StreamUsageAccumulator;
   /** The upstream reported an error inside the stream (an `error` event or an `{"error":…}` chunk). */
   upstreamError = false;
+  /** The Responses API response id, from the first event that carries it (a background call is found by it). */
+  responseId: string | undefined;
   /** Bytes (or text, in strip mode) delivered so far end exactly at an event boundary. */
   private tail = '\n\n';
   private readonly decoder = new TextDecoder();
@@ -120,6 +122,10 @@ export class SseTap {
       (payload as { error: unknown }).error
     ) {
       this.upstreamError = true;
+    }
+    if (this.responseId === undefined && this.format === 'openai-responses' && typeof payload === 'object') {
+      const response = (payload as { response?: { id?: unknown } } | null)?.response;
+      if (typeof response?.id === 'string' && response.id !== '') this.responseId = response.id;
     }
     if (this.fullDataBytes < FULL_DATA_BYTES) {
       this.fullDataBytes += data.length;

@@ -44,7 +44,7 @@ export interface UsageEvent {
   rejected?: boolean;
   durationMs: number;
   streamed: boolean;
-  /** Short machine-readable reason when the call did not complete: `stream_cut`, `upstream_error`, `client_abort`, `timeout`. */
+  /** Short machine-readable reason when the call did not complete: `stream_cut`, `upstream_error`, `client_abort`, `timeout`, `not_retrieved` (a background response whose result was never fetched through the proxy: booked at its maximum). */
   error?: string;
 }
 

@@ -2,7 +2,7 @@ import http, { type IncomingHttpHeaders, type Server, type ServerResponse } from
 import type { AddressInfo } from 'node:net';
 
 /**
- * A fake OpenAI / Anthropic / Gemini API on 127.0.0.1 for tests. Answers have fixed usage numbers (below)
+ * A fake OpenAI / Anthropic / Gemini API on 127.0.0.1 for tests, routing by method and exact path as the providers do. Answers have fixed usage numbers (below)
  * so expected costs can be computed by hand. The `x-fake` request header picks a fault:
  * `no-usage`, `cut` (stream or body broken off halfway, socket destroyed), `status-400`, `status-500`,
  * `malformed` (invalid JSON body), `slow` (streams one chunk, then waits), `hang` (never answers).
@@ -10,7 +10,7 @@ import type { AddressInfo } from 'node:net';
 export interface FakeUpstream {
   url: string;
   /** Every request received: path, headers and parsed body. */
-  requests: Array<{ path: string; headers: IncomingHttpHeaders; body: Record<string, unknown> }>;
+  requests: Array<{ method: string; path: string; headers: IncomingHttpHeaders; body: Record<string, unknown> }>;
   /** Raw bytes the last response sent (to compare with what a client received through the proxy). */
   lastResponseBytes(): Buffer;
   close(): Promise<void>;
@@ -62,7 +62,7 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
         body = {};
       }
       const path = (req.url ?? '/').split('?')[0] ?? '/';
-      requests.push({ path, headers: req.headers, body });
+      requests.push({ method: req.method ?? 'GET', path, headers: req.headers, body });
       last = [];
       const originalWrite = res.write.bind(res);
       const originalEnd = res.end.bind(res);
@@ -74,7 +74,8 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
         if (chunk && typeof chunk !== 'function') last.push(Buffer.from(chunk as string));
         return (originalEnd as (...args: unknown[]) => ServerResponse)(chunk, ...rest);
       }) as typeof res.end;
-      route(path, req.headers, body, res);
+      const query = new URLSearchParams((req.url ?? '').split('?')[1] ?? '');
+      route(req.method ?? 'GET', path, query, req.headers, body, res);
     });
   });
   server.on('connection', (socket) => {
@@ -94,7 +95,57 @@ export async function startFakeUpstream(): Promise<FakeUpstream> {
   };
 }
 
-function route(path: string, headers: IncomingHttpHeaders, body: Record<string, unknown>, res: ServerResponse): void {
+// The provider APIs route by method and exact path: `/v1//chat/completions` or `/v1/Chat/Completions` is a 404
+// there, so it is one here. Bodies of the 404s are the providers' documented error shapes:
+// OpenAI `{error:{message,type,param,code}}` (https://platform.openai.com/docs/guides/error-codes),
+// Anthropic `{type:"error",error:{type,message}}` (https://docs.anthropic.com/en/api/errors).
+type Handler = (
+  body: Record<string, unknown>,
+  fault: string,
+  res: ServerResponse,
+  match: RegExpExecArray,
+  query: URLSearchParams,
+) => void;
+
+const ROUTES: Array<[method: string, path: RegExp, handler: Handler]> = [
+  ['POST', /^\/v1\/chat\/completions$/, (body, fault, res) => chat(body, fault, res)],
+  ['POST', /^\/v1\/responses$/, (body, fault, res) => responses(body, fault, res)],
+  [
+    'GET',
+    /^\/v1\/responses\/([^/]+)$/,
+    (_body, fault, res, match, query) => retrieveResponse(match[1] ?? '', query.get('stream') === 'true', fault, res),
+  ],
+  ['POST', /^\/v1\/embeddings$/, (body, _fault, res) => embeddings(body, res)],
+  ['POST', /^\/v1\/messages$/, (body, fault, res) => messages(body, fault, res)],
+  ['GET', /^\/v1\/models$/, (_body, _fault, res) => models(res)],
+  ['POST', /^\/v1\/batches$/, (body, _fault, res) => batch(body, res)],
+  [
+    'POST',
+    /^\/v1beta\/models\/([^/:]+):(generateContent|streamGenerateContent)$/,
+    (_body, fault, res, match) => geminiAnswer(match[1] ?? '', match[2] === 'streamGenerateContent', fault, res),
+  ],
+];
+
+function route(
+  method: string,
+  path: string,
+  query: URLSearchParams,
+  headers: IncomingHttpHeaders,
+  body: Record<string, unknown>,
+  res: ServerResponse,
+): void {
+  let found: [Handler, RegExpExecArray] | undefined;
+  for (const [routeMethod, pattern, handler] of ROUTES) {
+    const match = routeMethod === method ? pattern.exec(path) : null;
+    if (match) {
+      found = [handler, match];
+      break;
+    }
+  }
+  if (!found) {
+    notFound(method, path, headers, res);
+    return;
+  }
   const fault = String(headers['x-fake'] ?? '');
   if (fault === 'hang') return;
   if (fault === 'status-400' || fault === 'status-500') {
@@ -116,34 +167,50 @@ function route(path: string, headers: IncomingHttpHeaders, body: Record<string, 
     res.end('{"id":"chatcmpl-bad","choices":[{"message":');
     return;
   }
-  const gemini = /\/models\/([^/:]+):(generateContent|streamGenerateContent)$/.exec(path);
-  if (gemini) {
-    geminiAnswer(gemini[1] ?? '', gemini[2] === 'streamGenerateContent', fault, res);
-    return;
-  }
-  if (path.endsWith('/chat/completions')) {
-    chat(body, fault, res);
-    return;
-  }
-  if (path.endsWith('/responses')) {
-    responses(body, fault, res);
-    return;
-  }
-  if (path.endsWith('/embeddings')) {
-    embeddings(body, res);
-    return;
-  }
-  if (path.endsWith('/v1/messages')) {
-    messages(body, fault, res);
-    return;
-  }
-  if (path.endsWith('/models')) {
-    res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ object: 'list', data: [{ id: 'gpt-4o-mini', object: 'model' }] }));
-    return;
-  }
+  found[0](body, fault, res, found[1], query);
+}
+
+function notFound(method: string, path: string, headers: IncomingHttpHeaders, res: ServerResponse): void {
+  const anthropic = headers['anthropic-version'] !== undefined || headers['x-api-key'] !== undefined;
+  const payload = anthropic
+    ? { type: 'error', error: { type: 'not_found_error', message: `Not Found (${method} ${path})` } }
+    : { error: { message: `Invalid URL (${method} ${path})`, type: 'invalid_request_error', param: null, code: null } };
   res.writeHead(404, { 'content-type': 'application/json' });
-  res.end(JSON.stringify({ error: { message: `no route ${path}`, type: 'not_found' } }));
+  res.end(JSON.stringify(payload));
+}
+
+// The Batch object as documented at https://platform.openai.com/docs/api-reference/batch/object (just created).
+function batch(body: Record<string, unknown>, res: ServerResponse): void {
+  res.writeHead(200, { 'content-type': 'application/json' });
+  res.end(
+    JSON.stringify({
+      id: 'batch_abc123',
+      object: 'batch',
+      endpoint: String(body.endpoint),
+      errors: null,
+      input_file_id: String(body.input_file_id),
+      completion_window: String(body.completion_window),
+      status: 'validating',
+      output_file_id: null,
+      error_file_id: null,
+      created_at: 1711471533,
+      in_progress_at: null,
+      expires_at: null,
+      finalizing_at: null,
+      completed_at: null,
+      failed_at: null,
+      expired_at: null,
+      cancelling_at: null,
+      cancelled_at: null,
+      request_counts: { total: 0, completed: 0, failed: 0 },
+      metadata: null,
+    }),
+  );
+}
+
+function models(res: ServerResponse): void {
+  res.writeHead(200, { 'content-type': 'application/json' });
+  res.end(JSON.stringify({ object: 'list', data: [{ id: 'gpt-4o-mini', object: 'model' }] }));
 }
 
 function json(res: ServerResponse, payload: unknown, fault: string): void {
@@ -225,13 +292,13 @@ function chat(body: Record<string, unknown>, fault: string, res: ServerResponse)
   sse(res, events, fault);
 }
 
-function responses(body: Record<string, unknown>, fault: string, res: ServerResponse): void {
-  const response = {
+function responseObject(model: string, fault: string) {
+  return {
     id: 'resp_1',
     object: 'response',
     created_at: 1700000000,
     status: 'completed',
-    model: String(body.model),
+    model,
     output: [
       {
         type: 'message',
@@ -243,11 +310,10 @@ function responses(body: Record<string, unknown>, fault: string, res: ServerResp
     ],
     usage: fault === 'no-usage' ? null : RESPONSES_USAGE,
   };
-  if (body.stream !== true) {
-    json(res, response, fault);
-    return;
-  }
-  const events = [
+}
+
+function responseEvents(response: ReturnType<typeof responseObject>): string[] {
+  return [
     {
       type: 'response.created',
       sequence_number: 0,
@@ -271,7 +337,58 @@ function responses(body: Record<string, unknown>, fault: string, res: ServerResp
     },
     { type: 'response.completed', sequence_number: 3, response },
   ].map((event) => `event: ${event.type}\ndata: ${JSON.stringify(event)}\n\n`);
-  sse(res, events, fault);
+}
+
+/**
+ * Background responses (https://platform.openai.com/docs/guides/background): created `queued` with no usage; the
+ * first plain retrieval finds them `in_progress`, later ones (and a streamed retrieval) `completed` with usage.
+ */
+const backgroundJobs = new Map<string, { model: string; polls: number }>();
+let backgroundCount = 0;
+
+function responses(body: Record<string, unknown>, fault: string, res: ServerResponse): void {
+  let response = responseObject(String(body.model), fault);
+  if (body.background === true) {
+    backgroundCount += 1;
+    const id = `resp_bg_${backgroundCount}`;
+    backgroundJobs.set(id, { model: String(body.model), polls: 0 });
+    response = { ...response, id };
+    if (body.stream !== true) {
+      json(res, { ...response, status: 'queued', background: true, output: [], usage: null }, fault);
+      return;
+    }
+  }
+  if (body.stream !== true) {
+    json(res, response, fault);
+    return;
+  }
+  sse(res, responseEvents(response), fault);
+}
+
+function retrieveResponse(id: string, stream: boolean, fault: string, res: ServerResponse): void {
+  const job = backgroundJobs.get(id);
+  if (!job) {
+    res.writeHead(404, { 'content-type': 'application/json' });
+    res.end(
+      JSON.stringify({
+        error: {
+          message: `Response with id '${id}' not found.`,
+          type: 'invalid_request_error',
+          param: null,
+          code: null,
+        },
+      }),
+    );
+    return;
+  }
+  const finished = job.polls > 0 || stream;
+  job.polls += 1;
+  const response = { ...responseObject(job.model, fault), id, background: true };
+  if (stream) {
+    sse(res, responseEvents(response), fault);
+    return;
+  }
+  json(res, finished ? response : { ...response, status: 'in_progress', output: [], usage: null }, fault);
 }
 
 function embeddings(body: Record<string, unknown>, res: ServerResponse): void {

@@ -1,6 +1,7 @@
 import Anthropic from '@anthropic-ai/sdk';
 import OpenAI from 'openai';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createMetrics } from '../src/metrics';
 import { type FakeUpstream, startFakeUpstream } from './fake-upstream';
 import { type ProxyApp, startProxyApp } from './test-app';
 
@@ -318,6 +319,17 @@ describe('metered proxy: Responses, Embeddings, Anthropic', () => {
     expect(upstream.requests.at(-1)?.headers['anthropic-version']).toBeDefined();
   });
 
+  it('joins an Anthropic upstream without a path (the default spelling) to exactly /v1/messages', async () => {
+    // `https://api.anthropic.com` has the pathname `/`: the proxy used to send `//v1/messages`, a 404 upstream.
+    for (const anthropicUpstream of [upstream.url, `${upstream.url}/`]) {
+      app = await startProxyApp(upstream, { anthropicUpstream });
+      const message = await anthropic().messages.create({ model: 'claude-sonnet-4-5', max_tokens: 100, messages: HI });
+      expect(message.content[0]).toMatchObject({ text: 'Hello from Claude!' });
+      expect(upstream.requests.at(-1)).toMatchObject({ method: 'POST', path: '/v1/messages' });
+      await app.close();
+    }
+  });
+
   it('records an Anthropic stream cut after message_start with its reported input, estimated', async () => {
     app = await startProxyApp(upstream);
     const stream = anthropic({ 'x-fake': 'cut' }).messages.stream({
@@ -332,6 +344,205 @@ describe('metered proxy: Responses, Embeddings, Anthropic', () => {
   });
 });
 
+describe('metered proxy: background responses', () => {
+  const DAY = { kind: 'calendar', period: 'day', timeZone: 'UTC' } as const;
+  const used = () => app.store.budgetUsage('user:alice:tokens:day', DAY, Date.now());
+
+  it('holds the maximum while a background response runs, and settles it when the result is retrieved', async () => {
+    app = await startProxyApp(upstream, { budgets: 'user:100000tokens/day' });
+    const client = openai();
+    const created = await client.responses.create({
+      model: 'gpt-4.1-mini',
+      input: 'Say hi',
+      background: true,
+      max_output_tokens: 1000,
+    });
+    expect(created.status).toBe('queued');
+    await app.proxy.flush();
+    // Not booked at the prompt's cost: nothing is recorded yet and the budget holds prompt + 1000 output tokens.
+    expect(app.events).toEqual([]);
+    expect(await used()).toBeGreaterThan(1000);
+
+    expect((await client.responses.retrieve(created.id)).status).toBe('in_progress');
+    await app.proxy.flush();
+    expect(app.events).toEqual([]);
+
+    const { data: done, response } = await client.responses.retrieve(created.id).withResponse();
+    expect(done.output_text).toBe('Hi there!');
+    expect(upstream.requests.at(-1)).toMatchObject({ method: 'GET', path: `/v1/responses/${created.id}` });
+    expect(response.headers.get('x-tokenmeter-cost')).toBe('0.0000282');
+    const [event] = await app.eventsAfter(1);
+    // Same usage and price as the foreground Responses test: 28.2 µ$, attributed to who created it.
+    expect(event).toMatchObject({
+      operation: 'responses',
+      route: '/v1/responses',
+      user: 'alice',
+      inputTokens: 20,
+      cachedInputTokens: 10,
+      outputTokens: 8,
+      reasoningTokens: 4,
+      cost: '0.0000282',
+      estimated: false,
+    });
+    expect(await used()).toBe(42);
+    // Settled once: retrieving it again records nothing more.
+    await client.responses.retrieve(created.id);
+    await app.proxy.flush();
+    expect(app.events.length).toBe(1);
+  });
+
+  it('settles a background response when its result is streamed', async () => {
+    app = await startProxyApp(upstream, { budgets: 'user:100000tokens/day' });
+    const client = openai();
+    const created = await client.responses.create({ model: 'gpt-4.1-mini', input: 'Say hi', background: true });
+    const stream = await client.responses.retrieve(created.id, { stream: true });
+    const kinds: string[] = [];
+    for await (const event of stream) kinds.push(event.type);
+    expect(kinds.at(-1)).toBe('response.completed');
+    const [event] = await app.eventsAfter(1);
+    expect(event).toMatchObject({
+      user: 'alice',
+      outputTokens: 8,
+      cost: '0.0000282',
+      streamed: true,
+      estimated: false,
+    });
+    expect(await used()).toBe(42);
+  });
+
+  it('keeps a background stream the client cut short waiting for its result, not booked at what was seen', async () => {
+    app = await startProxyApp(upstream, { budgets: 'user:100000tokens/day' });
+    const stream = await openai({ 'x-fake': 'cut' }).responses.create({
+      model: 'gpt-4.1-mini',
+      input: 'Say hi',
+      background: true,
+      stream: true,
+      max_output_tokens: 1000,
+    });
+    let id: string | undefined;
+    await expect(
+      (async () => {
+        for await (const event of stream) if (event.type === 'response.created') id = event.response.id;
+      })(),
+    ).rejects.toThrow();
+    expect(id).toMatch(/^resp_bg_/);
+    await app.proxy.flush();
+    // Still running upstream: nothing booked at the few tokens seen; the budget holds the maximum.
+    expect(app.events).toEqual([]);
+    expect(await used()).toBeGreaterThan(1000);
+    // Resumed as a stream, the result settles it at the reported usage.
+    const resumed = await openai().responses.retrieve(id as string, { stream: true });
+    for await (const _event of resumed) {
+      // drain
+    }
+    const [event] = await app.eventsAfter(1);
+    expect(event).toMatchObject({ outputTokens: 8, cost: '0.0000282', estimated: false });
+    expect(await used()).toBe(42);
+  });
+
+  it('settles one never retrieved at the reserved maximum after backgroundSettleMs, recorded as estimated', async () => {
+    app = await startProxyApp(upstream, { budgets: 'user:100000tokens/day', backgroundSettleMs: 50 });
+    const client = openai();
+    const created = await client.responses.create({
+      model: 'gpt-4.1-mini',
+      input: 'Say hi',
+      background: true,
+      max_output_tokens: 1000,
+    });
+    const reserved = await used();
+    const [event] = await app.eventsAfter(1);
+    expect(event).toMatchObject({ error: 'not_retrieved', estimated: true, outputTokens: 1000, status: 200 });
+    expect(event?.inputTokens).toBe(reserved - 1000);
+    // gpt-4.1-mini output at $1.60 per million: the 1000 possible output tokens alone are 1600 µ$.
+    expect(Number(event?.cost)).toBeGreaterThan(0.0016);
+    expect(await used()).toBe(reserved);
+    // A late retrieval is forwarded but not booked twice.
+    await client.responses.retrieve(created.id);
+    await client.responses.retrieve(created.id);
+    await app.proxy.flush();
+    expect(app.events.length).toBe(1);
+  });
+
+  it('settles pending background responses at the maximum when the proxy closes', async () => {
+    app = await startProxyApp(upstream);
+    await openai().responses.create({
+      model: 'gpt-4.1-mini',
+      input: 'Say hi',
+      background: true,
+      max_output_tokens: 500,
+    });
+    await app.proxy.flush();
+    expect(app.events).toEqual([]);
+    await app.close();
+    expect(app.events).toEqual([
+      expect.objectContaining({ error: 'not_retrieved', outputTokens: 500, estimated: true }),
+    ]);
+  });
+});
+
+describe('metered proxy: endpoints it cannot meter', () => {
+  const BATCH = { input_file_id: 'file-abc123', endpoint: '/v1/chat/completions', completion_window: '24h' } as const;
+
+  it('refuses batches, images and unknown paths with 403 under a budget; forwards the free list', async () => {
+    const logged: string[] = [];
+    const metrics = createMetrics();
+    app = await startProxyApp(upstream, {
+      budgets: 'user:5/day',
+      metrics,
+      logger: { warn: (line) => logged.push(line) },
+    });
+    const before = upstream.requests.length;
+    const client = openai();
+    await expect(client.batches.create(BATCH)).rejects.toMatchObject({
+      status: 403,
+      code: 'unmetered_endpoint',
+      message: expect.stringContaining('--forward-unmetered'),
+    });
+    await expect(client.images.generate({ model: 'gpt-image-1', prompt: 'a cat' })).rejects.toMatchObject({
+      status: 403,
+    });
+    const unknown = await fetch(`${app.url}/v1/Vector_Stores/vs_1/files`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-user': 'alice' },
+      body: '{}',
+    });
+    expect(unknown.status).toBe(403);
+    expect(upstream.requests.length).toBe(before);
+    // The free list is served under the budget: listing models costs nothing.
+    expect((await client.models.list()).data[0]?.id).toBe('gpt-4o-mini');
+
+    // No budget applies to an unidentified caller (the rule is per user): forwarded, logged once, counted.
+    const anonymous = new OpenAI({ apiKey: 'sk-anon', baseURL: `${app.url}/v1`, maxRetries: 0 });
+    expect(await anonymous.batches.create(BATCH)).toMatchObject({ id: 'batch_abc123', status: 'validating' });
+    await anonymous.batches.create(BATCH);
+    expect(upstream.requests.at(-1)).toMatchObject({ method: 'POST', path: '/v1/batches' });
+    expect(logged.filter((line) => line.includes('UNMETERED_FORWARD'))).toEqual([
+      expect.stringContaining('POST /batches is forwarded without metering'),
+    ]);
+    const text = await metrics.registry.metrics();
+    expect(text).toContain('tokenmeter_unmetered_requests_total{endpoint="POST /batches",outcome="refused"} 1');
+    expect(text).toContain('tokenmeter_unmetered_requests_total{endpoint="POST /batches",outcome="forwarded"} 2');
+    expect(text).toContain('tokenmeter_unmetered_requests_total{endpoint="POST /images",outcome="refused"} 1');
+    await app.proxy.flush();
+    expect(app.events).toEqual([]);
+  });
+
+  it('forwards them under a budget with forwardUnmetered, still counted as unmetered', async () => {
+    const metrics = createMetrics();
+    app = await startProxyApp(upstream, {
+      budgets: 'user:5/day',
+      forwardUnmetered: true,
+      metrics,
+      logger: { warn() {} },
+    });
+    expect(await openai().batches.create(BATCH)).toMatchObject({ id: 'batch_abc123' });
+    expect(upstream.requests.at(-1)).toMatchObject({ method: 'POST', path: '/v1/batches' });
+    expect(await metrics.registry.metrics()).toContain(
+      'tokenmeter_unmetered_requests_total{endpoint="POST /batches",outcome="forwarded"} 1',
+    );
+  });
+});
+
 describe('metered proxy: options', () => {
   it('rejects bad options once, at creation, with a code', async () => {
     const { meteredProxy } = await import('../src/metered-proxy');
@@ -341,5 +552,7 @@ describe('metered proxy: options', () => {
     expect(() => meteredProxy({ budgets: '5 per day' })).toThrow(/cannot read budget/);
     expect(() => meteredProxy({ maxBodyBytes: -1 })).toThrow(/maxBodyBytes/);
     expect(() => meteredProxy({ upstrem: 'x' } as never)).toThrow(/unknown option/);
+    expect(() => meteredProxy({ forwardUnmetered: 'yes' } as never)).toThrow(/forwardUnmetered/);
+    expect(() => meteredProxy({ backgroundSettleMs: 0 })).toThrow(/backgroundSettleMs/);
   });
 });

@@ -1,4 +1,5 @@
 import { mkdtempSync, rmSync } from 'node:fs';
+import http from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import Anthropic from '@anthropic-ai/sdk';
@@ -75,6 +76,37 @@ describe('startProxy(): the standalone gateway', () => {
       expect(report.groups.map((group) => group.key).sort()).toEqual(['claude-sonnet-4-5', 'gpt-4o-mini']);
     } finally {
       await reopened.close();
+    }
+  });
+
+  it('counts every spelling of a route toward the same route budget, and forwards only the canonical path', async () => {
+    const running = await startProxy({ port: 0, upstream: `${upstream.url}/v1`, budgets: ['route:60tokens/day'] });
+    const { port } = running;
+    // Sent byte for byte (fetch would tidy the path first, as a front end might not).
+    const post = (path: string) =>
+      new Promise<number>((resolve, reject) => {
+        const request = http.request(
+          { hostname: '127.0.0.1', port, path, method: 'POST', headers: { 'content-type': 'application/json' } },
+          (response) => {
+            response.resume();
+            response.on('end', () => resolve(response.statusCode ?? 0));
+          },
+        );
+        request.on('error', reject);
+        request.end(
+          JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Hi' }], max_tokens: 20 }),
+        );
+      });
+    try {
+      // Each call reserves 8 prompt + 20 output tokens and settles at the reported 25: two fit in 60, a third does not.
+      expect(await post('/v1/chat/completions')).toBe(200);
+      expect(await post('/V1/Chat/Completions')).toBe(200);
+      expect(upstream.requests.at(-1)).toMatchObject({ method: 'POST', path: '/v1/chat/completions' });
+      expect(await post('/v1//chat/./completions/')).toBe(429);
+      // Nothing outside /v1 is reachable through the proxy by climbing out of it.
+      expect(await post('/v1/../tokenmeter/usage')).toBe(400);
+    } finally {
+      await running.close();
     }
   });
 
