@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 
 const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
+const ADMIN = 'cli-admin-token-0123456789';
 
 // A fake OpenAI upstream on 127.0.0.1: one Chat Completion with fixed usage.
 let upstream: http.Server;
@@ -40,7 +41,7 @@ describe.skipIf(!existsSync(BIN))('tokenmeter proxy (built CLI)', () => {
     const child = spawn(
       process.execPath,
       [BIN, 'proxy', '--port', '0', '--upstream', upstreamUrl, '--user-header', 'x-user', '--budget', '5/day'],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TOKENMETER_ADMIN_TOKEN: ADMIN } },
     );
     let stdout = '';
     child.stdout.on('data', (chunk: Buffer) => {
@@ -60,7 +61,11 @@ describe.skipIf(!existsSync(BIN))('tokenmeter proxy (built CLI)', () => {
     expect(response.status).toBe(200);
     // gpt-4o-mini at $0.15 / $0.60 per million: 1000 × 0.15 + 500 × 0.60 = 450 µ$.
     expect(response.headers.get('x-tokenmeter-cost')).toBe('0.00045');
-    const usage = (await (await fetch(`${base}/tokenmeter/usage?groupBy=user`)).json()) as {
+    expect((await fetch(`${base}/tokenmeter/usage`)).status).toBe(401);
+    expect((await fetch(`${base}/metrics`)).status).toBe(401);
+    const admin = { headers: { authorization: `Bearer ${ADMIN}` } };
+    expect((await fetch(`${base}/metrics`, admin)).status).toBe(200);
+    const usage = (await (await fetch(`${base}/tokenmeter/usage?groupBy=user`, admin)).json()) as {
       totals: Record<string, unknown>;
       groups: unknown[];
     };

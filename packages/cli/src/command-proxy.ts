@@ -12,6 +12,8 @@ interface ProxyCommandOptions {
   tenantHeader?: string;
   budget: string[];
   maxBodyBytes?: string;
+  adminToken?: string;
+  adminOpen?: boolean;
 }
 
 /** `tokenmeter proxy`: the metered proxy of @tokenmeter/express as a standalone gateway for any language. */
@@ -34,11 +36,21 @@ export function register(program: Command): void {
       [] as string[],
     )
     .option('--max-body-bytes <bytes>', 'largest request body accepted (default 10485760)')
+    .option(
+      '--admin-token <token>',
+      'bearer token for /tokenmeter/usage and /metrics (default: env TOKENMETER_ADMIN_TOKEN; none: they answer 401)',
+    )
+    .option('--admin-open', 'serve /tokenmeter/usage and /metrics to anyone without a token (private networks only)')
     .action(async (options: ProxyCommandOptions) => {
       const port = parseCount(options.port, '--port');
       if (port > 65_535) throw new CliInputError('--port must be at most 65535');
       if (options.storeFailure !== 'open' && options.storeFailure !== 'closed') {
         throw new CliInputError('--store-failure must be open or closed');
+      }
+      // The environment keeps the token out of `ps` and shell history; the flag wins when both are set.
+      const adminToken = options.adminToken ?? (process.env.TOKENMETER_ADMIN_TOKEN || undefined);
+      if (adminToken !== undefined && options.adminOpen) {
+        throw new CliInputError('--admin-token and --admin-open exclude each other');
       }
       const { startProxy } = await import('@tokenmeter/express');
       const running = await startProxy({
@@ -52,11 +64,20 @@ export function register(program: Command): void {
         ...(options.tenantHeader ? { tenantHeader: options.tenantHeader } : {}),
         ...(options.budget.length > 0 ? { budgets: options.budget } : {}),
         ...(options.maxBodyBytes ? { maxBodyBytes: parseCount(options.maxBodyBytes, '--max-body-bytes') } : {}),
+        ...(adminToken !== undefined ? { adminToken } : {}),
+        ...(options.adminOpen ? { adminOpen: true } : {}),
       });
       printLine(`tokenmeter proxy listening on ${running.url}`);
       printLine(`  OpenAI SDKs:    baseURL ${running.url}/v1   → ${options.upstream}`);
       printLine(`  Anthropic SDKs: baseURL ${running.url}      → ${options.anthropicUpstream}`);
       printLine(`  usage: ${running.url}/tokenmeter/usage   metrics: ${running.url}/metrics`);
+      printLine(
+        adminToken !== undefined
+          ? '  usage and metrics need Authorization: Bearer <admin token>'
+          : options.adminOpen
+            ? '  usage and metrics are open to anyone who can reach this address (--admin-open)'
+            : '  usage and metrics are closed: start with --admin-token or TOKENMETER_ADMIN_TOKEN to read them',
+      );
       const signal = await new Promise<NodeJS.Signals>((resolve) => {
         process.once('SIGINT', () => resolve('SIGINT'));
         process.once('SIGTERM', () => resolve('SIGTERM'));

@@ -1,3 +1,5 @@
+export type { AdminAccessOptions } from './admin-access';
+export { adminAuthorize, adminGuard, isLocalRequest } from './admin-access';
 export type { BudgetRejection } from './budget-enforcer';
 export { BudgetExceededError } from './budget-exceeded-error';
 export { parseBudgetShorthand } from './budget-rules';

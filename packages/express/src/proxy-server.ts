@@ -2,6 +2,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Request } from 'express';
 import express from 'express';
+import { adminAuthorize, adminGuard } from './admin-access';
 import { InvalidMeterOptionsError } from './invalid-meter-options-error';
 import type { MeteredProxyOptions } from './meter-options';
 import { meteredProxy } from './metered-proxy';
@@ -26,7 +27,15 @@ export interface StartProxyOptions extends Omit<MeteredProxyOptions, 'store'> {
   userHeader?: string;
   /** Header naming the tenant. Default: none. */
   tenantHeader?: string;
-  /** Who may read `/tokenmeter/usage`. Default: requests from this machine (loopback) only. */
+  /**
+   * Bearer token for the admin surfaces (`/tokenmeter/usage`, `/metrics`): callers send
+   * `Authorization: Bearer <token>`. At least 16 characters. Without it (and without `adminOpen`) they
+   * answer 401 to everyone, this machine included.
+   */
+  adminToken?: string;
+  /** Serve the admin surfaces to anyone, without a token (a private network, a demo). Default `false`. */
+  adminOpen?: boolean;
+  /** Who may read `/tokenmeter/usage`, replacing the admin-token check there. Default: the admin token. */
   usageAuthorize?: (req: Request) => boolean | Promise<boolean>;
   /** How long `close()` waits for requests in flight before cutting them. Default 10000 ms. */
   shutdownGraceMs?: number;
@@ -71,8 +80,11 @@ export async function startProxy(options: StartProxyOptions = {}): Promise<Runni
     tenantHeader,
     shutdownGraceMs = 10_000,
     usageAuthorize,
+    adminToken,
+    adminOpen = false,
     ...proxyOptions
   } = options;
+  const adminAllowed = adminAuthorize({ ...(adminToken === undefined ? {} : { token: adminToken }), open: adminOpen });
   if (!Number.isSafeInteger(port) || port < 0 || port > 65_535) {
     throw new InvalidMeterOptionsError('port', 'expected a port number between 0 and 65535');
   }
@@ -107,6 +119,8 @@ export async function startProxy(options: StartProxyOptions = {}): Promise<Runni
 
   const app = express();
   app.disable('x-powered-by');
+  // Spend per user and the metrics are for operators: refused before any work (or flush) is done for them.
+  app.use('/tokenmeter', adminGuard(usageAuthorize ?? adminAllowed));
   // Usage answers include every event recorded so far: hand them to the store (and let it write them) first.
   app.use('/tokenmeter', async (_req, _res, next) => {
     await proxy.flush();
@@ -114,9 +128,9 @@ export async function startProxy(options: StartProxyOptions = {}): Promise<Runni
     await Promise.resolve((store as Store & { flush?: () => unknown }).flush?.()).catch(() => undefined);
     next();
   });
-  app.use('/tokenmeter', usageRouter({ store, ...(usageAuthorize ? { authorize: usageAuthorize } : {}) }));
+  app.use('/tokenmeter', usageRouter({ store, authorize: () => true }));
   if ('metricsHandler' in metrics && typeof metrics.metricsHandler === 'function') {
-    app.get('/metrics', (metrics as ReturnType<typeof createMetrics>).metricsHandler());
+    app.get('/metrics', adminGuard(adminAllowed), (metrics as ReturnType<typeof createMetrics>).metricsHandler());
   }
   app.use('/v1', proxy);
   app.use((error: unknown, _req: express.Request, res: express.Response, _next: express.NextFunction) => {

@@ -1,4 +1,5 @@
 import { type Request, type Response, Router } from 'express';
+import { isLocalRequest } from './admin-access';
 import { startOfLocalDay } from './budget-window';
 import { InvalidUsageQueryError } from './invalid-usage-query-error';
 import { StoreUnavailableError } from './store-unavailable-error';
@@ -9,15 +10,11 @@ export interface UsageRouterOptions {
   store: Store;
   /**
    * Who may read usage (it names users and what they spent). Return false to refuse: 403 when the request
-   * carried an `Authorization` header, 401 otherwise. Default: only requests from the loopback interface.
+   * carried an `Authorization` header, 401 otherwise. Default: only requests made on this machine directly
+   * (loopback, and no `Forwarded` / `X-Forwarded-For` / `X-Real-IP`: a reverse proxy on the same host
+   * would otherwise make everyone local). `adminAuthorize({ token })` checks a bearer token.
    */
   authorize?: (req: Request) => boolean | Promise<boolean>;
-}
-
-const LOOPBACK = new Set(['127.0.0.1', '::1', '::ffff:127.0.0.1']);
-
-function isLoopback(req: Request): boolean {
-  return LOOPBACK.has(req.socket.remoteAddress ?? '');
 }
 
 function single(req: Request, name: string): string | undefined {
@@ -100,7 +97,7 @@ function csvField(value: string | number): string {
  */
 export function usageRouter(options: UsageRouterOptions): Router {
   const { store } = options;
-  const authorize = options.authorize ?? isLoopback;
+  const authorize = options.authorize ?? isLocalRequest;
   const router = Router();
 
   // Scoped to the router's own paths: mounted at the app root, it must not gate the rest of the app.
