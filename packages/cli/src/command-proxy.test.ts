@@ -1,9 +1,12 @@
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../test/run-cli';
 
 const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
 const ADMIN = 'cli-admin-token-0123456789';
@@ -11,8 +14,10 @@ const ADMIN = 'cli-admin-token-0123456789';
 // A fake OpenAI upstream on 127.0.0.1: one Chat Completion with fixed usage.
 let upstream: http.Server;
 let upstreamUrl: string;
+const upstreamAuthorizations: Array<string | undefined> = [];
 beforeAll(async () => {
   upstream = http.createServer((req, res) => {
+    upstreamAuthorizations.push(req.headers.authorization);
     req.resume();
     req.on('end', () => {
       res.writeHead(200, { 'content-type': 'application/json' });
@@ -74,5 +79,78 @@ describe.skipIf(!existsSync(BIN))('tokenmeter proxy (built CLI)', () => {
     child.kill('SIGTERM');
     expect(await exited).toBe(0);
     expect(stdout).toContain('every recorded event was flushed');
+  });
+});
+
+/** Starts the built CLI's proxy and resolves to its base URL and a stop function that returns the output. */
+async function spawnProxy(args: string[], env: Record<string, string>) {
+  const child = spawn(process.execPath, [BIN, 'proxy', '--port', '0', '--upstream', upstreamUrl, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+  });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  for (let attempt = 0; attempt < 200 && !/listening on (http:\S+)/.test(output); attempt += 1) {
+    if (child.exitCode !== null) break;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  const base = /listening on (http:\S+)/.exec(output)?.[1];
+  return {
+    base,
+    exited,
+    stop: async () => {
+      child.kill('SIGTERM');
+      const code = await exited;
+      return { code, output };
+    },
+  };
+}
+
+describe.skipIf(!existsSync(BIN))('tokenmeter proxy --virtual-keys (built CLI)', () => {
+  it('accepts keys made by `tokenmeter keys create`, calls upstream with the real key, and never prints either', async () => {
+    const directory = mkdtempSync(join(tmpdir(), 'tokenmeter-cli-vk-'));
+    const real = 'sk-real-upstream-key-0123456789';
+    try {
+      const store = `sqlite:${join(directory, 'usage.db')}`;
+      const created = await runCli('keys', 'create', '--store', store, '--user', 'ivy', '--json');
+      const { key, id } = JSON.parse(created.stdout) as { key: string; id: string };
+      const proxy = await spawnProxy(['--store', store, '--virtual-keys'], { OPENAI_API_KEY: real });
+      expect(proxy.base).toBeDefined();
+      const call = (apiKey: string) =>
+        fetch(`${proxy.base}/v1/chat/completions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` },
+          body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Hi' }] }),
+        });
+      const answered = await call(key);
+      expect(answered.status).toBe(200);
+      expect(upstreamAuthorizations.at(-1)).toBe(`Bearer ${real}`);
+      const forged = await call(`tm_${'x'.repeat(43)}`);
+      expect(forged.status).toBe(401);
+      expect((await runCli('keys', 'revoke', id, '--store', store)).code).toBe(0);
+      expect((await call(key)).status).toBe(401);
+      const { code, output } = await proxy.stop();
+      expect(code).toBe(0);
+      expect(output).not.toContain(key);
+      expect(output).not.toContain(real);
+    } finally {
+      rmSync(directory, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses to start with a credential header as the user, or virtual keys without real keys', async () => {
+    const byHeader = await spawnProxy(['--user-header', 'authorization'], {});
+    expect(await byHeader.exited).toBe(2);
+    const { output } = await byHeader.stop();
+    expect(output).toMatch(/credentials/);
+    const noKeys = await spawnProxy(['--virtual-keys'], { OPENAI_API_KEY: '', ANTHROPIC_API_KEY: '' });
+    expect(await noKeys.exited).toBe(2);
+    expect((await noKeys.stop()).output).toMatch(/OPENAI_API_KEY/);
   });
 });
