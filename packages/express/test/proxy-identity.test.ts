@@ -1,5 +1,6 @@
 import http from 'node:http';
 import Anthropic from '@anthropic-ai/sdk';
+import fc from 'fast-check';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createMemoryKeyStore } from '../src/key-store';
@@ -160,6 +161,81 @@ describe('trusted user headers', () => {
         expect.objectContaining({ key: expect.stringMatching(/^key:sha256:[0-9a-f]{12}$/) }),
       ]);
       expect(JSON.stringify(report)).not.toContain('sk-one');
+    } finally {
+      await running.close();
+    }
+  });
+});
+
+describe('identity promises under generated input', () => {
+  it('a trusted header yields exactly its one value as the user, or a 400; never anything else', async () => {
+    const running = await startProxy({
+      port: 0,
+      upstream: `${upstream.url}/v1`,
+      trustUserHeader: 'x-user',
+      adminToken: ADMIN,
+    });
+    const expected = new Map<string, number>();
+    try {
+      const value = fc.stringMatching(/^[\x21-\x7e]([\x20-\x7e]{0,230}[\x21-\x7e])?$/);
+      await fc.assert(
+        fc.asyncProperty(fc.array(value, { minLength: 1, maxLength: 3 }), async (values) => {
+          const answer = await rawPost(running, {
+            authorization: 'Bearer sk-client',
+            'x-user': values.length === 1 ? (values[0] as string) : values,
+          });
+          const single = values.length === 1 ? (values[0] as string) : undefined;
+          if (single !== undefined && !single.includes(',') && single.length <= 200) {
+            expect(answer.status).toBe(200);
+            expected.set(single, (expected.get(single) ?? 0) + 1);
+          } else {
+            expect(answer.status).toBe(400);
+          }
+        }),
+        { numRuns: 60 },
+      );
+      const report = await usageByUser(running);
+      expect(new Map(report.groups.map((group) => [group.key, group.requests]))).toEqual(expected);
+    } finally {
+      await running.close();
+    }
+  });
+
+  it('no credential but a live virtual key reaches the upstream', async () => {
+    const keys = createMemoryKeyStore();
+    const live = await createVirtualKey(keys, { user: 'alice' });
+    const running = await startProxy({
+      port: 0,
+      upstream: `${upstream.url}/v1`,
+      virtualKeys: keys,
+      providerKeys: { openai: OPENAI_KEY },
+    });
+    try {
+      const before = upstream.requests.length;
+      const near = fc
+        .tuple(fc.nat({ max: live.key.length - 1 }), fc.stringMatching(/^[A-Za-z0-9_-]$/))
+        .map(([at, char]) => `${live.key.slice(0, at)}${char}${live.key.slice(at + 1)}`)
+        .filter((key) => key !== live.key);
+      const credential = fc.oneof(
+        near,
+        fc.stringMatching(/^tm_[A-Za-z0-9_-]{43}$/),
+        fc.stringMatching(/^[\x21-\x7e]{1,80}$/),
+        fc.constant(live.key.toUpperCase()),
+        fc.constant(live.record.hash),
+        fc.constant(OPENAI_KEY),
+      );
+      await fc.assert(
+        fc.asyncProperty(credential, fc.boolean(), async (key, asApiKey) => {
+          const answer = await rawPost(running, asApiKey ? { 'x-api-key': key } : { authorization: `Bearer ${key}` });
+          expect(answer.status).toBe(401);
+        }),
+        { numRuns: 60 },
+      );
+      expect(upstream.requests.length).toBe(before);
+      expect((await rawPost(running, { authorization: `Bearer ${live.key}` })).status).toBe(200);
+      // Two different keys at once (one live): refused, whichever the proxy would have read.
+      const both = await rawPost(running, { authorization: `Bearer ${live.key}`, 'x-api-key': `tm_${'B'.repeat(43)}` });
+      expect(both.status).toBe(401);
     } finally {
       await running.close();
     }
