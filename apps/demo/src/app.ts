@@ -1,8 +1,10 @@
 import type { FlatRatePlan } from '@tokenmeter/core';
 import {
+  adminGuard,
   budgetErrorHandler,
   type DashboardBudgets,
   dashboardRouter,
+  isLocalRequest,
   type Metrics,
   meter,
   type Store,
@@ -58,11 +60,13 @@ export function createDemoApp(options: DemoAppOptions): express.Express {
       .json({ error: { type: 'unauthorized', message: 'Send a valid demo key in the x-api-key header.' } });
   };
   // Only local callers see spend; a real app would check its own admin session here.
-  const localOnly = (req: Request) => ['127.0.0.1', '::1', '::ffff:127.0.0.1'].includes(req.socket.remoteAddress ?? '');
+  // This machine only: a loopback socket without Forwarded / X-Forwarded-For / X-Real-IP (a reverse proxy on
+  // the same host would otherwise make every caller local).
+  const localOnly = isLocalRequest;
 
   app.get('/', (_req, res) => res.redirect('/dashboard/'));
   app.get('/healthz', (_req, res) => res.json({ ok: true }));
-  app.get('/metrics', metrics.metricsHandler());
+  app.get('/metrics', adminGuard(localOnly), metrics.metricsHandler());
   app.use(
     '/dashboard',
     dashboardRouter({
