@@ -1,7 +1,9 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createSqliteKeyStore, verifyVirtualKey } from '@tokenmeter/express';
+import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { runCli } from '../test/run-cli';
 
@@ -64,6 +66,26 @@ describe('tokenmeter keys', () => {
       revokedAt: string | null;
     }>;
     expect(listedAfter.find((record) => record.id === made.id)?.revokedAt).toMatch(/^\d{4}-/);
+  });
+
+  it('keeps keys in Redis under the proxy store prefix, hashed', async () => {
+    const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+    const prefix = `tokenmeter-cli-test:${randomBytes(6).toString('hex')}:`;
+    const admin = new Redis(url);
+    try {
+      const created = await runCli('keys', 'create', '--store', url, '--prefix', prefix, '--user', 'zoe', '--json');
+      expect(created.code).toBe(0);
+      const { key, id } = JSON.parse(created.stdout) as { key: string; id: string };
+      const stored = JSON.stringify(await admin.hgetall(`${prefix}vkeys`));
+      expect(stored).toContain(id);
+      expect(stored).not.toContain(key);
+      const listed = await runCli('keys', 'list', '--store', url, '--prefix', prefix, '--json');
+      expect(JSON.parse(listed.stdout)).toEqual([expect.objectContaining({ id, user: 'zoe', revokedAt: null })]);
+      expect((await runCli('keys', 'revoke', id, '--store', url, '--prefix', prefix)).code).toBe(0);
+    } finally {
+      await admin.del(`${prefix}vkeys`);
+      await admin.quit();
+    }
   });
 
   it('refuses what could not work: memory store, unknown id, scoped key budgets, bad names', async () => {
