@@ -1,5 +1,6 @@
 import type { FlatRatePlan } from '@tokenmeter/core';
 import {
+  adminGuard,
   budgetErrorHandler,
   type DashboardBudgets,
   dashboardRouter,
@@ -61,7 +62,7 @@ export function createDemoApp(options: DemoAppOptions): express.Express {
   // Only local callers see spend; a real app would check its own admin session here.
   app.get('/', (_req, res) => res.redirect('/dashboard/'));
   app.get('/healthz', (_req, res) => res.json({ ok: true }));
-  app.get('/metrics', metrics.metricsHandler());
+  app.get('/metrics', adminGuard(loopbackOnly), metrics.metricsHandler());
   app.use(
     '/dashboard',
     dashboardRouter({

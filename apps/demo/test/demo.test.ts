@@ -86,6 +86,16 @@ describe('the demo app, end to end against the offline fake model', () => {
     expect(metrics.status).toBe(200);
     expect(await metrics.text()).toMatch(/tokenmeter_/);
   });
+
+  it('serves spend and metrics to this machine only, never to a request forwarded by a proxy on it', async () => {
+    for (const path of ['/metrics', '/usage?groupBy=user', '/dashboard/api/summary']) {
+      const forwarded = await fetch(`${demo.url}${path}`, { headers: { 'x-forwarded-for': '203.0.113.5' } });
+      expect(forwarded.status).toBeGreaterThanOrEqual(401);
+      expect(forwarded.status).toBeLessThanOrEqual(403);
+      expect(await forwarded.text()).not.toMatch(/tokenmeter_|"totals"|alice/);
+      expect((await fetch(`${demo.url}${path}`)).status).toBe(200);
+    }
+  });
 });
 
 describe('each demo run starts from its own data', () => {

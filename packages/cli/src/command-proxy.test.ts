@@ -1,19 +1,25 @@
 import { spawn } from 'node:child_process';
-import { existsSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../test/run-cli';
 
 const BIN = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
+const ADMIN = 'cli-admin-token-0123456789';
 
 // A fake OpenAI upstream on 127.0.0.1, routing method + exact path as OpenAI does: one Chat Completion with fixed
 // usage, one created Batch (https://platform.openai.com/docs/api-reference/batch/object), and OpenAI's 404 shape
 // (https://platform.openai.com/docs/guides/error-codes) for anything else.
 let upstream: http.Server;
 let upstreamUrl: string;
+const upstreamAuthorizations: Array<string | undefined> = [];
 beforeAll(async () => {
   upstream = http.createServer((req, res) => {
+    upstreamAuthorizations.push(req.headers.authorization);
     req.resume();
     req.on('end', () => {
       if (req.method === 'POST' && req.url === '/v1/batches') {
@@ -84,7 +90,7 @@ describe.skipIf(!existsSync(BIN))('tokenmeter proxy (built CLI)', () => {
     const child = spawn(
       process.execPath,
       [BIN, 'proxy', '--port', '0', '--upstream', upstreamUrl, '--user-header', 'x-user', '--budget', '5/day'],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TOKENMETER_ADMIN_TOKEN: ADMIN } },
     );
     let stdout = '';
     child.stdout.on('data', (chunk: Buffer) => {
@@ -104,7 +110,11 @@ describe.skipIf(!existsSync(BIN))('tokenmeter proxy (built CLI)', () => {
     expect(response.status).toBe(200);
     // gpt-4o-mini at $0.15 / $0.60 per million: 1000 × 0.15 + 500 × 0.60 = 450 µ$.
     expect(response.headers.get('x-tokenmeter-cost')).toBe('0.00045');
-    const usage = (await (await fetch(`${base}/tokenmeter/usage?groupBy=user`)).json()) as {
+    expect((await fetch(`${base}/tokenmeter/usage`)).status).toBe(401);
+    expect((await fetch(`${base}/metrics`)).status).toBe(401);
+    const admin = { headers: { authorization: `Bearer ${ADMIN}` } };
+    expect((await fetch(`${base}/metrics`, admin)).status).toBe(200);
+    const usage = (await (await fetch(`${base}/tokenmeter/usage?groupBy=user`, admin)).json()) as {
       totals: Record<string, unknown>;
       groups: unknown[];
     };
@@ -133,5 +143,78 @@ describe.skipIf(!existsSync(BIN))('tokenmeter proxy (built CLI)', () => {
     expect(forwarded.status).toBe(200);
     expect(await forwarded.json()).toMatchObject({ id: 'batch_abc123' });
     expect(await open.stop()).toBe(0);
+  });
+});
+
+/** Starts the built CLI's proxy and resolves to its base URL and a stop function that returns the output. */
+async function spawnProxy(args: string[], env: Record<string, string>) {
+  const child = spawn(process.execPath, [BIN, 'proxy', '--port', '0', '--upstream', upstreamUrl, ...args], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, ...env },
+  });
+  let output = '';
+  child.stdout.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  for (let attempt = 0; attempt < 200 && !/listening on (http:\S+)/.test(output); attempt += 1) {
+    if (child.exitCode !== null) break;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  const base = /listening on (http:\S+)/.exec(output)?.[1];
+  return {
+    base,
+    exited,
+    stop: async () => {
+      child.kill('SIGTERM');
+      const code = await exited;
+      return { code, output };
+    },
+  };
+}
+
+describe.skipIf(!existsSync(BIN))('tokenmeter proxy --virtual-keys (built CLI)', () => {
+  it('accepts keys made by `tokenmeter keys create`, calls upstream with the real key, and never prints either', async () => {
+    const directory = mkdtempSync(join(tmpdir(), 'tokenmeter-cli-vk-'));
+    const real = 'sk-real-upstream-key-0123456789';
+    try {
+      const store = `sqlite:${join(directory, 'usage.db')}`;
+      const created = await runCli('keys', 'create', '--store', store, '--user', 'ivy', '--json');
+      const { key, id } = JSON.parse(created.stdout) as { key: string; id: string };
+      const proxy = await spawnProxy(['--store', store, '--virtual-keys'], { OPENAI_API_KEY: real });
+      expect(proxy.base).toBeDefined();
+      const call = (apiKey: string) =>
+        fetch(`${proxy.base}/v1/chat/completions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${apiKey}` },
+          body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Hi' }] }),
+        });
+      const answered = await call(key);
+      expect(answered.status).toBe(200);
+      expect(upstreamAuthorizations.at(-1)).toBe(`Bearer ${real}`);
+      const forged = await call(`tm_${'x'.repeat(43)}`);
+      expect(forged.status).toBe(401);
+      expect((await runCli('keys', 'revoke', id, '--store', store)).code).toBe(0);
+      expect((await call(key)).status).toBe(401);
+      const { code, output } = await proxy.stop();
+      expect(code).toBe(0);
+      expect(output).not.toContain(key);
+      expect(output).not.toContain(real);
+    } finally {
+      rmSync(directory, { recursive: true, force: true });
+    }
+  });
+
+  it('refuses to start with a credential header as the user, or virtual keys without real keys', async () => {
+    const byHeader = await spawnProxy(['--user-header', 'authorization'], {});
+    expect(await byHeader.exited).toBe(2);
+    const { output } = await byHeader.stop();
+    expect(output).toMatch(/credentials/);
+    const noKeys = await spawnProxy(['--virtual-keys'], { OPENAI_API_KEY: '', ANTHROPIC_API_KEY: '' });
+    expect(await noKeys.exited).toBe(2);
+    expect((await noKeys.stop()).output).toMatch(/OPENAI_API_KEY/);
   });
 });

@@ -12,6 +12,7 @@ const commands: Array<() => Promise<CommandModule>> = [
   () => import('./command-cost'),
   () => import('./command-count'),
   () => import('./command-proxy'),
+  () => import('./command-keys'),
   () => import('./command-project'),
   () => import('./command-compare'),
   () => import('./command-diff'),

@@ -1,3 +1,5 @@
+export type { AdminAccessOptions } from './admin-access';
+export { adminAuthorize, adminGuard } from './admin-access';
 export type { BudgetRejection } from './budget-enforcer';
 export { BudgetExceededError } from './budget-exceeded-error';
 export { parseBudgetShorthand } from './budget-rules';
@@ -12,6 +14,8 @@ export { InvalidDashboardOptionsError } from './invalid-dashboard-options-error'
 export { InvalidMeterOptionsError } from './invalid-meter-options-error';
 export { InvalidUsageQueryError } from './invalid-usage-query-error';
 export { loopbackOnly } from './loopback';
+export type { KeyStore, RedisKeyStoreOptions, VirtualKeyRecord } from './key-store';
+export { createMemoryKeyStore, createRedisKeyStore, createSqliteKeyStore, keyStoreFromSpec } from './key-store';
 export type { InAppMeterOptions, MeterMiddleware } from './meter';
 export { budgetErrorHandler, meter, wrapAnthropic, wrapOpenAI } from './meter';
 export type { RequestUsage } from './meter-context';
@@ -33,6 +37,7 @@ export type { MeteredProxy } from './metered-proxy';
 export { meteredProxy } from './metered-proxy';
 export type { Metrics, MetricsOptions } from './metrics';
 export { createMetrics, OPERATION_DURATION_BUCKETS, TOKEN_USAGE_BUCKETS } from './metrics';
+export type { ProviderKeys, ProxyIdentityOptions } from './proxy-identity';
 export type { RunningProxy, StartProxyOptions } from './proxy-server';
 export { startProxy, storeFromSpec } from './proxy-server';
 export type { FailurePolicyOptions, FailurePolicyStats, PolicedStore, StoreLogger } from './store-failure-policy';
@@ -48,3 +53,13 @@ export type * from './types';
 export { AGGREGATE_BUCKET_MS } from './usage-aggregate';
 export type { UsageRouterOptions } from './usage-router';
 export { usageRouter } from './usage-router';
+export type { CreateVirtualKeyOptions } from './virtual-keys';
+export {
+  createVirtualKey,
+  credentialFingerprint,
+  generateVirtualKey,
+  hashVirtualKey,
+  modelAllowed,
+  VIRTUAL_KEY_PREFIX,
+  verifyVirtualKey,
+} from './virtual-keys';

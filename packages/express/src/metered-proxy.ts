@@ -25,7 +25,7 @@ import {
 import { sendError, streamErrorEvent } from './error-response';
 import { describeError, HELP_BASE, type ProxyConfig, parseProxyOptions } from './meter-config';
 import type { Identity, MeteredProxyOptions } from './meter-options';
-import { resolveRoute } from './proxy-routes';
+import { isAnthropicRoute, resolveRoute } from './proxy-routes';
 import { SseTap } from './sse-tap';
 import { StoreUnavailableError } from './store-unavailable-error';
 import type { UsageEvent } from './types';
@@ -133,8 +133,7 @@ interface UpstreamTarget {
 /** Where a request goes: string work only, since this runs on every request. */
 function upstreamFor(config: ProxyConfig, req: Request, target: ProxyTarget): UpstreamTarget {
   const path = target.path;
-  const anthropic =
-    path === '/messages' || path.startsWith('/messages/') || req.headers['anthropic-version'] !== undefined;
+  const anthropic = isAnthropicRoute(path, req.headers);
   const base = anthropic ? config.anthropicUpstream : config.upstream;
   // A URL without a path (`https://api.anthropic.com`) has the pathname `/`: joined as it is, calls went to `//v1/…`.
   const basePath = base.pathname === '/' ? '' : base.pathname;

@@ -1,3 +1,4 @@
+import type { IncomingHttpHeaders } from 'node:http';
 import type { Operation } from './ai-call';
 
 /**
@@ -80,6 +81,19 @@ const ROUTES: RouteSpec[] = [
   route('POST', '/messages/batches/:id/cancel', 'free'),
   route('DELETE', '/messages/batches/:id', 'free'),
 ];
+
+/**
+ * Whether a request goes to Anthropic: its canonical path is the Messages API, or it carries Anthropic's version
+ * header. One rule for routing and for choosing which provider key to send, so no spelling sends one provider's
+ * key to the other.
+ */
+export function isAnthropicRoute(canonicalPath: string, headers: IncomingHttpHeaders): boolean {
+  return (
+    canonicalPath === '/messages' ||
+    canonicalPath.startsWith('/messages/') ||
+    headers['anthropic-version'] !== undefined
+  );
+}
 
 // Unreserved characters (RFC 3986 §2.3) mean the same percent-encoded or not; front ends decode them. The dot is
 // unreserved too, but an encoded dot segment is refused rather than guessed at.

@@ -2,18 +2,24 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Request } from 'express';
 import express from 'express';
+import { adminAuthorize, adminGuard } from './admin-access';
 import { InvalidMeterOptionsError } from './invalid-meter-options-error';
-import type { MeteredProxyOptions } from './meter-options';
-import { meteredProxy } from './metered-proxy';
+import { type KeyStore, keyStoreFromSpec } from './key-store';
+import type { BudgetRuleOptions, MeteredProxyOptions } from './meter-options';
+import { type MeteredProxy, meteredProxy } from './metered-proxy';
 import { createMetrics } from './metrics';
+import { createIdentityGate, type ProxyIdentityOptions } from './proxy-identity';
 import { withFailurePolicy } from './store-failure-policy';
 import { createMemoryStore } from './store-memory';
 import { createRedisStore } from './store-redis';
 import { createSqliteStore } from './store-sqlite';
 import type { Store } from './types';
 import { usageRouter } from './usage-router';
+import { keyBudgetRules } from './virtual-keys';
 
-export interface StartProxyOptions extends Omit<MeteredProxyOptions, 'store'> {
+export interface StartProxyOptions
+  extends Omit<MeteredProxyOptions, 'store'>,
+    Omit<ProxyIdentityOptions, 'virtualKeys'> {
   /** Default 8787; 0 picks a free port. */
   port?: number;
   /** Default `'127.0.0.1'` (only this machine); `'0.0.0.0'` to serve others. */
@@ -22,11 +28,24 @@ export interface StartProxyOptions extends Omit<MeteredProxyOptions, 'store'> {
   store?: Store | string;
   /** What a store failure does to requests: `open` (default: serve, buffer events) or `closed` (503). */
   storeFailure?: 'open' | 'closed';
-  /** Header naming the user (for attribution and user budgets). Default: none. */
+  /** @deprecated Same as `trustUserHeader` (and its rules: sent once, never a credential header). */
   userHeader?: string;
-  /** Header naming the tenant. Default: none. */
+  /** @deprecated Same as `trustTenantHeader`. */
   tenantHeader?: string;
-  /** Who may read `/tokenmeter/usage`. Default: requests from this machine (loopback) only. */
+  /**
+   * Clients authenticate with virtual keys (`tm_…`) and the proxy calls upstream with `providerKeys`. `true`
+   * keeps the keys beside the events (the `store` spec: the same SQLite file or Redis); or a `KeyStore`.
+   */
+  virtualKeys?: boolean | KeyStore;
+  /**
+   * Bearer token for the admin surfaces (`/tokenmeter/usage`, `/metrics`): callers send
+   * `Authorization: Bearer <token>`. At least 16 characters. Without it (and without `adminOpen`) they
+   * answer 401 to everyone, this machine included.
+   */
+  adminToken?: string;
+  /** Serve the admin surfaces to anyone, without a token (a private network, a demo). Default `false`. */
+  adminOpen?: boolean;
+  /** Who may read `/tokenmeter/usage`, replacing the admin-token check there. Default: the admin token. */
   usageAuthorize?: (req: Request) => boolean | Promise<boolean>;
   /** How long `close()` waits for requests in flight before cutting them. Default 10000 ms. */
   shutdownGraceMs?: number;
@@ -37,6 +56,8 @@ export interface RunningProxy {
   url: string;
   port: number;
   store: Store;
+  /** Where virtual keys live, when they are on. */
+  keys?: KeyStore;
   server: Server;
   /** Stops accepting, lets requests in flight finish, flushes every event and closes the store. */
   close(): Promise<void>;
@@ -69,56 +90,120 @@ export async function startProxy(options: StartProxyOptions = {}): Promise<Runni
     storeFailure = 'open',
     userHeader,
     tenantHeader,
+    trustUserHeader = userHeader,
+    trustTenantHeader = tenantHeader,
+    gatewaySecret,
+    gatewaySecretHeader,
+    trustedAddresses,
+    userFromKey,
+    virtualKeys: virtualKeysOption,
+    providerKeys,
     shutdownGraceMs = 10_000,
     usageAuthorize,
+    adminToken,
+    adminOpen = false,
     ...proxyOptions
   } = options;
+  const adminAllowed = adminAuthorize({ ...(adminToken === undefined ? {} : { token: adminToken }), open: adminOpen });
   if (!Number.isSafeInteger(port) || port < 0 || port > 65_535) {
     throw new InvalidMeterOptionsError('port', 'expected a port number between 0 and 65535');
   }
   if (storeFailure !== 'open' && storeFailure !== 'closed') {
     throw new InvalidMeterOptionsError('storeFailure', "expected 'open' or 'closed'");
   }
+  if (userHeader !== undefined && trustUserHeader !== userHeader) {
+    throw new InvalidMeterOptionsError('userHeader', 'give trustUserHeader only');
+  }
+  if (tenantHeader !== undefined && trustTenantHeader !== tenantHeader) {
+    throw new InvalidMeterOptionsError('tenantHeader', 'give trustTenantHeader only');
+  }
+  let keyStore: KeyStore | undefined;
+  if (virtualKeysOption === true) {
+    if (typeof storeOption !== 'string') {
+      throw new InvalidMeterOptionsError(
+        'virtualKeys',
+        'with a Store object, pass a KeyStore (createSqliteKeyStore()…)',
+      );
+    }
+    keyStore = keyStoreFromSpec(storeOption);
+  } else if (virtualKeysOption !== undefined && virtualKeysOption !== false) {
+    keyStore = virtualKeysOption;
+  }
+  const ownsKeyStore = virtualKeysOption === true;
+  const closeKeyStore = async () => {
+    if (ownsKeyStore) await keyStore?.close();
+  };
+  let gate: ReturnType<typeof createIdentityGate>;
+  try {
+    gate = createIdentityGate(
+      {
+        ...(trustUserHeader === undefined ? {} : { trustUserHeader }),
+        ...(trustTenantHeader === undefined ? {} : { trustTenantHeader }),
+        ...(gatewaySecret === undefined ? {} : { gatewaySecret }),
+        ...(gatewaySecretHeader === undefined ? {} : { gatewaySecretHeader }),
+        ...(trustedAddresses === undefined ? {} : { trustedAddresses }),
+        ...(userFromKey === undefined ? {} : { userFromKey }),
+        ...(keyStore === undefined ? {} : { virtualKeys: keyStore }),
+        ...(providerKeys === undefined ? {} : { providerKeys }),
+      },
+      proxyOptions.maxBodyBytes ?? 10 * 1024 * 1024,
+    );
+    if (gate.identifies && proxyOptions.identify) {
+      throw new InvalidMeterOptionsError('identify', 'give either identify or the header / key identity options');
+    }
+  } catch (error) {
+    await closeKeyStore();
+    throw error;
+  }
   const base = typeof storeOption === 'string' ? storeFromSpec(storeOption) : storeOption;
   // Memory cannot fail, and a store that already has a policy (it exposes `inner`) keeps its own.
   const store = base.name === 'memory' || 'inner' in base ? base : withFailurePolicy(base, { mode: storeFailure });
-  const userHeaderName = userHeader?.toLowerCase();
-  const tenantHeaderName = tenantHeader?.toLowerCase();
-  const identify =
-    proxyOptions.identify ??
-    (userHeaderName || tenantHeaderName
-      ? (req: Request) => {
-          const user = userHeaderName ? req.get(userHeaderName) : undefined;
-          const tenant = tenantHeaderName ? req.get(tenantHeaderName) : undefined;
-          return {
-            ...(user ? { user: user.slice(0, 200) } : {}),
-            ...(tenant ? { tenant: tenant.slice(0, 200) } : {}),
-          };
-        }
-      : undefined);
+  const identify = proxyOptions.identify ?? (gate.identifies ? gate.identify : undefined);
   const metrics = proxyOptions.metrics ?? createMetrics();
-  let proxy: ReturnType<typeof meteredProxy>;
+  const proxyFor = (budgets: MeteredProxyOptions['budgets']) =>
+    meteredProxy({ ...proxyOptions, metrics, store, ...(identify ? { identify } : {}), budgets });
+  let proxy: MeteredProxy;
   try {
-    proxy = meteredProxy({ ...proxyOptions, metrics, store, ...(identify ? { identify } : {}) });
+    proxy = proxyFor(proxyOptions.budgets);
   } catch (error) {
     await store.close();
+    await closeKeyStore();
     throw error;
   }
+  // A key with budgets of its own gets a metered proxy holding them beside the global ones (one per key,
+  // made on the key's first call): budget rules are fixed per proxy, and this leaves them so.
+  const sharedBudgets = proxyOptions.budgets === undefined ? [] : [proxyOptions.budgets].flat();
+  const keyProxies = new Map<string, MeteredProxy>();
+  const everyProxy = () => [proxy, ...keyProxies.values()];
+  const proxyOfKey = (id: string, budgets: string[]): MeteredProxy => {
+    let found = keyProxies.get(id);
+    if (!found) {
+      const rules: Array<BudgetRuleOptions | string> = [...sharedBudgets, ...keyBudgetRules({ id, budgets })];
+      found = proxyFor(rules);
+      keyProxies.set(id, found);
+    }
+    return found;
+  };
 
   const app = express();
   app.disable('x-powered-by');
+  // Spend per user and the metrics are for operators: refused before any work (or flush) is done for them.
+  app.use('/tokenmeter', adminGuard(usageAuthorize ?? adminAllowed));
   // Usage answers include every event recorded so far: hand them to the store (and let it write them) first.
   app.use('/tokenmeter', async (_req, _res, next) => {
-    await proxy.flush();
+    await Promise.all(everyProxy().map((each) => each.flush()));
     // A store that is down answers from what it has; its outage is the failure policy's to report.
     await Promise.resolve((store as Store & { flush?: () => unknown }).flush?.()).catch(() => undefined);
     next();
   });
-  app.use('/tokenmeter', usageRouter({ store, ...(usageAuthorize ? { authorize: usageAuthorize } : {}) }));
+  app.use('/tokenmeter', usageRouter({ store, authorize: () => true }));
   if ('metricsHandler' in metrics && typeof metrics.metricsHandler === 'function') {
-    app.get('/metrics', (metrics as ReturnType<typeof createMetrics>).metricsHandler());
+    app.get('/metrics', adminGuard(adminAllowed), (metrics as ReturnType<typeof createMetrics>).metricsHandler());
   }
-  app.use('/v1', proxy);
+  app.use('/v1', gate.middleware, (req, res, next) => {
+    const key = gate.keyOf(req);
+    (key?.budgets ? proxyOfKey(key.id, key.budgets) : proxy)(req, res, next);
+  });
   app.use((error: unknown, _req: express.Request, res: express.Response, _next: express.NextFunction) => {
     const message = error instanceof Error ? error.message : String(error);
     if (res.headersSent) {
@@ -135,8 +220,9 @@ export async function startProxy(options: StartProxyOptions = {}): Promise<Runni
       server.once('error', reject);
     });
   } catch (error) {
-    await proxy.close();
+    await Promise.all(everyProxy().map((each) => each.close()));
     await store.close();
+    await closeKeyStore();
     throw error;
   }
   const address = server.address() as AddressInfo;
@@ -146,6 +232,7 @@ export async function startProxy(options: StartProxyOptions = {}): Promise<Runni
     url: `http://${shownHost}:${address.port}`,
     port: address.port,
     store,
+    ...(keyStore ? { keys: keyStore } : {}),
     server,
     close: () => {
       closing ??= (async () => {
@@ -154,8 +241,9 @@ export async function startProxy(options: StartProxyOptions = {}): Promise<Runni
         const grace = setTimeout(() => server.closeAllConnections(), shutdownGraceMs);
         await stopped;
         clearTimeout(grace);
-        await proxy.close();
+        await Promise.all(everyProxy().map((each) => each.close()));
         await store.close();
+        await closeKeyStore();
       })();
       return closing;
     },

@@ -115,6 +115,15 @@ describe('usageRouter', () => {
     await request(appWith(seededStore())).get('/tokenmeter/usage').expect(200);
   });
 
+  it('never counts a forwarded request as local, even when the forwarder connects from loopback', async () => {
+    // nginx `proxy_pass` on the same host: the socket is 127.0.0.1, the caller is anyone.
+    const app = appWith(seededStore());
+    await request(app).get('/tokenmeter/usage').set('X-Forwarded-For', '203.0.113.7').expect(401);
+    await request(app).get('/tokenmeter/usage').set('X-Real-IP', '203.0.113.7').expect(401);
+    await request(app).get('/tokenmeter/usage').set('Forwarded', 'for=203.0.113.7').expect(401);
+    await request(app).get('/tokenmeter/usage/daily').set('X-Forwarded-For', '127.0.0.1').expect(401);
+  });
+
   it('answers 503 when the store is unavailable', async () => {
     const { withFailurePolicy } = await import('./store-failure-policy');
     const broken = createMemoryStore();

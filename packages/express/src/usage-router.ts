@@ -10,7 +10,9 @@ export interface UsageRouterOptions {
   store: Store;
   /**
    * Who may read usage (it names users and what they spent). Return false to refuse: 403 when the request
-   * carried an `Authorization` header, 401 otherwise. Default: `loopbackOnly` (from this machine, not through a forwarder).
+   * carried an `Authorization` header, 401 otherwise. Default: `loopbackOnly`, requests made on this machine directly
+   * (loopback, and no `Forwarded` / `X-Forwarded-For` / `X-Real-IP`: a reverse proxy on the same host
+   * would otherwise make everyone local). `adminAuthorize({ token })` checks a bearer token.
    */
   authorize?: (req: Request) => boolean | Promise<boolean>;
 }

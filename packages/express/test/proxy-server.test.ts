@@ -9,6 +9,8 @@ import { startProxy, storeFromSpec } from '../src/proxy-server';
 import type { UsageReport } from '../src/types';
 import { type FakeUpstream, startFakeUpstream } from './fake-upstream';
 
+const ADMIN = 'admin-0123456789abcdef';
+const admin = { headers: { authorization: `Bearer ${ADMIN}` } };
 let upstream: FakeUpstream;
 let directory: string;
 
@@ -31,6 +33,7 @@ describe('startProxy(): the standalone gateway', () => {
       store: `sqlite:${path}`,
       userHeader: 'X-User',
       budgets: ['5/day'],
+      adminToken: ADMIN,
     });
     const openai = new OpenAI({
       apiKey: 'sk-gateway',
@@ -51,7 +54,7 @@ describe('startProxy(): the standalone gateway', () => {
       messages: [{ role: 'user', content: 'Hi' }],
     });
 
-    const byUser = (await (await fetch(`${running.url}/tokenmeter/usage?groupBy=user`)).json()) as UsageReport;
+    const byUser = (await (await fetch(`${running.url}/tokenmeter/usage?groupBy=user`, admin)).json()) as UsageReport;
     // 5.4 µ$ + 997.5 µ$ (see the proxy tests); input is uncached only: 12 + 100.
     expect(byUser.totals).toMatchObject({
       requests: 2,
@@ -63,9 +66,9 @@ describe('startProxy(): the standalone gateway', () => {
       cost: '0.0010029',
     });
     expect(byUser.groups.map((group) => group.key).sort()).toEqual(['gina', 'hal']);
-    const bad = await fetch(`${running.url}/tokenmeter/usage?groupBy=planet`);
+    const bad = await fetch(`${running.url}/tokenmeter/usage?groupBy=planet`, admin);
     expect(bad.status).toBe(400);
-    const metrics = await (await fetch(`${running.url}/metrics`)).text();
+    const metrics = await (await fetch(`${running.url}/metrics`, admin)).text();
     expect(metrics).toMatch(/tokenmeter_\w+_total\{[^}]*model="gpt-4o-mini"/);
     await running.close();
 
@@ -108,6 +111,44 @@ describe('startProxy(): the standalone gateway', () => {
     } finally {
       await running.close();
     }
+  });
+
+  it('serves usage and metrics only to the admin token, and to nobody without one, loopback included', async () => {
+    const openai = (url: string) => new OpenAI({ apiKey: 'sk-x', baseURL: `${url}/v1`, maxRetries: 0 });
+    const guarded = await startProxy({ port: 0, upstream: `${upstream.url}/v1`, adminToken: ADMIN });
+    const closed = await startProxy({ port: 0, upstream: `${upstream.url}/v1` });
+    const open = await startProxy({ port: 0, upstream: `${upstream.url}/v1`, adminOpen: true });
+    try {
+      for (const running of [guarded, closed, open]) {
+        await openai(running.url).chat.completions.create({
+          model: 'gpt-4o-mini',
+          messages: [{ role: 'user', content: 'Hi' }],
+        });
+      }
+      for (const path of ['/tokenmeter/usage', '/tokenmeter/usage/daily', '/metrics']) {
+        const anonymous = await fetch(`${guarded.url}${path}`);
+        expect(anonymous.status).toBe(401);
+        expect(anonymous.headers.get('www-authenticate')).toMatch(/^Bearer/);
+        expect(await anonymous.text()).not.toMatch(/gpt-4o-mini/);
+        // Behind nginx on the same host: forwarded, loopback socket; still needs the token.
+        const forwarded = await fetch(`${guarded.url}${path}`, { headers: { 'x-forwarded-for': '203.0.113.9' } });
+        expect(forwarded.status).toBe(401);
+        const wrong = await fetch(`${guarded.url}${path}`, {
+          headers: { authorization: 'Bearer not-the-admin-token' },
+        });
+        expect(wrong.status).toBe(403);
+        const allowed = await fetch(`${guarded.url}${path}`, admin);
+        expect(allowed.status).toBe(200);
+        expect((await fetch(`${closed.url}${path}`)).status).toBe(401);
+        expect((await fetch(`${closed.url}${path}`, admin)).status).toBe(403);
+        expect((await fetch(`${open.url}${path}`)).status).toBe(200);
+      }
+      // The guard protects the admin surfaces only: model calls still pass without it.
+      expect(upstream.requests.at(-1)?.path).toBe('/v1/chat/completions');
+    } finally {
+      await Promise.all([guarded.close(), closed.close(), open.close()]);
+    }
+    await expect(startProxy({ port: 0, adminToken: 'short' })).rejects.toMatchObject({ option: 'adminToken' });
   });
 
   it('refuses unknown store specs and bad ports clearly', async () => {
