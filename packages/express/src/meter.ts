@@ -146,7 +146,8 @@ function wrapClient<T extends object>(client: T, name: string, options?: MeterOp
 /**
  * Express error handler for refused AI calls: an SDK's 429 error whose code is `budget_exceeded` (what an
  * instrumented call answers when a budget cannot hold it) or a `BudgetExceededError` becomes the same 429
- * the proxy sends (OpenAI-style body, `Retry-After`, budget headers). Other errors go to the next handler.
+ * the proxy sends (OpenAI-style body, `Retry-After`, budget headers); an SDK's 403 `unpriced_model` (a USD
+ * budget refused a model without a price) becomes the proxy's 403. Other errors go to the next handler.
  */
 export function budgetErrorHandler() {
   return (error: unknown, _req: Request, res: Response, next: NextFunction): void => {

@@ -49,7 +49,7 @@ export interface UsageEvent {
   unpricedPolicy?: 'refuse' | 'allow' | 'price_as';
   /** Some tokens were counted or guessed by tokenmeter rather than reported by the provider. */
   estimated: boolean;
-  /** HTTP status the client received. 429 with `rejected` for budget rejections. */
+  /** HTTP status the client received. 429 with `rejected` for budget rejections, 403 for `unpriced_model`. */
   status: number;
   /** The call was refused by a budget before reaching the upstream. */
   rejected?: boolean;

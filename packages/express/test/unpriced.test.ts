@@ -222,6 +222,11 @@ describe.each(STORES)('unpriced models under concurrency (%s store)', (_name, op
       expect(accepted).toBeGreaterThanOrEqual(1);
       expect(accepted).toBeLessThanOrEqual(8);
       expect(upstreamCalls(model)).toBe(accepted);
+      if (path === 'proxy') {
+        const served = responses.find((response) => response.status === 200);
+        expect(served?.headers.get('x-tokenmeter-priced-as')).toBe('gpt-4o-mini');
+        expect(served?.headers.get('x-tokenmeter-cost')).toBe('0.0000054');
+      }
       await front.settled(CONCURRENT);
       const used = await store.budgetUsage('user:alice:usd:day', DAY, Date.now());
       expect(used).toBe(accepted * 5400);
