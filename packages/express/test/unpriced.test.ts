@@ -18,8 +18,10 @@ import { type ProxyApp, startProxyApp } from './test-app';
 /**
  * `unpricedPolicy` under concurrency: many calls of a model the catalog has no price for, at once, through the
  * metered proxy and through meter() + wrapOpenAI, with the memory store and with Redis. The fake upstream
- * answers Chat Completions in OpenAI's documented shape (see fake-upstream.ts) with usage 20 prompt tokens
- * (8 cached) + 5 completion tokens, and echoes the requested model name.
+ * answers Chat Completions in the shape of OpenAI's chat completion object
+ * (https://platform.openai.com/docs/api-reference/chat/object) with usage 20 prompt tokens (8 cached) +
+ * 5 completion tokens, and echoes the requested model name. gpt-4o-mini prices (priceAs): $0.15 input,
+ * $0.075 cached input, $0.60 output per million tokens (https://openai.com/api/pricing/).
  */
 
 const DAY: BudgetWindow = { kind: 'calendar', period: 'day', timeZone: 'UTC' };
