@@ -11,7 +11,18 @@ interface ProxyCommandOptions {
   userHeader?: string;
   tenantHeader?: string;
   budget: string[];
+  unpricedPolicy?: string;
   maxBodyBytes?: string;
+}
+
+/** `--unpriced-policy refuse|allow|price-as:MODEL` as `unpricedPolicy` (the model is checked by the proxy). */
+export function parseUnpricedPolicy(value: string): 'refuse' | 'allow' | { priceAs: string } {
+  if (value === 'refuse' || value === 'allow') return value;
+  const priceAs = /^price-as:(.+)$/.exec(value)?.[1]?.trim();
+  if (priceAs) return { priceAs };
+  throw new CliInputError(
+    `--unpriced-policy must be refuse, allow or price-as:MODEL (e.g. price-as:gpt-4o), got ${JSON.stringify(value)}`,
+  );
 }
 
 /** `tokenmeter proxy`: the metered proxy of @tokenmeter/express as a standalone gateway for any language. */
@@ -33,6 +44,10 @@ export function register(program: Command): void {
       (value: string, previous: string[]) => [...previous, value],
       [] as string[],
     )
+    .option(
+      '--unpriced-policy <policy>',
+      'models without a price under a USD budget: refuse (default), allow, or price-as:MODEL',
+    )
     .option('--max-body-bytes <bytes>', 'largest request body accepted (default 10485760)')
     .action(async (options: ProxyCommandOptions) => {
       const port = parseCount(options.port, '--port');
@@ -40,6 +55,8 @@ export function register(program: Command): void {
       if (options.storeFailure !== 'open' && options.storeFailure !== 'closed') {
         throw new CliInputError('--store-failure must be open or closed');
       }
+      const unpricedPolicy =
+        options.unpricedPolicy === undefined ? undefined : parseUnpricedPolicy(options.unpricedPolicy);
       const { startProxy } = await import('@tokenmeter/express');
       const running = await startProxy({
         port,
@@ -51,6 +68,7 @@ export function register(program: Command): void {
         ...(options.userHeader ? { userHeader: options.userHeader } : {}),
         ...(options.tenantHeader ? { tenantHeader: options.tenantHeader } : {}),
         ...(options.budget.length > 0 ? { budgets: options.budget } : {}),
+        ...(unpricedPolicy === undefined ? {} : { unpricedPolicy }),
         ...(options.maxBodyBytes ? { maxBodyBytes: parseCount(options.maxBodyBytes, '--max-body-bytes') } : {}),
       });
       printLine(`tokenmeter proxy listening on ${running.url}`);
