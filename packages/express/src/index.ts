@@ -26,6 +26,7 @@ export type {
   MeteredProxyOptions,
   MeterLogger,
   MeterOptions,
+  UnpricedPolicyOption,
   UsageEventObserver,
 } from './meter-options';
 export type { MeteredProxy } from './metered-proxy';
