@@ -37,7 +37,10 @@ export function billedModel(
   return { name: resolved ? call.model : (reported ?? call.model), resolved };
 }
 
-/** The event of a call a budget refused before it reached the upstream: no tokens, status 429. */
+/**
+ * The event of a call a budget refused before it reached the upstream: no tokens, status 429 (403 when
+ * `unpricedPolicy: 'refuse'` turned an unpriced model away).
+ */
 export function buildRejectedEvent(
   config: MeterConfig,
   call: Pick<CallOutcome, 'call' | 'requestId' | 'route' | 'identity' | 'unpriced'>,
