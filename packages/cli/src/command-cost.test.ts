@@ -87,16 +87,23 @@ describe('tokenmeter cost', () => {
     expect(result.stdout).toContain('Total: $3.00 (exactly 3 USD)');
   });
 
-  it('an unknown model: exit 0, priced false, total null, and a hint on stderr', async () => {
-    const result = await runCli('cost', '--model', 'gpt-4oo', '--input', '10', '--output', '5', '--json');
-    expect(result.code).toBe(0);
-    expect(JSON.parse(result.stdout)).toMatchObject({
-      priced: false,
-      total: null,
-      breakdown: null,
-      usage: { inputTokens: 10 },
-    });
-    expect(result.stderr).toMatch(/unknown model "gpt-4oo".*Did you mean "gpt-4o"/);
+  it('an unknown model: exit 2, nothing on stdout, and "did you mean" on stderr (text and JSON)', async () => {
+    const text = await runCli('cost', '--model', 'gpt-4oo', '--input', '10', '--output', '5');
+    expect(text.code).toBe(2);
+    expect(text.stdout).toBe('');
+    expect(text.stderr).toMatch(/Unknown model "gpt-4oo"\. Did you mean "gpt-4o"/);
+    const json = await runCli('cost', '--model', 'gpt-4oo', '--input', '10', '--output', '5', '--json');
+    expect(json.code).toBe(2);
+    expect(json.stdout).toBe('');
+    const error = JSON.parse(json.stderr).error;
+    expect(error.code).toBe('UNKNOWN_MODEL');
+    expect(error.suggestions[0]).toBe('gpt-4o');
+  });
+
+  it('an unknown model with nothing close: exit 2 without a suggestion', async () => {
+    const result = await runCli('cost', '--model', 'zzzzzzzzzzzzzzzz-9', '--input', '10', '--output', '5');
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/Unknown model "zzzzzzzzzzzzzzzz-9"\.$/m);
   });
 
   it('malformed JSON on --usage: exit 2 with a clear message', async () => {

@@ -7,6 +7,7 @@ import {
   PriceCatalog,
   type ServiceTier,
   type TokenBuckets,
+  UnknownModelError,
   USAGE_FORMATS,
   type UsageFormat,
 } from '@tokenmeter/core';
@@ -150,11 +151,9 @@ async function action(options: CostCommandOptions): Promise<void> {
     ...(at === undefined ? {} : { at }),
   });
   if (!result.priced) {
-    const suggestions = catalog.suggest(options.model);
-    const hint = suggestions.length > 0 ? ` Did you mean ${suggestions.map((id) => `"${id}"`).join(', ')}?` : '';
-    process.stderr.write(
-      `tokenmeter: warning: unknown model ${JSON.stringify(options.model)}: the cost is unknown (not $0).${hint}\n`,
-    );
+    // Nothing could be priced: printing a table with an unknown total and exiting 0 would let a script read
+    // the missing cost as $0. An unknown model is bad input (exit 2), with the nearest ids the catalog has.
+    throw new UnknownModelError(options.model, catalog.suggest(options.model));
   }
   if (options.json) {
     printJson(costJson(result, options.model, usage.estimated === true));

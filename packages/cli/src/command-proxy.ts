@@ -19,10 +19,21 @@ interface ProxyCommandOptions {
   virtualKeys?: boolean;
   providerKeys?: string;
   budget: string[];
+  unpricedPolicy?: string;
   maxBodyBytes?: string;
   forwardUnmetered?: boolean;
   adminToken?: string;
   adminOpen?: boolean;
+}
+
+/** `--unpriced-policy refuse|allow|price-as:MODEL` as `unpricedPolicy` (the model is checked by the proxy). */
+export function parseUnpricedPolicy(value: string): 'refuse' | 'allow' | { priceAs: string } {
+  if (value === 'refuse' || value === 'allow') return value;
+  const priceAs = /^price-as:(.+)$/.exec(value)?.[1]?.trim();
+  if (priceAs) return { priceAs };
+  throw new CliInputError(
+    `--unpriced-policy must be refuse, allow or price-as:MODEL (e.g. price-as:gpt-4o), got ${JSON.stringify(value)}`,
+  );
 }
 
 /** `tokenmeter proxy`: the metered proxy of @tokenmeter/express as a standalone gateway for any language. */
@@ -68,6 +79,10 @@ export function register(program: Command): void {
       (value: string, previous: string[]) => [...previous, value],
       [] as string[],
     )
+    .option(
+      '--unpriced-policy <policy>',
+      'models without a price under a USD budget: refuse (default), allow, or price-as:MODEL',
+    )
     .option('--max-body-bytes <bytes>', 'largest request body accepted (default 10485760)')
     .option(
       '--forward-unmetered',
@@ -94,6 +109,8 @@ export function register(program: Command): void {
       const gatewaySecret = options.gatewaySecret ?? (process.env.TOKENMETER_GATEWAY_SECRET || undefined);
       const providerKeys = options.virtualKeys ? await readProviderKeys(options.providerKeys) : undefined;
       if (!options.virtualKeys && options.providerKeys) throw new CliInputError('--provider-keys needs --virtual-keys');
+      const unpricedPolicy =
+        options.unpricedPolicy === undefined ? undefined : parseUnpricedPolicy(options.unpricedPolicy);
       const { startProxy } = await import('@tokenmeter/express');
       const running = await startProxy({
         port,
@@ -109,6 +126,7 @@ export function register(program: Command): void {
         ...(options.userFromKey ? { userFromKey: true } : {}),
         ...(providerKeys ? { virtualKeys: true, providerKeys } : {}),
         ...(options.budget.length > 0 ? { budgets: options.budget } : {}),
+        ...(unpricedPolicy === undefined ? {} : { unpricedPolicy }),
         ...(options.maxBodyBytes ? { maxBodyBytes: parseCount(options.maxBodyBytes, '--max-body-bytes') } : {}),
         ...(options.forwardUnmetered ? { forwardUnmetered: true } : {}),
         ...(adminToken !== undefined ? { adminToken } : {}),

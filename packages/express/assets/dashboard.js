@@ -89,7 +89,11 @@
         'tr',
         { class: row.className },
         row.cells.map((cell, index) => {
-          if (cell instanceof Node) return el('td', { class: headers[index].className }, [cell]);
+          if (cell instanceof Node) {
+            return index === 0
+              ? el('th', { scope: 'row', class: 'key' }, [cell])
+              : el('td', { class: headers[index].className }, [cell]);
+          }
           const attributes = { class: headers[index].num ? 'num' : headers[index].key ? 'key' : undefined, text: cell };
           return index === 0 ? el('th', { scope: 'row', class: 'key', text: cell }) : el('td', attributes);
         }),
@@ -471,13 +475,47 @@
     ];
     const rows = breakdown.rows.map((row) => ({
       className: row.others ? 'others' : undefined,
-      cells: [row.key, shareBar(row.share), count(row.requests), count(row.tokens), row.costDisplay],
+      cells: [
+        row.unpricedRequests ? unpricedKey(row) : row.key,
+        shareBar(row.share),
+        count(row.requests),
+        count(row.tokens),
+        row.unpricedRequests === row.requests ? 'unknown' : row.costDisplay,
+      ],
     }));
     const caption =
       breakdown.groups > breakdown.rows.length
         ? `Top ${breakdown.rows.length - 1} of ${breakdown.groups} by cost, the rest as "others", last ${breakdown.days} days`
         : `By cost, last ${breakdown.days} days`;
     replace(id, table(caption, headers, rows, { testId: id }));
+  }
+
+  // A model without a price must never read as a cheap one: its row says so next to its name.
+  function unpricedKey(row) {
+    const calls = `${count(row.unpricedRequests)} ${row.unpricedRequests === 1 ? 'call' : 'calls'}`;
+    return el('span', {}, [
+      document.createTextNode(`${row.key} `),
+      el('span', {
+        class: 'badge',
+        'data-testid': 'unpriced-badge',
+        title: `${calls} without a price: their cost is unknown, not $0, and not in the totals`,
+        text: `no price · ${calls}`,
+      }),
+    ]);
+  }
+
+  function renderUnpriced(data) {
+    const unpriced = data.unpriced;
+    const node = document.getElementById('unpriced');
+    node.hidden = !unpriced.requests;
+    replace(
+      'unpriced',
+      document.createTextNode(
+        unpriced.requests
+          ? `${count(unpriced.requests)} ${unpriced.requests === 1 ? 'call' : 'calls'} in the last ${data.range.days} days went to models without a price (${unpriced.byModel.map((row) => `${row.key}: ${count(row.requests)}`).join(', ')}). Their cost is unknown, not $0, and is not in the spend shown; add their prices to the catalog.`
+          : '',
+      ),
+    );
   }
 
   function renderTokens(data) {
@@ -633,6 +671,7 @@
     renderKpis(data);
     renderDaily(data);
     renderHourly(data);
+    renderUnpriced(data);
     renderBreakdown('by-model', 'Model', data.byModel);
     renderBreakdown('by-route', 'Route', data.byRoute);
     renderBreakdown('by-user', 'User', data.byUser);

@@ -1,7 +1,7 @@
-import type { CostResult, Money, NormalizedUsage } from '@tokenmeter/core';
-import { totalTokens } from './ai-call';
+import type { CostResult, Money, NormalizedUsage, ResolvedModel } from '@tokenmeter/core';
+import { type AiCall, maximumAmounts, totalTokens } from './ai-call';
 import { type BudgetRule, formatBudgetAmount, toNanoDollars } from './budget-rules';
-import { describeError } from './meter-config';
+import { describeError, type MeterConfig } from './meter-config';
 import type { BudgetScope, BudgetWarning, Identity } from './meter-options';
 import type { Store } from './types';
 
@@ -41,7 +41,29 @@ export interface BudgetHold {
   warnings: BudgetWarning[];
   /** Headers describing the tightest hard budget (and soft warnings). */
   headers: Record<string, string>;
+  /** Set when the model has no price and a USD budget applies: how `unpricedPolicy` counts the call. */
+  unpriced?: UnpricedDecision;
 }
+
+/** What `unpricedPolicy` decided for a call whose model has no price, under at least one USD budget. */
+export interface UnpricedDecision {
+  policy: 'refuse' | 'allow' | 'price_as';
+  /** The catalog model whose prices stand in (`price_as` only). */
+  priceAs?: ResolvedModel;
+}
+
+/** A call refused by `unpricedPolicy: 'refuse'`: the USD budget that could not count it. */
+export interface UnpricedRefusal {
+  budgetId: string;
+  scope: BudgetScope;
+  model: string;
+  message: string;
+}
+
+export type CallReservation =
+  | { ok: true; hold: BudgetHold }
+  | { ok: false; rejection: BudgetRejection; unpriced?: UnpricedDecision }
+  | { ok: false; refusal: UnpricedRefusal };
 
 // Soft budgets are counted by the store like hard ones but can never refuse: their limit is the largest safe integer.
 const UNLIMITED = Number.MAX_SAFE_INTEGER;
@@ -73,6 +95,76 @@ export function applicableBudgets(rules: BudgetRule[], identity: Identity | unde
 export function amountFor(rule: BudgetRule, amounts: BudgetAmounts): number {
   if (rule.unit === 'tokens') return Math.min(Math.max(0, Math.ceil(amounts.tokens)), UNLIMITED);
   return amounts.cost === undefined ? 0 : toNanoDollars(amounts.cost);
+}
+
+/**
+ * Reserves a call's maximum against the budgets that apply to it. A model without a price is handled by
+ * `unpricedPolicy` first: a hard USD budget cannot hold an unknown amount, so `refuse` answers before the
+ * store is asked (nothing is reserved, nothing reaches the upstream); `price_as` reserves at the named
+ * model's prices; `allow` reserves $0 on USD budgets and the tokens on token budgets. Store failures reject.
+ */
+export async function reserveForCall(
+  config: MeterConfig,
+  call: AiCall,
+  applied: AppliedBudget[],
+): Promise<CallReservation> {
+  let resolved = config.resolveModel(call.model);
+  let unpriced: UnpricedDecision | undefined;
+  if (resolved === undefined && applied.some((budget) => budget.rule.unit === 'usd')) {
+    const policy = config.unpricedPolicy;
+    if (policy.kind === 'price_as') {
+      unpriced = { policy: 'price_as', priceAs: policy.model };
+      resolved = policy.model;
+    } else {
+      const hard = applied.find((budget) => budget.rule.unit === 'usd' && !budget.rule.soft);
+      if (policy.kind === 'refuse' && hard !== undefined) {
+        return { ok: false, refusal: unpricedRefusal(hard, call.model) };
+      }
+      // Soft budgets never refuse: under `refuse` with only soft USD budgets the call is served as under `allow`.
+      unpriced = { policy: 'allow' };
+    }
+  }
+  await call.preparePromptCount();
+  const amounts = maximumAmounts(call, config.catalog, resolved, config.maxOutputTokens);
+  const result = await reserveBudgets(config.store, applied, amounts, Date.now());
+  if (unpriced === undefined) return result;
+  if (result.ok) result.hold.unpriced = unpriced;
+  return result.ok ? result : { ...result, unpriced };
+}
+
+function unpricedRefusal(budget: AppliedBudget, model: string): UnpricedRefusal {
+  return {
+    budgetId: budget.budgetId,
+    scope: budget.rule.scope,
+    model,
+    message:
+      `Model ${JSON.stringify(model)} has no price, so budget ${budget.budgetId} cannot count what this call ` +
+      `would cost: calls to unpriced models are refused under a USD budget (unpricedPolicy 'refuse'). Use a ` +
+      'priced model, add its price to the catalog, or set unpricedPolicy.',
+  };
+}
+
+/**
+ * Headers and body of the 403 for a call `unpricedPolicy: 'refuse'` turned away. Not a 429: waiting does not
+ * help, and `x-should-retry: false` keeps SDKs from retrying it.
+ */
+export function unpricedRefusalResponse(refusal: UnpricedRefusal): {
+  status: 403;
+  headers: Record<string, string>;
+  body: string;
+} {
+  return {
+    status: 403,
+    headers: {
+      'content-type': 'application/json',
+      'x-should-retry': 'false',
+      'x-tokenmeter-budget-id': headerSafe(refusal.budgetId),
+      'x-tokenmeter-budget-unit': 'usd',
+    },
+    body: JSON.stringify({
+      error: { type: 'unpriced_model', code: 'unpriced_model', message: refusal.message, param: 'model' },
+    }),
+  };
 }
 
 export async function reserveBudgets(

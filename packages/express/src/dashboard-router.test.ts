@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { type FlatRatePlan, Money } from '@tokenmeter/core';
 import express from 'express';
+import { JSDOM } from 'jsdom';
 import request from 'supertest';
 import { describe, expect, it } from 'vitest';
 import { dashboardHtml, dashboardScript, dashboardStyles } from './dashboard-assets';
@@ -157,6 +158,49 @@ describe('dashboardRouter', () => {
       { bucket: 'reasoning', label: 'Reasoning', tokens: 0 },
     ]);
     expect(body.rejected).toEqual({ requests: 1, byUser: [{ key: 'dave', requests: 1 }] });
+    // The unpriced model is folded into "others" by cost, but the badge data still names it.
+    expect(body.unpriced).toEqual({ requests: 1, byModel: [{ key: 'my-own-llm', requests: 1 }] });
+    expect(body.byModel.rows[1]).toMatchObject({ others: true, unpricedRequests: 1 });
+    expect(body.byModel.rows[0]).toMatchObject({ unpricedRequests: 0 });
+  });
+
+  it('badges models without a price in the page, and says their cost is unknown rather than $0', async () => {
+    const app = await appWith(createMemoryStore({ now: () => NOW }), { topN: 6 });
+    const html = (await request(app).get('/dashboard/').expect(200)).text;
+    const summary = (await request(app).get('/dashboard/api/summary').expect(200)).text;
+    const dom = new JSDOM(html, { url: 'http://127.0.0.1/dashboard/', runScripts: 'outside-only' });
+    const window = dom.window;
+    // jsdom has no fetch: the page's one request answers with the router's real summary.
+    Object.assign(window, { fetch: async () => ({ ok: true, status: 200, json: async () => JSON.parse(summary) }) });
+    window.eval(dashboardScript);
+    const document = window.document;
+    for (let attempt = 0; attempt < 200 && document.body.dataset.loaded !== 'true'; attempt++) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    expect(document.getElementById('status')?.textContent).toBe('Live.');
+    expect(document.body.dataset.loaded).toBe('true');
+    // One badge per breakdown: the model, the route it was called on and the user who called it.
+    const badges = [...document.querySelectorAll('[data-testid="unpriced-badge"]')];
+    expect(badges.map((badge) => badge.closest('table')?.dataset.testid)).toEqual(['by-model', 'by-route', 'by-user']);
+    const byUser = document.querySelector('[data-testid="by-user"] [data-testid="unpriced-badge"]')?.closest('tr');
+    expect(byUser?.querySelector('th')?.textContent).toBe('carol no price · 1 call');
+    const row = badges[0]?.closest('tr');
+    expect(row?.querySelector('th')?.textContent).toBe('my-own-llm no price · 1 call');
+    expect(row?.lastElementChild?.textContent).toBe('unknown');
+    const note = document.querySelector('[data-testid="unpriced-note"]');
+    expect(note?.hidden).toBe(false);
+    expect(note?.textContent).toContain('1 call in the last 30 days went to models without a price (my-own-llm: 1)');
+    expect(note?.textContent).toContain('not $0');
+    window.close();
+  });
+
+  it('reports no unpriced calls when every model has a price', async () => {
+    const store = createMemoryStore({ now: () => NOW });
+    await store.recordEvents([event({ id: 'priced-only', inputTokens: 10, cost: '0.0000015' })]);
+    const app = express();
+    app.use('/dashboard', dashboardRouter({ store, authorize: () => true, now: () => NOW }));
+    const { body } = await request(app).get('/dashboard/api/summary').expect(200);
+    expect(body.unpriced).toEqual({ requests: 0, byModel: [] });
   });
 
   it("shows each user's use of a budget from the store's own counters", async () => {

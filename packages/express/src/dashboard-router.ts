@@ -48,6 +48,8 @@ interface BreakdownRow {
   cost: string;
   costDisplay: string;
   rejectedRequests: number;
+  /** Calls to models without a price: their cost is unknown (not $0) and not in `cost`. */
+  unpricedRequests: number;
   /** Share of the period's cost (of its tokens when nothing was priced), for bar widths only. */
   share: number;
 }
@@ -79,6 +81,8 @@ export interface DashboardSummary {
   /** Budget rules given to the dashboard (rows list only subjects with use or refusals). */
   budgetRules: number;
   rejected: { requests: number; byUser: { key: string; requests: number }[] };
+  /** Calls to models without a price in the range, by model (every such model, most calls first). */
+  unpriced: { requests: number; byModel: { key: string; requests: number }[] };
   plan: PlanView;
 }
 
@@ -257,6 +261,11 @@ export async function buildSummary(config: Config, now: number): Promise<Dashboa
     .sort((a, b) => b.rejectedRequests - a.rejectedRequests)
     .map((group) => ({ key: group.key, requests: group.rejectedRequests }));
 
+  const unpricedByModel = byModel.groups
+    .filter((group) => group.unpricedRequests > 0)
+    .sort((a, b) => b.unpricedRequests - a.unpricedRequests || (a.key < b.key ? -1 : 1))
+    .map((group) => ({ key: group.key, requests: group.unpricedRequests }));
+
   const series = await store.dailySeries({ from: rangeStart, to, timeZone });
   const plan = buildPlanView({ series, plans: config.plans, today: todayKey });
 
@@ -285,6 +294,7 @@ export async function buildSummary(config: Config, now: number): Promise<Dashboa
     budgets,
     budgetRules: config.budgets.length,
     rejected: { requests: rangeTotals.rejectedRequests, byUser: rejectedByUser },
+    unpriced: { requests: rangeTotals.unpricedRequests, byModel: unpricedByModel },
     plan,
   };
 }
@@ -324,6 +334,7 @@ function breakdown(groups: UsageGroup[], totals: UsageTotals, topN: number, days
       cost: cost.toString(),
       costDisplay: displayUsd(cost),
       rejectedRequests: members.reduce((sum, member) => sum + member.rejectedRequests, 0),
+      unpricedRequests: members.reduce((sum, member) => sum + member.unpricedRequests, 0),
       share: totalCost.isZero() ? (totalTokens === 0 ? 0 : tokens / totalTokens) : Number(cost.ratioTo(totalCost, 4)),
     };
   };

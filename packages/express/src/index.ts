@@ -13,9 +13,9 @@ export { InvalidBudgetWindowError } from './invalid-budget-window-error';
 export { InvalidDashboardOptionsError } from './invalid-dashboard-options-error';
 export { InvalidMeterOptionsError } from './invalid-meter-options-error';
 export { InvalidUsageQueryError } from './invalid-usage-query-error';
-export { loopbackOnly } from './loopback';
 export type { KeyStore, RedisKeyStoreOptions, VirtualKeyRecord } from './key-store';
 export { createMemoryKeyStore, createRedisKeyStore, createSqliteKeyStore, keyStoreFromSpec } from './key-store';
+export { loopbackOnly } from './loopback';
 export type { InAppMeterOptions, MeterMiddleware } from './meter';
 export { budgetErrorHandler, meter, wrapAnthropic, wrapOpenAI } from './meter';
 export type { RequestUsage } from './meter-context';
@@ -31,6 +31,7 @@ export type {
   MeteredProxyOptions,
   MeterLogger,
   MeterOptions,
+  UnpricedPolicyOption,
   UsageEventObserver,
 } from './meter-options';
 export type { MeteredProxy } from './metered-proxy';

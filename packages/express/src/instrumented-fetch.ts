@@ -4,7 +4,6 @@ import {
   AiCall,
   estimateUsage,
   isObject,
-  maximumAmounts,
   mergeCutUsage,
   type Operation,
   outputTextOf,
@@ -17,7 +16,8 @@ import {
   endBudgetHold,
   notifyBudgetWarnings,
   rejectionResponse,
-  reserveBudgets,
+  reserveForCall,
+  unpricedRefusalResponse,
 } from './budget-enforcer';
 import { BufferedResponse } from './buffered-response';
 import { describeError, type MeterConfig, parseMeterOptions } from './meter-config';
@@ -130,11 +130,22 @@ async function meteredFetch(
   let hold: BudgetHold | undefined;
   const applied = config.budgets.length > 0 ? applicableBudgets(config.budgets, identity, route) : [];
   if (applied.length > 0) {
-    await call.preparePromptCount();
-    const amounts = maximumAmounts(call, config.catalog, config.resolveModel(call.model), config.maxOutputTokens);
-    const result = await reserveBudgets(config.store, applied, amounts, Date.now());
+    const result = await reserveForCall(config, call, applied);
+    if (!result.ok && 'refusal' in result) {
+      const unpriced = { policy: 'refuse' as const };
+      const event = buildRejectedEvent(config, { call, requestId, route, identity, unpriced }, started);
+      config.sink.annotate(event, { budgetScope: result.refusal.scope });
+      record(event);
+      const { status, headers, body } = unpricedRefusalResponse(result.refusal);
+      return new Response(body, { status, statusText: 'Forbidden', headers });
+    }
     if (!result.ok) {
-      const event = buildRejectedEvent(config, { call, requestId, route, identity }, started);
+      const unpriced = result.unpriced;
+      const event = buildRejectedEvent(
+        config,
+        { call, requestId, route, identity, ...(unpriced ? { unpriced } : {}) },
+        started,
+      );
       config.sink.annotate(event, { budgetScope: result.rejection.scope });
       record(event);
       // An answer, not a thrown error: SDKs turn a thrown fetch error into a retried connection error, while
@@ -163,6 +174,7 @@ async function meteredFetch(
       route: context ? captureRoute(context) : route,
       identity: context?.identity ?? identity,
       usage,
+      ...(hold?.unpriced ? { unpriced: hold.unpriced } : {}),
       status,
       streamed,
       durationMs: performance.now() - started,

@@ -9,6 +9,7 @@ import type {
   MeteredProxyOptions,
   MeterLogger,
   MeterOptions,
+  UnpricedPolicyOption,
   UsageEventObserver,
 } from './meter-options';
 import { createMemoryStore } from './store-memory';
@@ -28,8 +29,17 @@ export interface MeterConfig {
   logger: MeterLogger;
   metrics: UsageEventObserver | undefined;
   warnOnce(code: string, message: string): void;
+  /** Logs, once per model name (a bounded number of names), that a model has no price. */
+  warnUnpricedModel(model: string): void;
   resolveModel(model: string): ResolvedModel | undefined;
+  unpricedPolicy: UnpricedPolicy;
 }
+
+/** `unpricedPolicy`, checked: `price_as` holds the catalog entry the unknown models are priced as. */
+export type UnpricedPolicy = { kind: 'refuse' } | { kind: 'allow' } | { kind: 'price_as'; model: ResolvedModel };
+
+/** Distinct unknown model names logged before the log says "and more" and stops (names come from requests). */
+export const UNPRICED_WARNING_LIMIT = 100;
 
 export interface ProxyConfig extends MeterConfig {
   upstream: URL;
@@ -48,6 +58,7 @@ const KNOWN_OPTIONS = new Set([
   'identify',
   'budgets',
   'onBudgetWarning',
+  'unpricedPolicy',
   'maxOutputTokens',
   'headers',
   'onEvent',
@@ -126,6 +137,7 @@ export function parseMeterOptions(input: MeterOptions | undefined, proxy = false
     throw new InvalidMeterOptionsError('headers', 'expected true or false');
   }
   const budgets = parseBudgetRules(options.budgets);
+  const unpricedPolicy = parseUnpricedPolicy(options.unpricedPolicy, catalog);
   if (budgets.length > 0) {
     // Budgets count every prompt: load the tokenizers now rather than stall the first requests (0.3–0.5 s each).
     try {
@@ -163,6 +175,33 @@ export function parseMeterOptions(input: MeterOptions | undefined, proxy = false
     return result;
   };
 
+  const unpricedWarned = new Set<string>();
+  const warnUnpricedModel = (model: string) => {
+    if (unpricedWarned.has(model) || unpricedWarned.size > UNPRICED_WARNING_LIMIT) return;
+    unpricedWarned.add(model);
+    if (unpricedWarned.size > UNPRICED_WARNING_LIMIT) {
+      warnOnce(
+        'UNPRICED_MODEL',
+        `more than ${UNPRICED_WARNING_LIMIT} models without a price; no further names are logged (see tokenmeter_unpriced_calls_total).`,
+      );
+      return;
+    }
+    const policy = budgets.every((rule) => rule.unit !== 'usd')
+      ? 'no USD budget is configured, so nothing limits what they spend'
+      : unpricedPolicy.kind === 'refuse'
+        ? 'calls under a hard USD budget are refused (unpricedPolicy: refuse)'
+        : unpricedPolicy.kind === 'allow'
+          ? 'USD budgets count them as $0 (unpricedPolicy: allow); token budgets still count their tokens'
+          : `USD budgets count them at the prices of ${unpricedPolicy.model.entry.id} (unpricedPolicy: priceAs)`;
+    try {
+      logger.warn(
+        `tokenmeter [UNPRICED_MODEL]: model ${JSON.stringify(model)} has no price in the catalog: its calls are recorded with priced: false, never as $0; ${policy}. Add its price with catalog.withEntries(). See ${HELP_BASE}#unpriced-model`,
+      );
+    } catch {
+      // A broken logger must not break a request.
+    }
+  };
+
   const onBudgetWarning =
     options.onBudgetWarning ??
     ((warning: BudgetWarning) =>
@@ -184,8 +223,37 @@ export function parseMeterOptions(input: MeterOptions | undefined, proxy = false
     logger,
     metrics: options.metrics,
     warnOnce,
+    warnUnpricedModel,
     resolveModel,
+    unpricedPolicy,
   };
+}
+
+function parseUnpricedPolicy(option: UnpricedPolicyOption | undefined, catalog: PriceCatalog): UnpricedPolicy {
+  if (option === undefined || option === 'refuse') return { kind: 'refuse' };
+  if (option === 'allow') return { kind: 'allow' };
+  if (typeof option === 'object' && option !== null && 'priceAs' in option) {
+    const name = (option as { priceAs: unknown }).priceAs;
+    if (typeof name !== 'string' || name === '') {
+      throw new InvalidMeterOptionsError('unpricedPolicy.priceAs', 'expected the name of a model in the catalog');
+    }
+    let model: ResolvedModel | undefined;
+    try {
+      model = catalog.tryResolve(name);
+    } catch {
+      model = undefined;
+    }
+    if (model === undefined) {
+      const suggestions = catalog.suggest(name);
+      const hint = suggestions.length > 0 ? `; did you mean ${suggestions.map((id) => `"${id}"`).join(', ')}?` : '';
+      throw new InvalidMeterOptionsError(
+        'unpricedPolicy.priceAs',
+        `${JSON.stringify(name)} is not in the catalog, so it cannot price other models${hint}`,
+      );
+    }
+    return { kind: 'price_as', model };
+  }
+  throw new InvalidMeterOptionsError('unpricedPolicy', "expected 'refuse', 'allow' or { priceAs: '<model>' }");
 }
 
 export function parseProxyOptions(input: MeteredProxyOptions | undefined): ProxyConfig {

@@ -54,6 +54,17 @@ export interface BudgetWarning {
   used: string;
 }
 
+/**
+ * What USD budgets do with a call to a model the catalog has no price for (its cost is unknown, never $0):
+ * - `'refuse'` (default): a hard USD budget that applies to the call refuses it before it reaches the
+ *   upstream (HTTP 403, code `unpriced_model`); calls under no USD budget are served and recorded unpriced.
+ * - `'allow'`: served; USD budgets count it as $0, token budgets count its tokens; the event says
+ *   `priced: false, unpricedPolicy: 'allow'`.
+ * - `{ priceAs: 'gpt-4o' }`: reserved and settled at that catalog model's prices; the event carries that cost
+ *   and `pricedAs: '<id>'`.
+ */
+export type UnpricedPolicyOption = 'refuse' | 'allow' | { priceAs: string };
+
 export interface MeterLogger {
   warn(message: string): void;
 }
@@ -78,6 +89,8 @@ export interface MeterOptions {
   identify?: IdentifyFunction;
   /** Budgets: rule objects or shorthands like `'5/day'`, `'user:0.50/day'`, `'tenant:100000tokens/month'`. Default: none. */
   budgets?: BudgetRuleOptions | string | Array<BudgetRuleOptions | string>;
+  /** What USD budgets do with calls to a model that has no price (see `UnpricedPolicyOption`). Default `'refuse'`. */
+  unpricedPolicy?: UnpricedPolicyOption;
   /** Called when a soft budget is exceeded. Default: a log line via `logger` (once per budget and window). */
   onBudgetWarning?: (warning: BudgetWarning) => void;
   /**

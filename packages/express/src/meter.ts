@@ -146,7 +146,8 @@ function wrapClient<T extends object>(client: T, name: string, options?: MeterOp
 /**
  * Express error handler for refused AI calls: an SDK's 429 error whose code is `budget_exceeded` (what an
  * instrumented call answers when a budget cannot hold it) or a `BudgetExceededError` becomes the same 429
- * the proxy sends (OpenAI-style body, `Retry-After`, budget headers). Other errors go to the next handler.
+ * the proxy sends (OpenAI-style body, `Retry-After`, budget headers); an SDK's 403 `unpriced_model` (a USD
+ * budget refused a model without a price) becomes the proxy's 403. Other errors go to the next handler.
  */
 export function budgetErrorHandler() {
   return (error: unknown, _req: Request, res: Response, next: NextFunction): void => {
@@ -166,7 +167,7 @@ export function budgetErrorHandler() {
       return;
     }
     const body = JSON.stringify({ error: rejected.error });
-    res.writeHead(429, {
+    res.writeHead(rejected.status, {
       ...rejected.headers,
       'content-type': 'application/json',
       'content-length': String(Buffer.byteLength(body)),
@@ -175,13 +176,21 @@ export function budgetErrorHandler() {
   };
 }
 
-/** Reads an OpenAI / Anthropic SDK `APIError` for a budget refusal (status 429, code `budget_exceeded`). */
-function budgetRejectionOf(error: unknown): { error: unknown; headers: Record<string, string> } | undefined {
+/**
+ * Reads an OpenAI / Anthropic SDK `APIError` for a budget refusal (status 429, code `budget_exceeded`) or a
+ * refused unpriced model (status 403, code `unpriced_model`).
+ */
+function budgetRejectionOf(
+  error: unknown,
+): { status: number; error: unknown; headers: Record<string, string> } | undefined {
   if (typeof error !== 'object' || error === null) return undefined;
   const candidate = error as { status?: unknown; error?: unknown; headers?: unknown };
   const inner = candidate.error as { code?: unknown; error?: { code?: unknown } } | undefined;
   const code = inner?.code ?? inner?.error?.code;
-  if (candidate.status !== 429 || code !== 'budget_exceeded') return undefined;
+  const status = candidate.status;
+  if (!(status === 429 && code === 'budget_exceeded') && !(status === 403 && code === 'unpriced_model')) {
+    return undefined;
+  }
   const headers: Record<string, string> = {};
   const source = candidate.headers;
   const read = (name: string): string | undefined =>
@@ -200,5 +209,5 @@ function budgetRejectionOf(error: unknown): { error: unknown; headers: Record<st
     const value = read(name);
     if (value !== undefined) headers[name] = value;
   }
-  return { error: inner?.error ?? inner, headers };
+  return { status, error: inner?.error ?? inner, headers };
 }

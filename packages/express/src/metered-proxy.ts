@@ -20,7 +20,8 @@ import {
   endBudgetHold,
   notifyBudgetWarnings,
   rejectionResponse,
-  reserveBudgets,
+  reserveForCall,
+  unpricedRefusalResponse,
 } from './budget-enforcer';
 import { sendError, streamErrorEvent } from './error-response';
 import { describeError, HELP_BASE, type ProxyConfig, parseProxyOptions } from './meter-config';
@@ -432,12 +433,9 @@ async function meterCall(
   let hold: BudgetHold | undefined;
   const applied = config.budgets.length > 0 ? applicableBudgets(config.budgets, identity, route) : [];
   if (applied.length > 0) {
-    const resolved = config.resolveModel(call.model);
-    await call.preparePromptCount();
-    const amounts = maximumAmounts(call, config.catalog, resolved, config.maxOutputTokens);
-    let result: Awaited<ReturnType<typeof reserveBudgets>>;
+    let result: Awaited<ReturnType<typeof reserveForCall>>;
     try {
-      result = await reserveBudgets(config.store, applied, amounts, Date.now());
+      result = await reserveForCall(config, call, applied);
     } catch (error) {
       if (!(error instanceof StoreUnavailableError)) {
         config.warnOnce('STORE_RESERVE_FAILED', `budget reservation failed: ${describeError(error)}.`);
@@ -454,11 +452,25 @@ async function meterCall(
       );
       return;
     }
+    if (!result.ok && 'refusal' in result) {
+      const { status, headers, body } = unpricedRefusalResponse(result.refusal);
+      res.writeHead(status, { ...headers, 'content-length': String(Buffer.byteLength(body)) });
+      res.end(body);
+      const unpriced = { policy: 'refuse' as const };
+      const event = buildRejectedEvent(config, { call, requestId, route, identity, unpriced }, started);
+      config.sink.record(event, { budgetScope: result.refusal.scope });
+      return;
+    }
     if (!result.ok) {
       const { headers, body } = rejectionResponse(result.rejection);
       res.writeHead(429, { ...headers, 'content-length': String(Buffer.byteLength(body)) });
       res.end(body);
-      const event = buildRejectedEvent(config, { call, requestId, route, identity }, started);
+      const unpriced = result.unpriced;
+      const event = buildRejectedEvent(
+        config,
+        { call, requestId, route, identity, ...(unpriced ? { unpriced } : {}) },
+        started,
+      );
       config.sink.record(event, { budgetScope: result.rejection.scope });
       return;
     }
@@ -635,6 +647,7 @@ class CallState {
       route: this.route,
       identity: this.identity,
       usage,
+      ...(this.hold?.unpriced ? { unpriced: this.hold.unpriced } : {}),
       status,
       streamed: this.tap !== undefined,
       durationMs: performance.now() - this.started,

@@ -41,6 +41,31 @@ describe('createMetrics (Prometheus)', () => {
     expect(text).not.toMatch(/alice|bob/);
   });
 
+  it('counts calls to unpriced models by policy, never priced ones, with the model label bounded', async () => {
+    const metrics = createMetrics({ maxLabelValues: 3 });
+    const unknown = { provider: 'unknown', cost: undefined, priced: false };
+    metrics.observe(usageEvent({ ...unknown, model: 'new-model' }));
+    metrics.observe(usageEvent({ ...unknown, model: 'new-model', unpricedPolicy: 'allow' }));
+    metrics.observe(
+      usageEvent({ ...unknown, model: 'new-model', unpricedPolicy: 'refuse', rejected: true, status: 403 }),
+      { budgetScope: 'user' },
+    );
+    metrics.observe(
+      usageEvent({ provider: 'unknown', model: 'new-model', unpricedPolicy: 'price_as', pricedAs: 'gpt-4o' }),
+    );
+    metrics.observe(usageEvent());
+    for (const model of ['x-1', 'x-2', 'x-3', 'x-4']) metrics.observe(usageEvent({ ...unknown, model }));
+    const text = await metrics.registry.metrics();
+    expect(text).toContain('tokenmeter_unpriced_calls_total{model="new-model",policy="none"} 1');
+    expect(text).toContain('tokenmeter_unpriced_calls_total{model="new-model",policy="allow"} 1');
+    expect(text).toContain('tokenmeter_unpriced_calls_total{model="new-model",policy="refuse"} 1');
+    expect(text).toContain('tokenmeter_unpriced_calls_total{model="new-model",policy="price_as"} 1');
+    expect(text).not.toContain('tokenmeter_unpriced_calls_total{model="gpt-4o-mini"');
+    // new-model, gpt-4o-mini and x-1 fill the 3 model values: x-2 … x-4 are "other".
+    expect(text).toContain('tokenmeter_unpriced_calls_total{model="x-1",policy="none"} 1');
+    expect(text).toContain('tokenmeter_unpriced_calls_total{model="other",policy="none"} 3');
+  });
+
   it('reports new label values beyond the bound as "other"', async () => {
     const metrics = createMetrics({ maxLabelValues: 2, prefix: 'app_' });
     for (const model of ['a', 'b', 'c', 'd']) metrics.observe(usageEvent({ model }));

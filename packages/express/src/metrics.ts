@@ -129,6 +129,14 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     labelNames: ['endpoint', 'outcome'] as const,
     registers: [registry],
   });
+  const unpriced = new Counter({
+    name: `${prefix}unpriced_calls_total`,
+    help:
+      'Calls to models without a price (their cost is unknown, never $0), by what unpricedPolicy did: refuse, allow, ' +
+      'price_as, or none when no USD budget applied.',
+    labelNames: ['model', 'policy'] as const,
+    registers: [registry],
+  });
 
   let otel: { tokenUsage: OtelHistogram; operationDuration: OtelHistogram; cost: OtelCounter } | undefined;
   if (options.meterProvider) {
@@ -158,6 +166,9 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     const route = labels.value('route', event.route);
     const base = { model, provider, route };
     requests.inc({ ...base, status: labels.value('status', String(event.status)) });
+    if (!event.priced || event.pricedAs !== undefined) {
+      unpriced.inc({ model, policy: event.unpricedPolicy ?? 'none' });
+    }
     if (event.rejected) {
       rejections.inc({ scope: labels.value('scope', details.budgetScope) });
       return;

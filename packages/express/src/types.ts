@@ -36,9 +36,20 @@ export interface UsageEvent {
   /** Exact cost in USD as a decimal string; absent when `priced` is false. */
   cost?: string;
   priced: boolean;
+  /**
+   * The model has no price and `unpricedPolicy: { priceAs }` priced it: `cost` is at this catalog id's prices
+   * (an assumption you configured, not the provider's bill).
+   */
+  pricedAs?: string;
+  /**
+   * Set when the model had no price and a USD budget applied: what `unpricedPolicy` did with the call
+   * (`refuse`: refused before the upstream, `rejected` is set; `allow`: served, `priced: false`;
+   * `price_as`: served and priced as `pricedAs`).
+   */
+  unpricedPolicy?: 'refuse' | 'allow' | 'price_as';
   /** Some tokens were counted or guessed by tokenmeter rather than reported by the provider. */
   estimated: boolean;
-  /** HTTP status the client received. 429 with `rejected` for budget rejections. */
+  /** HTTP status the client received. 429 with `rejected` for budget rejections, 403 for `unpriced_model`. */
   status: number;
   /** The call was refused by a budget before reaching the upstream. */
   rejected?: boolean;

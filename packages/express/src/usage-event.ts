@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import type { CostResult, NormalizedUsage, ResolvedModel } from '@tokenmeter/core';
 import { type AiCall, costOf, emptyBuckets, type Operation, providerHint } from './ai-call';
+import type { UnpricedDecision } from './budget-enforcer';
 import type { MeterConfig } from './meter-config';
 import type { Identity } from './meter-options';
 import type { UsageEvent } from './types';
@@ -18,6 +19,8 @@ export interface CallOutcome {
   durationMs: number;
   error?: UsageEvent['error'];
   rejected?: boolean;
+  /** What `unpricedPolicy` decided for this call when its model has no price and a USD budget applied. */
+  unpriced?: UnpricedDecision;
 }
 
 /** The model a call is billed as: the answering model when the catalog knows it, else the requested one. */
@@ -34,16 +37,19 @@ export function billedModel(
   return { name: resolved ? call.model : (reported ?? call.model), resolved };
 }
 
-/** The event of a call a budget refused before it reached the upstream: no tokens, status 429. */
+/**
+ * The event of a call a budget refused before it reached the upstream: no tokens, status 429 (403 when
+ * `unpricedPolicy: 'refuse'` turned an unpriced model away).
+ */
 export function buildRejectedEvent(
   config: MeterConfig,
-  call: Pick<CallOutcome, 'call' | 'requestId' | 'route' | 'identity'>,
+  call: Pick<CallOutcome, 'call' | 'requestId' | 'route' | 'identity' | 'unpriced'>,
   startedAt: number,
 ): UsageEvent {
   return buildUsageEvent(config, {
     ...call,
     usage: undefined,
-    status: 429,
+    status: call.unpriced?.policy === 'refuse' ? 403 : 429,
     streamed: false,
     durationMs: performance.now() - startedAt,
     rejected: true,
@@ -58,7 +64,12 @@ export function buildUsageEvent(
   const { call, usage } = outcome;
   const model = billedModel(config, call, usage?.model);
   const buckets = usage ?? { ...emptyBuckets(), estimated: false };
-  const cost = costOf(buckets, model.name, model.resolved, config.catalog);
+  // An unknown model under `priceAs` is costed at the named model's prices, as its budget reservation was.
+  const priceAs = model.resolved === undefined ? outcome.unpriced?.priceAs : undefined;
+  const cost = priceAs
+    ? costOf(buckets, priceAs.entry.id, priceAs, config.catalog)
+    : costOf(buckets, model.name, model.resolved, config.catalog);
+  if (model.resolved === undefined) config.warnUnpricedModel(model.name);
   const identity = outcome.identity;
   const event: UsageEvent = {
     id: randomUUID(),
@@ -86,6 +97,8 @@ export function buildUsageEvent(
   if (identity?.feature !== undefined) event.feature = identity.feature;
   if (outcome.error !== undefined) event.error = outcome.error;
   if (outcome.rejected) event.rejected = true;
+  if (model.resolved === undefined && outcome.unpriced) event.unpricedPolicy = outcome.unpriced.policy;
+  if (priceAs) event.pricedAs = priceAs.entry.id;
   return { event, cost };
 }
 
@@ -102,6 +115,7 @@ export function usageHeaders(event: UsageEvent): Record<string, string> {
     'x-tokenmeter-estimated': String(event.estimated),
   };
   if (event.cost !== undefined) headers['x-tokenmeter-cost'] = event.cost;
+  if (event.pricedAs !== undefined) headers['x-tokenmeter-priced-as'] = headerText(event.pricedAs);
   return headers;
 }
 
