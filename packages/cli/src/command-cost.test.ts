@@ -142,7 +142,7 @@ describe('tokenmeter cost', () => {
 
   it('bad --tier, --format or --at: exit 2', async () => {
     expect((await runCli('cost', '--model', 'gpt-4o', '--input', '1', '--output', '1', '--tier', 'gold')).code).toBe(2);
-    expect((await runCli('cost', '--model', 'gpt-4o', '--usage', '-', '--format', 'cohere')).code).toBe(2);
+    expect((await runCli('cost', '--model', 'gpt-4o', '--usage', '-', '--format', 'bogus')).code).toBe(2);
     expect((await runCli('cost', '--model', 'gpt-4o', '--input', '1', '--output', '1', '--at', 'yesterday')).code).toBe(
       2,
     );
