@@ -5,6 +5,7 @@ import type { NextFunction, Request, Response } from 'express';
 import {
   AiCall,
   estimateUsage,
+  identifyProvider,
   isObject,
   maximumAmounts,
   mergeCutUsage,
@@ -392,6 +393,7 @@ async function meterCall(
 
   const state = new CallState(config, call, requestId, route, identity, hold, started);
   const target = upstreamFor(config, req, path);
+  identifyProvider(call, target.hostname, config.resolveModel);
   const upstream = sendUpstream(
     agents,
     target,
@@ -541,7 +543,10 @@ function relayStream(
   status: number,
   stripUsageChunk: boolean,
 ): void {
-  const tap = new SseTap(state.call.format, { stripUsageChunk });
+  const tap = new SseTap(state.call.format, {
+    stripUsageChunk,
+    ...(state.call.provider === undefined ? {} : { provider: state.call.provider }),
+  });
   state.tap = tap;
   const headers = responseHeaders(response, stripUsageChunk);
   if (config.headers && state.hold) Object.assign(headers, state.hold.headers);
