@@ -12,6 +12,8 @@ import {
   MISTRAL_CHAT,
   OPENAI_AUDIO_CHAT,
   OPENAI_EMBEDDINGS,
+  OPENAI_REALTIME_DONE,
+  OPENAI_TRANSCRIPTION,
   OPENROUTER_CHAT,
   TOGETHER_CHAT,
   XAI_CHAT,
@@ -79,6 +81,17 @@ const catalog = new PriceCatalog([
       aliases: ['gpt-4o-audio-preview-2024-12-17'],
     },
   ),
+  // https://platform.openai.com/docs/pricing (gpt-4o-transcribe: text and audio input, text output)
+  entry('gpt-4o-transcribe', 'openai', { input: '2.50', inputAudio: '6', output: '10' }),
+  // https://platform.openai.com/docs/pricing (gpt-realtime: text and audio, cached input of both)
+  entry('gpt-realtime', 'openai', {
+    input: '4',
+    cachedInput: '0.40',
+    inputAudio: '32',
+    cachedInputAudio: '0.40',
+    output: '16',
+    outputAudio: '64',
+  }),
   // https://platform.openai.com/docs/pricing (embeddings)
   entry('text-embedding-3-small', 'openai', { input: '0.02', output: '0' }, { mode: 'embedding' }),
   // https://cohere.com/pricing (Command R+ 08-2024)
@@ -119,6 +132,10 @@ describe('every provider prices exactly from its documented response shape', () 
     ['Anthropic batch result', ANTHROPIC_BATCH_RESULT, 'claude-sonnet-4-5', undefined, '0.0002865'],
     // 17 text × 2.50 + 133 audio × 40 + 20 text × 10 + 84 audio × 80.
     ['OpenAI audio', OPENAI_AUDIO_CHAT, 'gpt-4o-audio-preview', undefined, '0.0122825'],
+    // 14 audio × 6 + 45 × 10.
+    ['OpenAI transcription', OPENAI_TRANSCRIPTION, 'gpt-4o-transcribe', undefined, '0.000534'],
+    // 55 text × 4 + 64 cached text × 0.40 + 13 audio × 32 + 30 text out × 16 + 91 audio out × 64.
+    ['OpenAI Realtime', OPENAI_REALTIME_DONE, 'gpt-realtime', undefined, '0.0069656'],
     ['OpenAI embeddings', OPENAI_EMBEDDINGS, 'text-embedding-3-small', undefined, '0.00000016'],
     // billed_units only: 17 × 2.50 + 12 × 10.
     ['Cohere', COHERE_CHAT, 'command-r-plus-08-2024', undefined, '0.0001625'],

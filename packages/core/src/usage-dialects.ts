@@ -136,6 +136,53 @@ export const USAGE_DIALECTS: readonly UsageDialect[] = [
     ],
   },
   {
+    id: 'openai/audio',
+    providers: ['openai', 'azure'],
+    api: 'Audio transcriptions (gpt-4o-transcribe) and the Realtime API: `input_token_details` (singular)',
+    format: 'openai-responses',
+    reasoning: 'inside-output',
+    source: 'https://platform.openai.com/docs/api-reference/audio/json-object',
+    fields: [
+      {
+        field: 'input_tokens',
+        relation: 'includes',
+        bucket: 'inputTokens',
+        parts: ['input_token_details.cached_tokens', 'input_token_details.audio_tokens'],
+      },
+      {
+        field: 'input_token_details.audio_tokens',
+        relation: 'part-of',
+        of: 'input_tokens',
+        bucket: 'audioInputTokens',
+      },
+      {
+        field: 'input_token_details.cached_tokens',
+        relation: 'part-of',
+        of: 'input_tokens',
+        bucket: 'cachedInputTokens',
+      },
+      {
+        field: 'input_token_details.cached_tokens_details.audio_tokens',
+        relation: 'part-of',
+        of: 'input_token_details.cached_tokens',
+        bucket: 'cachedAudioInputTokens',
+      },
+      {
+        field: 'output_tokens',
+        relation: 'includes',
+        bucket: 'outputTokens',
+        parts: ['output_token_details.audio_tokens'],
+      },
+      {
+        field: 'output_token_details.audio_tokens',
+        relation: 'part-of',
+        of: 'output_tokens',
+        bucket: 'audioOutputTokens',
+      },
+      { field: 'total_tokens', relation: 'total', sumOf: ['input_tokens', 'output_tokens'] },
+    ],
+  },
+  {
     id: 'openai/embeddings',
     providers: ['openai', 'azure', 'mistral', 'together', 'fireworks'],
     api: 'Embeddings',

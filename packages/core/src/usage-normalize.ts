@@ -105,7 +105,14 @@ export function detectUsageFormat(payload: unknown): UsageFormat | undefined {
   if ('promptTokenCount' in usage || 'candidatesTokenCount' in usage) return 'gemini';
   if ('inputTokens' in usage || 'outputTokens' in usage || 'cacheReadInputTokens' in usage) return 'bedrock-converse';
   if ('billed_units' in usage) return 'cohere';
-  if ('input_tokens_details' in usage || 'output_tokens_details' in usage) return 'openai-responses';
+  if (
+    'input_tokens_details' in usage ||
+    'output_tokens_details' in usage ||
+    'input_token_details' in usage ||
+    usage.type === 'tokens'
+  ) {
+    return 'openai-responses';
+  }
   if (
     'cache_read_input_tokens' in usage ||
     'cache_creation_input_tokens' in usage ||
@@ -366,7 +373,11 @@ function fromOpenAiChat(
   return result;
 }
 
-/** Responses: same inclusive conventions as Chat Completions under different names. */
+/**
+ * Responses: same inclusive conventions as Chat Completions under different names. The audio APIs
+ * (transcriptions, Realtime) use the same counters with `input_token_details` / `output_token_details`
+ * (singular) that split text and audio, and cached tokens by modality.
+ */
 function fromOpenAiResponses(
   usage: Json,
   path: string,
@@ -377,32 +388,61 @@ function fromOpenAiResponses(
   const input = readCount(usage, 'input_tokens', path, true);
   const output = readCount(usage, 'output_tokens', path, true);
   const total = readCount(usage, 'total_tokens', path, false);
-  const inputDetails = readObject(usage, 'input_tokens_details', path);
-  const outputDetails = readObject(usage, 'output_tokens_details', path);
-  const cached = inputDetails
-    ? (readCount(inputDetails, 'cached_tokens', `${path}.input_tokens_details`, false) ?? 0)
-    : 0;
-  const reasoning = outputDetails
-    ? (readCount(outputDetails, 'reasoning_tokens', `${path}.output_tokens_details`, false) ?? 0)
-    : 0;
-  partNotAbove(cached, input, path, 'input_tokens_details.cached_tokens', 'input_tokens');
+  const inputKey = 'input_tokens_details' in usage ? 'input_tokens_details' : 'input_token_details';
+  const outputKey = 'output_tokens_details' in usage ? 'output_tokens_details' : 'output_token_details';
+  const inputDetails = readObject(usage, inputKey, path);
+  const outputDetails = readObject(usage, outputKey, path);
+  const inputPath = `${path}.${inputKey}`;
+  const outputPath = `${path}.${outputKey}`;
+  const cached = inputDetails ? (readCount(inputDetails, 'cached_tokens', inputPath, false) ?? 0) : 0;
+  const reasoning = outputDetails ? (readCount(outputDetails, 'reasoning_tokens', outputPath, false) ?? 0) : 0;
+  partNotAbove(cached, input, path, `${inputKey}.cached_tokens`, 'input_tokens');
   const additive = reasoningIsAdditive(provider, 'openai-responses', reasoning, input, output, total);
-  if (!additive) partNotAbove(reasoning, output, path, 'output_tokens_details.reasoning_tokens', 'output_tokens');
+  if (!additive) partNotAbove(reasoning, output, path, `${outputKey}.reasoning_tokens`, 'output_tokens');
   checkTotal(notes, total, input + output + (additive ? reasoning : 0), `${path}.total_tokens`);
-  return withMetadata(
+  const audioIn = inputDetails ? (readCount(inputDetails, 'audio_tokens', inputPath, false) ?? 0) : 0;
+  const cachedDetails = inputDetails ? readObject(inputDetails, 'cached_tokens_details', inputPath) : undefined;
+  const cachedAudio = fitPart(
+    notes,
+    cachedDetails ? (readCount(cachedDetails, 'audio_tokens', `${inputPath}.cached_tokens_details`, false) ?? 0) : 0,
+    Math.min(cached, audioIn),
+    `${inputPath}.cached_tokens_details.audio_tokens`,
+    'the cached audio the input can hold',
+  );
+  const audioInput = fitPart(
+    notes,
+    audioIn - cachedAudio,
+    input - cached,
+    `${inputPath}.audio_tokens`,
+    'the uncached input tokens',
+  );
+  const audioOut = outputDetails ? (readCount(outputDetails, 'audio_tokens', outputPath, false) ?? 0) : 0;
+  const textOutput = additive ? output : output - reasoning;
+  const audioOutput = fitPart(
+    notes,
+    audioOut,
+    textOutput,
+    `${outputPath}.audio_tokens`,
+    'the non-reasoning output tokens',
+  );
+  const result = withMetadata(
     {
       format: 'openai-responses',
-      inputTokens: input - cached,
-      cachedInputTokens: cached,
+      inputTokens: input - cached - audioInput,
+      cachedInputTokens: cached - cachedAudio,
       cacheWrite5mTokens: 0,
       cacheWrite1hTokens: 0,
-      outputTokens: additive ? output : output - reasoning,
+      outputTokens: textOutput - audioOutput,
       reasoningTokens: reasoning,
       estimated: false,
     },
     envelope,
     envelope.service_tier,
   );
+  setModality(result, 'audioInputTokens', audioInput);
+  setModality(result, 'cachedAudioInputTokens', cachedAudio);
+  setModality(result, 'audioOutputTokens', audioOutput);
+  return result;
 }
 
 /** Embeddings: input only; `total_tokens` equals `prompt_tokens`. */
