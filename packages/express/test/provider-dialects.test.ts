@@ -4,13 +4,16 @@ import { PriceCatalog } from '@tokenmeter/core';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
+  ANTHROPIC_WEB_SEARCH,
   DEEPSEEK_CHAT,
+  GEMINI_AUDIO,
   OPENAI_AUDIO_CHAT,
   OPENAI_EMBEDDINGS,
   XAI_CHAT,
 } from '../../core/test/fixtures/provider-responses';
 import { AiCall, identifyProvider, providerOfHost, usageFromResponse } from '../src/ai-call';
-import { wrapOpenAI } from '../src/meter';
+import { instrumentFetch } from '../src/instrumented-fetch';
+import { wrapAnthropic, wrapOpenAI } from '../src/meter';
 import type { UsageEvent } from '../src/types';
 import { startProxyApp } from './test-app';
 
@@ -35,6 +38,16 @@ async function startDialectUpstream(): Promise<DialectUpstream> {
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
       const body = JSON.parse(Buffer.concat(chunks).toString('utf8') || '{}') as Record<string, unknown>;
+      if (req.method === 'POST' && req.url === '/v1beta/models/gemini-2.5-flash:generateContent') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(GEMINI_AUDIO));
+        return;
+      }
+      if (req.method === 'POST' && req.url === '/v1/messages') {
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(ANTHROPIC_WEB_SEARCH));
+        return;
+      }
       if (req.method === 'POST' && req.url === '/v1/embeddings') {
         res.writeHead(200, { 'content-type': 'application/json' });
         res.end(JSON.stringify(OPENAI_EMBEDDINGS));
@@ -102,6 +115,21 @@ const catalog = new PriceCatalog([
       { effectiveFrom: '2024-12-17', standard: { input: '2.50', inputAudio: '40', output: '10', outputAudio: '80' } },
     ],
     sourceUrl: 'https://platform.openai.com/docs/pricing',
+    checkedAt: '2025-10-01',
+  },
+  {
+    // Gemini 2.5 Flash: $0.30 text/image/video, $1.00 audio, $2.50 output (https://ai.google.dev/gemini-api/docs/pricing).
+    id: 'gemini-2.5-flash',
+    provider: 'google',
+    aliases: [],
+    mode: 'chat',
+    prices: [
+      {
+        effectiveFrom: '2025-06-17',
+        standard: { input: '0.30', inputAudio: '1.00', cachedInput: '0.03', output: '2.50' },
+      },
+    ],
+    sourceUrl: 'https://ai.google.dev/gemini-api/docs/pricing',
     checkedAt: '2025-10-01',
   },
   {
@@ -230,5 +258,50 @@ describe('which dialect a call speaks', () => {
   it('an unreadable usage is missing usage, never an exact input-only record', () => {
     const call = new AiCall('chat', { model: 'gpt-4o-mini' }, 10);
     expect(usageFromResponse(call, { usage: { prompt_tokens: 10, completion_tokens: -1 } })).toBeUndefined();
+  });
+});
+
+describe('instrumented fetch and wrapAnthropic: modalities and per-request charges', () => {
+  async function settle(events: UsageEvent[]): Promise<UsageEvent> {
+    for (let attempt = 0; attempt < 200 && events.length === 0; attempt += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    expect(events).toHaveLength(1);
+    return events[0] as UsageEvent;
+  }
+
+  it('Gemini audio input is priced at the audio rate', async () => {
+    const events: UsageEvent[] = [];
+    const metered = instrumentFetch(fetch, { catalog, onEvent: (event) => events.push(event) });
+    const response = await metered(`${upstream.url}/v1beta/models/gemini-2.5-flash:generateContent`, {
+      method: 'POST',
+      body: JSON.stringify({ contents: [{ role: 'user', parts: [{ text: 'Summarize this recording.' }] }] }),
+    });
+    await response.json();
+    // 90 text × 0.30 + 1800 audio × 1.00 + 120 × 2.50 + 300 thoughts × 2.50 per million.
+    expect(await settle(events)).toMatchObject({
+      model: 'gemini-2.5-flash',
+      cost: '0.002877',
+      inputTokens: 1890,
+      outputTokens: 120,
+      reasoningTokens: 300,
+      estimated: false,
+    });
+  });
+
+  it('Anthropic web searches are not in the token cost: the event says estimated', async () => {
+    const events: UsageEvent[] = [];
+    const Anthropic = (await import('@anthropic-ai/sdk')).default;
+    const client = wrapAnthropic(new Anthropic({ apiKey: 'sk-ant', baseURL: upstream.url, maxRetries: 0 }), {
+      onEvent: (event) => events.push(event),
+    });
+    await client.messages.create({ model: 'claude-sonnet-4-5', max_tokens: 1024, messages: HI });
+    // 6039 × $3 + 931 × $15 per million (shipped catalog, https://docs.anthropic.com/en/docs/about-claude/pricing).
+    expect(await settle(events)).toMatchObject({
+      cost: '0.032082',
+      estimated: true,
+      inputTokens: 6039,
+      outputTokens: 931,
+    });
   });
 });
