@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
+import * as fixtures from '../../core/test/fixtures/provider-responses';
 import {
   ANTHROPIC_BATCH_RESULT,
   BEDROCK_CONVERSE,
@@ -96,5 +97,44 @@ describe('tokenmeter cost --usage: each provider’s fields, priced exactly', ()
     const parsed = await costJson('--usage', file('gap.json', JSON.stringify(usage)), '--model', 'gpt-4o');
     expect(parsed.estimated).toBe(true);
     expect(parsed.notes[0]).toMatch(/total_tokens is 20 but the reported parts add up to 15: 5 token/);
+  });
+});
+
+describe('tokenmeter cost --usage reads every documented shape into the same buckets as core', () => {
+  // What the buckets must be, from each fixture's documented fields (core's usage-dialects.test.ts prices them).
+  const expected: Record<string, Record<string, number>> = {
+    XAI_CHAT: { inputTokens: 26, cachedInputTokens: 6, outputTokens: 9, reasoningTokens: 94 },
+    DEEPSEEK_CHAT: { inputTokens: 176, cachedInputTokens: 1024, outputTokens: 300 },
+    GEMINI_AUDIO: { inputTokens: 90, audioInputTokens: 1800, outputTokens: 120, reasoningTokens: 300 },
+    BEDROCK_CONVERSE: { inputTokens: 120, cachedInputTokens: 4000, cacheWrite5mTokens: 1000, outputTokens: 250 },
+    ANTHROPIC_BATCH_RESULT: { inputTokens: 11, outputTokens: 36 },
+    ANTHROPIC_WEB_SEARCH: { inputTokens: 6039, outputTokens: 931 },
+    OPENAI_AUDIO_CHAT: { inputTokens: 17, audioInputTokens: 133, outputTokens: 20, audioOutputTokens: 84 },
+    OPENAI_EMBEDDINGS: { inputTokens: 8, outputTokens: 0 },
+    COHERE_CHAT: { inputTokens: 17, outputTokens: 12 },
+    GROQ_CHAT: { inputTokens: 18, outputTokens: 556 },
+    MISTRAL_CHAT: { inputTokens: 16, outputTokens: 34 },
+    TOGETHER_CHAT: { inputTokens: 31, outputTokens: 7 },
+    FIREWORKS_CHAT: { inputTokens: 512, cachedInputTokens: 1536, outputTokens: 40 },
+    OPENROUTER_CHAT: { inputTokens: 194, outputTokens: 2 },
+    OPENAI_TRANSCRIPTION: { inputTokens: 0, audioInputTokens: 14, outputTokens: 45 },
+    OPENAI_REALTIME_DONE: {
+      inputTokens: 55,
+      cachedInputTokens: 64,
+      audioInputTokens: 13,
+      outputTokens: 30,
+      audioOutputTokens: 91,
+    },
+  };
+
+  it.each(Object.keys(fixtures))('%s', async (name) => {
+    const payload = (fixtures as Record<string, unknown>)[name];
+    expect(expected[name]).toBeDefined();
+    // The model the response names picks the dialect; responses that name none are priced as gpt-4o.
+    const names = /"(model|modelVersion)":/.test(JSON.stringify(payload));
+    const path = file(`${name}.json`, JSON.stringify(payload));
+    const result = await runCli('cost', '--usage', path, ...(names ? [] : ['--model', 'gpt-4o']), '--json');
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout).usage).toMatchObject(expected[name] as Record<string, number>);
   });
 });
