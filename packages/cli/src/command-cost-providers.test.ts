@@ -107,6 +107,8 @@ describe('tokenmeter cost --usage reads every documented shape into the same buc
     DEEPSEEK_CHAT: { inputTokens: 176, cachedInputTokens: 1024, outputTokens: 300 },
     GEMINI_AUDIO: { inputTokens: 90, audioInputTokens: 1800, outputTokens: 120, reasoningTokens: 300 },
     BEDROCK_CONVERSE: { inputTokens: 120, cachedInputTokens: 4000, cacheWrite5mTokens: 1000, outputTokens: 250 },
+    BEDROCK_INVOKE_LLAMA: { inputTokens: 22, outputTokens: 128 },
+    BEDROCK_INVOKE_TITAN: { inputTokens: 12, outputTokens: 64 },
     ANTHROPIC_BATCH_RESULT: { inputTokens: 11, outputTokens: 36 },
     ANTHROPIC_WEB_SEARCH: { inputTokens: 6039, outputTokens: 931 },
     OPENAI_AUDIO_CHAT: { inputTokens: 17, audioInputTokens: 133, outputTokens: 20, audioOutputTokens: 84 },

@@ -19,6 +19,7 @@ export type UsageFormat =
   | 'anthropic'
   | 'gemini'
   | 'bedrock-converse'
+  | 'bedrock-invoke'
   | 'cohere';
 
 /** What the normaliser knows beyond the payload itself. */

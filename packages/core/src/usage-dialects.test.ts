@@ -4,6 +4,8 @@ import {
   ANTHROPIC_BATCH_RESULT,
   ANTHROPIC_WEB_SEARCH,
   BEDROCK_CONVERSE,
+  BEDROCK_INVOKE_LLAMA,
+  BEDROCK_INVOKE_TITAN,
   COHERE_CHAT,
   DEEPSEEK_CHAT,
   FIREWORKS_CHAT,
@@ -60,6 +62,9 @@ const catalog = new PriceCatalog([
     cacheWrite1h: '6',
     output: '15',
   }),
+  // https://aws.amazon.com/bedrock/pricing/ (Meta Llama 3.3 Instruct 70B; Amazon Titan Text Express)
+  entry('meta.llama3-3-70b-instruct-v1:0', 'bedrock', { input: '0.72', output: '0.72' }),
+  entry('amazon.titan-text-express-v1', 'bedrock', { input: '0.20', output: '0.60' }),
   // https://docs.anthropic.com/en/docs/about-claude/pricing (Claude Sonnet 4.5 standard and Batch API)
   {
     ...entry('claude-sonnet-4-5', 'anthropic', { input: '3', cachedInput: '0.30', cacheWrite5m: '3.75', output: '15' }),
@@ -128,6 +133,9 @@ describe('every provider prices exactly from its documented response shape', () 
     ['Gemini audio input', GEMINI_AUDIO, 'gemini-2.5-flash', undefined, '0.002877'],
     // 120 × 3 + 4000 read × 0.30 + 1000 write × 3.75 + 250 × 15.
     ['Bedrock Converse', BEDROCK_CONVERSE, 'anthropic.claude-sonnet-4-5-20250929-v1:0', undefined, '0.00906'],
+    // 22 × 0.72 + 128 × 0.72; 12 × 0.20 + 64 × 0.60.
+    ['Bedrock InvokeModel (Llama)', BEDROCK_INVOKE_LLAMA, 'meta.llama3-3-70b-instruct-v1:0', undefined, '0.000108'],
+    ['Bedrock InvokeModel (Titan)', BEDROCK_INVOKE_TITAN, 'amazon.titan-text-express-v1', undefined, '0.0000408'],
     // Batch prices: 11 × 1.50 + 36 × 7.50.
     ['Anthropic batch result', ANTHROPIC_BATCH_RESULT, 'claude-sonnet-4-5', undefined, '0.0002865'],
     // 17 text × 2.50 + 133 audio × 40 + 20 text × 10 + 84 audio × 80.
@@ -303,6 +311,31 @@ describe('dialects: what each provider’s fields mean', () => {
     stream.push({ metadata: { usage: BEDROCK_CONVERSE.usage, metrics: { latencyMs: 1840 } } });
     expect(stream.outputText).toBe('Hello');
     expect(stream.result()).toMatchObject({ inputTokens: 120, cachedInputTokens: 4000, estimated: false });
+  });
+
+  it('Bedrock InvokeModelWithResponseStream: the invocation metrics of the last chunk', () => {
+    // https://docs.aws.amazon.com/bedrock/latest/userguide/model-parameters-meta.html (streamed chunks)
+    const stream = createStreamUsageAccumulator('bedrock-invoke');
+    stream.push({ generation: 'A large', prompt_token_count: 22, generation_token_count: 2, stop_reason: null });
+    stream.push({
+      generation: ' model.',
+      prompt_token_count: null,
+      generation_token_count: 4,
+      stop_reason: 'stop',
+      'amazon-bedrock-invocationMetrics': {
+        inputTokenCount: 22,
+        outputTokenCount: 4,
+        invocationLatency: 407,
+        firstByteLatency: 188,
+      },
+    });
+    expect(stream.outputText).toBe('A large model.');
+    expect(stream.result()).toMatchObject({
+      format: 'bedrock-invoke',
+      inputTokens: 22,
+      outputTokens: 4,
+      estimated: false,
+    });
   });
 
   it('Anthropic: a reported batch tier reaches computeCost; server-tool requests are noted, never dropped', () => {

@@ -359,6 +359,34 @@ export const USAGE_DIALECTS: readonly UsageDialect[] = [
       'inputTokens excludes cache reads and writes. totalTokens equal to inputTokens + outputTokens alone is also accepted. The response names no model: give it (--model, or the proxy route).',
   },
   {
+    id: 'bedrock/invoke-model',
+    providers: ['bedrock'],
+    api: 'InvokeModel with Meta Llama or Amazon Titan bodies; InvokeModelWithResponseStream invocation metrics',
+    format: 'bedrock-invoke',
+    reasoning: 'inside-output-unreported',
+    source: 'https://docs.aws.amazon.com/bedrock/latest/userguide/model-parameters-meta.html',
+    fields: [
+      { field: 'prompt_token_count', relation: 'bucket', bucket: 'inputTokens' },
+      { field: 'generation_token_count', relation: 'bucket', bucket: 'outputTokens' },
+      { field: 'inputTextTokenCount', relation: 'bucket', bucket: 'inputTokens' },
+      { field: 'results[].tokenCount', relation: 'bucket', bucket: 'outputTokens' },
+      { field: 'amazon-bedrock-invocationMetrics.inputTokenCount', relation: 'bucket', bucket: 'inputTokens' },
+      { field: 'amazon-bedrock-invocationMetrics.outputTokenCount', relation: 'bucket', bucket: 'outputTokens' },
+      {
+        field: 'amazon-bedrock-invocationMetrics.cacheReadInputTokenCount',
+        relation: 'bucket',
+        bucket: 'cachedInputTokens',
+      },
+      {
+        field: 'amazon-bedrock-invocationMetrics.cacheWriteInputTokenCount',
+        relation: 'bucket',
+        bucket: 'cacheWrite5mTokens',
+      },
+    ],
+    remarks:
+      "Claude's InvokeModel body is Anthropic's Messages shape and Nova's is Converse's: they are read in those dialects.",
+  },
+  {
     id: 'cohere/chat',
     providers: ['cohere'],
     api: 'Chat v2 (usage) and v1 (meta)',

@@ -12,10 +12,14 @@ export const USAGE_FORMATS: readonly UsageFormat[] = [
   'anthropic',
   'gemini',
   'bedrock-converse',
+  'bedrock-invoke',
   'cohere',
 ];
 
 type Json = Record<string, unknown>;
+
+/** The metrics Bedrock adds to the last chunk of InvokeModelWithResponseStream, whatever the model. */
+const INVOCATION_METRICS = 'amazon-bedrock-invocationMetrics';
 
 function isObject(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -98,6 +102,14 @@ export function detectUsageFormat(payload: unknown): UsageFormat | undefined {
   if (payload.type === 'message-end' && isObject(payload.delta) && isObject(payload.delta.usage)) return 'cohere';
   if (isObject(payload.meta) && isObject(payload.meta.billed_units)) return 'cohere';
   if (isObject(payload.metadata) && isObject(payload.metadata.usage)) return 'bedrock-converse';
+  if (
+    isObject(payload[INVOCATION_METRICS]) ||
+    'prompt_token_count' in payload ||
+    'generation_token_count' in payload ||
+    'inputTextTokenCount' in payload
+  ) {
+    return 'bedrock-invoke';
+  }
   if (isObject(payload.usageMetadata)) return 'gemini';
   if (Array.isArray(payload.candidates) || typeof payload.modelVersion === 'string') return 'gemini';
   const usage = isObject(payload.usage) ? payload.usage : payload;
@@ -137,6 +149,12 @@ function locateUsage(payload: Json, format: UsageFormat): { usage: Json; path: s
   }
   if (format === 'bedrock-converse' && isObject(payload.metadata) && isObject(payload.metadata.usage)) {
     return { usage: payload.metadata.usage, path: 'metadata.usage', envelope: payload };
+  }
+  if (format === 'bedrock-invoke') {
+    if (isObject(payload[INVOCATION_METRICS])) {
+      return { usage: payload[INVOCATION_METRICS], path: INVOCATION_METRICS, envelope: payload };
+    }
+    return { usage: payload, path: 'body', envelope: payload };
   }
   if (format === 'cohere') {
     if (isObject(payload.meta) && isObject(payload.meta.billed_units)) {
@@ -211,6 +229,9 @@ export function normalizeUsage(payload: unknown, options?: UsageFormat | Normali
       break;
     case 'bedrock-converse':
       result = fromBedrockConverse(usage, path, envelope, notes);
+      break;
+    case 'bedrock-invoke':
+      result = fromBedrockInvoke(usage, path, envelope);
       break;
     case 'cohere':
       result = fromCohere(usage, path, envelope, notes);
@@ -643,6 +664,50 @@ function fromBedrockConverse(usage: Json, path: string, envelope: Json, notes: s
       cachedInputTokens: read,
       cacheWrite5mTokens: write - write1h,
       cacheWrite1hTokens: write1h,
+      outputTokens: output,
+      reasoningTokens: 0,
+      estimated: false,
+    },
+    envelope,
+    undefined,
+  );
+}
+
+/**
+ * Bedrock InvokeModel with a model's native body (Claude's is Anthropic's shape, Nova's is Converse's):
+ * Meta Llama reports `prompt_token_count` / `generation_token_count`, Amazon Titan `inputTextTokenCount` and
+ * `results[].tokenCount`; a streamed answer's last chunk carries `amazon-bedrock-invocationMetrics` for any model.
+ */
+function fromBedrockInvoke(usage: Json, path: string, envelope: Json): NormalizedUsage {
+  let input: number;
+  let output: number;
+  let cacheRead = 0;
+  let cacheWrite = 0;
+  if (path === INVOCATION_METRICS) {
+    input = readCount(usage, 'inputTokenCount', path, true);
+    output = readCount(usage, 'outputTokenCount', path, true);
+    cacheRead = readCount(usage, 'cacheReadInputTokenCount', path, false) ?? 0;
+    cacheWrite = readCount(usage, 'cacheWriteInputTokenCount', path, false) ?? 0;
+  } else if ('inputTextTokenCount' in usage) {
+    input = readCount(usage, 'inputTextTokenCount', path, true);
+    output = 0;
+    const results = Array.isArray(usage.results) ? usage.results : [];
+    results.forEach((item, index) => {
+      const itemPath = `${path}.results[${index}]`;
+      if (!isObject(item)) throw new InvalidUsageError(`must be an object, got ${describe(item)}`, itemPath);
+      output += readCount(item, 'tokenCount', itemPath, true);
+    });
+  } else {
+    input = readCount(usage, 'prompt_token_count', path, true);
+    output = readCount(usage, 'generation_token_count', path, true);
+  }
+  return withMetadata(
+    {
+      format: 'bedrock-invoke',
+      inputTokens: input,
+      cachedInputTokens: cacheRead,
+      cacheWrite5mTokens: cacheWrite,
+      cacheWrite1hTokens: 0,
       outputTokens: output,
       reasoningTokens: 0,
       estimated: false,

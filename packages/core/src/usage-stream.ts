@@ -277,6 +277,20 @@ class BedrockConverseAccumulator extends BaseAccumulator {
   }
 }
 
+/**
+ * Bedrock InvokeModelWithResponseStream with a model's native chunks (Llama `generation`, Titan
+ * `outputText`): the counts come in the last chunk's `amazon-bedrock-invocationMetrics`.
+ */
+class BedrockInvokeAccumulator extends BaseAccumulator {
+  protected accept(chunk: Json): void {
+    this.append(chunk.generation);
+    this.append(chunk.outputText);
+    if (isObject(chunk['amazon-bedrock-invocationMetrics'])) {
+      this.usage = normalizeUsage(chunk, this.dialect('bedrock-invoke'));
+    }
+  }
+}
+
 /** Cohere v2 chat stream: text in `content-delta`, usage in `message-end`'s `delta.usage`. */
 class CohereAccumulator extends BaseAccumulator {
   protected accept(event: Json): void {
@@ -317,6 +331,8 @@ export function createStreamUsageAccumulator(
       return new GeminiAccumulator(limit, provider);
     case 'bedrock-converse':
       return new BedrockConverseAccumulator(limit, provider);
+    case 'bedrock-invoke':
+      return new BedrockInvokeAccumulator(limit, provider);
     case 'cohere':
       return new CohereAccumulator(limit, provider);
     default:
