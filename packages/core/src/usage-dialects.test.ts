@@ -490,3 +490,95 @@ describe('a reported total either holds or the usage says it is estimated (prope
     );
   });
 });
+
+describe('the new dialects on hostile input (property)', () => {
+  const hostile = fc.oneof(
+    fc.nat({ max: 1_000_000 }),
+    fc.constantFrom(-1, 0.5, 1e13, Number.NaN, '12', null, true, [], {}),
+  );
+  const modalities = fc.array(
+    fc.record({ modality: fc.oneof(fc.constantFrom('TEXT', 'AUDIO', 'audio', 'IMAGE'), hostile), tokenCount: hostile }),
+    { maxLength: 3 },
+  );
+  const payloads = fc.oneof(
+    fc.record({
+      usage: fc.record(
+        {
+          inputTokens: hostile,
+          outputTokens: hostile,
+          totalTokens: hostile,
+          cacheReadInputTokens: hostile,
+          cacheWriteInputTokens: hostile,
+          cacheDetails: fc.oneof(
+            fc.array(fc.record({ ttl: fc.constantFrom('5m', '1h'), inputTokens: hostile })),
+            hostile,
+          ),
+        },
+        { requiredKeys: [] },
+      ),
+    }),
+    fc.record({
+      usageMetadata: fc.record(
+        {
+          promptTokenCount: hostile,
+          cachedContentTokenCount: hostile,
+          candidatesTokenCount: hostile,
+          thoughtsTokenCount: hostile,
+          totalTokenCount: hostile,
+          promptTokensDetails: fc.oneof(modalities, hostile),
+          cacheTokensDetails: fc.oneof(modalities, hostile),
+          candidatesTokensDetails: fc.oneof(modalities, hostile),
+        },
+        { requiredKeys: [] },
+      ),
+    }),
+    fc.record(
+      {
+        prompt_tokens: hostile,
+        completion_tokens: hostile,
+        total_tokens: hostile,
+        prompt_cache_hit_tokens: hostile,
+        prompt_cache_miss_tokens: hostile,
+        prompt_tokens_details: fc.record({ cached_tokens: hostile, audio_tokens: hostile }, { requiredKeys: [] }),
+        completion_tokens_details: fc.record(
+          { reasoning_tokens: hostile, audio_tokens: hostile },
+          { requiredKeys: [] },
+        ),
+      },
+      { requiredKeys: [] },
+    ),
+    fc.record({
+      usage: fc.record({
+        billed_units: fc.record({ input_tokens: hostile, output_tokens: hostile }, { requiredKeys: [] }),
+      }),
+    }),
+    fc.record({ prompt_token_count: hostile, generation_token_count: hostile }, { requiredKeys: [] }),
+  );
+
+  it('every format and provider gives disjoint, whole, non-negative buckets or INVALID_USAGE', () => {
+    fc.assert(
+      fc.property(
+        payloads,
+        fc.option(fc.constantFrom(...USAGE_FORMATS), { nil: undefined }),
+        fc.option(fc.constantFrom('openai', 'xai', 'deepseek', 'google', 'bedrock'), { nil: undefined }),
+        (payload, format, provider) => {
+          let usage: NormalizedUsage;
+          try {
+            usage = normalizeUsage(payload, { ...(format ? { format } : {}), ...(provider ? { provider } : {}) });
+          } catch (error) {
+            expect((error as { code?: string }).code).toBe('INVALID_USAGE');
+            return;
+          }
+          for (const [key, value] of Object.entries(usage)) {
+            if (!key.endsWith('Tokens')) continue;
+            expect(Number.isSafeInteger(value)).toBe(true);
+            expect(value as number).toBeGreaterThanOrEqual(0);
+          }
+          if (usage.notes !== undefined) expect(usage.estimated).toBe(true);
+          expect(computeCost(usage, 'gemini-2.5-flash', { catalog }).total).toBeDefined();
+        },
+      ),
+      { numRuns: 500 },
+    );
+  });
+});
