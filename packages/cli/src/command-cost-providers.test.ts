@@ -52,6 +52,19 @@ describe('tokenmeter cost --usage: each provider’s fields, priced exactly', ()
     expect(parsed).toMatchObject({ total: '0.00038', usage: { outputTokens: 400, reasoningTokens: 300 } });
   });
 
+  it('--provider names the dialect for a model the catalog does not place (a gateway id)', async () => {
+    const gateway = { ...XAI_CHAT, model: 'my-gateway/grok', usage: { ...XAI_CHAT.usage, total_tokens: undefined } };
+    const path = file('gateway.json', JSON.stringify(gateway));
+    const read = await runCli('cost', '--usage', path, '--provider', 'xai', '--json');
+    // Unknown model: not priced, but the buckets are read in xAI's dialect.
+    expect(JSON.parse(read.stdout).usage).toMatchObject({ outputTokens: 9, reasoningTokens: 94 });
+    // Without it, reasoning above completion_tokens cannot be read the OpenAI way: a clear error.
+    expect((await runCli('cost', '--usage', path, '--json')).code).toBe(2);
+    expect((await runCli('cost', '--input', '1', '--output', '1', '--model', 'gpt-4o', '--provider', 'xai')).code).toBe(
+      2,
+    );
+  });
+
   it('DeepSeek: cache hits at the cache price', async () => {
     const { usage, ...rest } = DEEPSEEK_CHAT;
     const hitMissOnly = { ...rest, usage: { ...usage, prompt_tokens_details: undefined } };

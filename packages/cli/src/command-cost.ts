@@ -17,6 +17,7 @@ interface CostCommandOptions {
   model?: string;
   usage?: string;
   format?: string;
+  provider?: string;
   input?: string;
   output?: string;
   cachedInput?: string;
@@ -145,21 +146,26 @@ async function action(options: CostCommandOptions): Promise<void> {
     const payload = parseJsonInput(await readInput(options.usage), source);
     // The provider picks the dialect (xAI bills reasoning on top of completion_tokens): from --model when
     // given, else from the model the response names, read once without a provider to learn it.
-    let provider = model === undefined ? undefined : catalog.tryResolve(model)?.entry.provider;
+    let provider = options.provider ?? (model === undefined ? undefined : catalog.tryResolve(model)?.entry.provider);
     if (model === undefined) {
-      const named = normalizeUsage(payload, format === undefined ? undefined : { format }).model;
+      const named = normalizeUsage(payload, {
+        ...(format === undefined ? {} : { format }),
+        ...(options.provider === undefined ? {} : { provider: options.provider }),
+      }).model;
       if (named === undefined) {
         throw new CliInputError('The response names no model (Bedrock Converse, bare usage objects): give --model.');
       }
       model = named;
-      provider = catalog.tryResolve(named)?.entry.provider;
+      provider = options.provider ?? catalog.tryResolve(named)?.entry.provider;
     }
     usage = normalizeUsage(payload, {
       ...(format === undefined ? {} : { format }),
       ...(provider === undefined ? {} : { provider }),
     });
   } else {
-    if (format !== undefined) throw new CliInputError('--format only applies to --usage.');
+    if (format !== undefined || options.provider !== undefined) {
+      throw new CliInputError('--format and --provider only apply to --usage.');
+    }
     if (model === undefined) throw new CliInputError('Give --model (it is optional only with --usage).');
     usage = bucketsFromCounts(options);
   }
@@ -219,6 +225,10 @@ export function register(program: Command): void {
     )
     .option('--usage <file>', 'provider usage JSON or whole response; "-" reads standard input')
     .option('--format <format>', `usage shape, detected when absent: ${USAGE_FORMATS.join('|')}`)
+    .option(
+      '--provider <name>',
+      "whose usage dialect to read (xai, deepseek, openai, …); default: the model's provider in the catalog",
+    )
     .option('--input <n>', 'ALL input tokens, cached and cache-written included')
     .option('--output <n>', 'ALL output tokens, reasoning included')
     .option('--cached-input <n>', 'input tokens read from the prompt cache (part of --input)')
