@@ -35,6 +35,8 @@ export interface ProxyConfig extends MeterConfig {
   maxBodyBytes: number;
   upstreamTimeoutMs: number;
   requestStreamUsage: boolean;
+  /** The provider behind `upstream` when its host does not name one (a gateway): picks the usage dialect. */
+  upstreamProvider: string | undefined;
 }
 
 const HELP_BASE = 'https://github.com/tokenmeter/tokenmeter/blob/main/docs/errors.md';
@@ -57,6 +59,7 @@ const PROXY_OPTIONS = new Set([
   'maxBodyBytes',
   'upstreamTimeoutMs',
   'requestStreamUsage',
+  'upstreamProvider',
 ]);
 
 export function parseMeterOptions(input: MeterOptions | undefined, proxy = false): MeterConfig {
@@ -196,6 +199,10 @@ export function parseProxyOptions(input: MeteredProxyOptions | undefined): Proxy
   if (options.requestStreamUsage !== undefined && typeof options.requestStreamUsage !== 'boolean') {
     throw new InvalidMeterOptionsError('requestStreamUsage', 'expected true or false');
   }
+  const upstreamProvider = options.upstreamProvider;
+  if (upstreamProvider !== undefined && (typeof upstreamProvider !== 'string' || upstreamProvider.trim() === '')) {
+    throw new InvalidMeterOptionsError('upstreamProvider', 'expected a provider name such as "xai"');
+  }
   return {
     ...base,
     upstream,
@@ -203,6 +210,7 @@ export function parseProxyOptions(input: MeteredProxyOptions | undefined): Proxy
     maxBodyBytes,
     upstreamTimeoutMs,
     requestStreamUsage: options.requestStreamUsage ?? true,
+    upstreamProvider: upstreamProvider?.trim().toLowerCase(),
   };
 }
 

@@ -105,4 +105,10 @@ export interface MeteredProxyOptions extends MeterOptions {
    * chunk from clients that did not ask for it. Default `true`; turn off for upstreams that reject the option.
    */
   requestStreamUsage?: boolean;
+  /**
+   * The provider behind `upstream` (`'xai'`, `'deepseek'`, …) when its host does not say (a gateway or a
+   * self-hosted relay): its usage fields are read in that provider's dialect. Default: the provider of the
+   * upstream's host (`api.x.ai` → xai), else of the requested model in the catalog.
+   */
+  upstreamProvider?: string;
 }

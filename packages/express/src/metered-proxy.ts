@@ -394,6 +394,8 @@ async function meterCall(
   const state = new CallState(config, call, requestId, route, identity, hold, started);
   const target = upstreamFor(config, req, path);
   identifyProvider(call, target.hostname, config.resolveModel);
+  // Anthropic-shaped calls go to their own upstream; the named provider is the OpenAI-compatible one's.
+  if (config.upstreamProvider !== undefined && call.format !== 'anthropic') call.provider = config.upstreamProvider;
   const upstream = sendUpstream(
     agents,
     target,

@@ -14,6 +14,7 @@ import {
 import { AiCall, identifyProvider, providerOfHost, usageFromResponse } from '../src/ai-call';
 import { instrumentFetch } from '../src/instrumented-fetch';
 import { wrapAnthropic, wrapOpenAI } from '../src/meter';
+import { meteredProxy } from '../src/metered-proxy';
 import type { UsageEvent } from '../src/types';
 import { startProxyApp } from './test-app';
 
@@ -30,6 +31,8 @@ const ANSWERS: Record<string, Record<string, unknown>> = {
   'grok-3-mini': XAI_CHAT,
   'deepseek-chat': DEEPSEEK_CHAT,
   'gpt-4o-audio-preview': OPENAI_AUDIO_CHAT,
+  // An xAI answer relayed by a gateway under its own model name, without total_tokens.
+  'gateway/grok': { ...XAI_CHAT, model: 'gateway/grok', usage: { ...XAI_CHAT.usage, total_tokens: undefined } },
 };
 
 async function startDialectUpstream(): Promise<DialectUpstream> {
@@ -176,6 +179,29 @@ describe('metered proxy: each provider’s usage fields, priced exactly', () => 
     } finally {
       await app.close();
     }
+  });
+
+  it('upstreamProvider names the dialect behind a gateway whose host and model say nothing', async () => {
+    for (const [options, expected] of [
+      [{ upstreamProvider: 'xai' }, { outputTokens: 9, reasoningTokens: 94, estimated: false }],
+      // Unnamed, the report cannot be read the OpenAI way (reasoning above completion): counted, estimated.
+      [{}, { estimated: true }],
+    ] as const) {
+      const app = await startProxyApp({ url: upstream.url } as never, options);
+      try {
+        const client = new OpenAI({ apiKey: 'sk-test', baseURL: `${app.url}/v1`, maxRetries: 0 });
+        await client.chat.completions.create({ model: 'gateway/grok', messages: HI });
+        const [event] = await app.eventsAfter(1);
+        expect(event).toMatchObject({ priced: false, ...expected });
+      } finally {
+        await app.close();
+      }
+    }
+  });
+
+  it('upstreamProvider must name a provider', () => {
+    expect(() => meteredProxy({ upstreamProvider: ' ' })).toThrow(/upstreamProvider/);
+    expect(() => meteredProxy({ upstreamProvider: 42 as never })).toThrow(/upstreamProvider/);
   });
 
   it('embeddings are read as embeddings: input only, exact', async () => {
