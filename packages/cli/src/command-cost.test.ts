@@ -87,15 +87,17 @@ describe('tokenmeter cost', () => {
     expect(result.stdout).toContain('Total: $3.00 (exactly 3 USD)');
   });
 
-  it('an unknown model: exit 2, nothing on stdout, and "did you mean" on stderr (text and JSON)', async () => {
+  it('an unknown model: exit 2, "did you mean" on stderr, nothing on stdout in text and the error in JSON', async () => {
     const text = await runCli('cost', '--model', 'gpt-4oo', '--input', '10', '--output', '5');
     expect(text.code).toBe(2);
     expect(text.stdout).toBe('');
     expect(text.stderr).toMatch(/Unknown model "gpt-4oo"\. Did you mean "gpt-4o"/);
     const json = await runCli('cost', '--model', 'gpt-4oo', '--input', '10', '--output', '5', '--json');
     expect(json.code).toBe(2);
-    expect(json.stdout).toBe('');
-    const error = JSON.parse(json.stderr).error;
+    // --json: the error on stdout, with what was read and total null — never a number a script could sum.
+    const parsed = JSON.parse(json.stdout);
+    expect(parsed).toMatchObject({ priced: false, total: null });
+    const error = parsed.error;
     expect(error.code).toBe('UNKNOWN_MODEL');
     expect(error.suggestions[0]).toBe('gpt-4o');
   });
@@ -149,7 +151,7 @@ describe('tokenmeter cost', () => {
 
   it('bad --tier, --format or --at: exit 2', async () => {
     expect((await runCli('cost', '--model', 'gpt-4o', '--input', '1', '--output', '1', '--tier', 'gold')).code).toBe(2);
-    expect((await runCli('cost', '--model', 'gpt-4o', '--usage', '-', '--format', 'cohere')).code).toBe(2);
+    expect((await runCli('cost', '--model', 'gpt-4o', '--usage', '-', '--format', 'bogus')).code).toBe(2);
     expect((await runCli('cost', '--model', 'gpt-4o', '--input', '1', '--output', '1', '--at', 'yesterday')).code).toBe(
       2,
     );

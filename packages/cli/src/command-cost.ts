@@ -12,12 +12,22 @@ import {
   type UsageFormat,
 } from '@tokenmeter/core';
 import type { Command } from 'commander';
-import { CliInputError, parseCount, parseJsonInput, printJson, printLine, readInput, renderTable } from './output';
+import {
+  CliInputError,
+  EXIT_BAD_INPUT,
+  parseCount,
+  parseJsonInput,
+  printJson,
+  printLine,
+  readInput,
+  renderTable,
+} from './output';
 
 interface CostCommandOptions {
-  model: string;
+  model?: string;
   usage?: string;
   format?: string;
+  provider?: string;
   input?: string;
   output?: string;
   cachedInput?: string;
@@ -38,6 +48,9 @@ const ROWS: Array<[keyof TokenBuckets, keyof NonNullable<CostResult['breakdown']
   ['cacheWrite1hTokens', 'cacheWrite1h', 'Cache write 1h'],
   ['outputTokens', 'output', 'Output'],
   ['reasoningTokens', 'reasoning', 'Reasoning'],
+  ['audioInputTokens', 'inputAudio', 'Audio input'],
+  ['cachedAudioInputTokens', 'cachedInputAudio', 'Audio cache read'],
+  ['audioOutputTokens', 'outputAudio', 'Audio output'],
 ];
 
 /** Token buckets from `--input/--output/…`, where `--input` and `--output` are inclusive totals. */
@@ -132,20 +145,42 @@ async function action(options: CostCommandOptions): Promise<void> {
     options.cacheWrite1h,
     options.reasoning,
   ];
-  let usage: TokenBuckets & { estimated?: boolean; serviceTier?: string };
+  const catalog = PriceCatalog.default();
+  let usage: TokenBuckets & { estimated?: boolean; serviceTier?: string; notes?: string[] };
+  let model = options.model;
   if (options.usage !== undefined) {
     if (countOptions.some((value) => value !== undefined)) {
       throw new CliInputError('Give either --usage or the --input/--output counts, not both.');
     }
     const source = options.usage === '-' ? 'standard input' : options.usage;
-    usage = normalizeUsage(parseJsonInput(await readInput(options.usage), source), format);
+    const payload = parseJsonInput(await readInput(options.usage), source);
+    // The provider picks the dialect (xAI bills reasoning on top of completion_tokens): from --model when
+    // given, else from the model the response names, read once without a provider to learn it.
+    let provider = options.provider ?? (model === undefined ? undefined : catalog.tryResolve(model)?.entry.provider);
+    if (model === undefined) {
+      const named = normalizeUsage(payload, {
+        ...(format === undefined ? {} : { format }),
+        ...(options.provider === undefined ? {} : { provider: options.provider }),
+      }).model;
+      if (named === undefined) {
+        throw new CliInputError('The response names no model (Bedrock Converse, bare usage objects): give --model.');
+      }
+      model = named;
+      provider = options.provider ?? catalog.tryResolve(named)?.entry.provider;
+    }
+    usage = normalizeUsage(payload, {
+      ...(format === undefined ? {} : { format }),
+      ...(provider === undefined ? {} : { provider }),
+    });
   } else {
-    if (format !== undefined) throw new CliInputError('--format only applies to --usage.');
+    if (format !== undefined || options.provider !== undefined) {
+      throw new CliInputError('--format and --provider only apply to --usage.');
+    }
+    if (model === undefined) throw new CliInputError('Give --model (it is optional only with --usage).');
     usage = bucketsFromCounts(options);
   }
 
-  const catalog = PriceCatalog.default();
-  const result = computeCost(usage, options.model, {
+  const result = computeCost(usage, model, {
     catalog,
     ...(tier === undefined ? {} : { tier }),
     ...(at === undefined ? {} : { at }),
@@ -153,23 +188,31 @@ async function action(options: CostCommandOptions): Promise<void> {
   if (!result.priced) {
     // Nothing could be priced: printing a table with an unknown total and exiting 0 would let a script read
     // the missing cost as $0. An unknown model is bad input (exit 2), with the nearest ids the catalog has.
-    throw new UnknownModelError(options.model, catalog.suggest(options.model));
-  }
-  if (options.json) {
-    printJson(costJson(result, options.model, usage.estimated === true));
+    const error = new UnknownModelError(model, catalog.suggest(model));
+    if (!options.json) throw error;
+    // JSON readers still get what was read from the usage, next to the error that makes the run fail.
+    printJson({
+      error: { code: error.code, message: error.message, suggestions: error.suggestions },
+      ...costJson(result, model, usage.estimated === true),
+    });
+    process.stderr.write(`tokenmeter: ${error.message}\n`);
+    process.exitCode = EXIT_BAD_INPUT;
     return;
   }
-  printText(result, options.model);
+  if (options.json) {
+    printJson(costJson(result, model, usage.estimated === true));
+    return;
+  }
+  printText(result, model);
 }
 
 function printText(result: CostResult, requested: string): void {
   const title = result.priced ? `${result.model} (${result.provider})` : requested;
   printLine(`${title}${result.priced && requested !== result.model ? ` · asked for "${requested}"` : ''}`);
-  const rows = ROWS.filter(([bucket]) => result.usage[bucket] > 0).map(([bucket, cost, label]) => [
-    label,
-    result.usage[bucket].toLocaleString('en-US'),
-    result.breakdown ? formatUsd(result.breakdown[cost]) : '—',
-  ]);
+  const rows = ROWS.filter(([bucket]) => (result.usage[bucket] ?? 0) > 0).map(([bucket, cost, label]) => {
+    const amount = result.breakdown?.[cost];
+    return [label, (result.usage[bucket] ?? 0).toLocaleString('en-US'), amount ? formatUsd(amount) : '—'];
+  });
   printLine(renderTable(['Bucket', 'Tokens', 'Cost'], rows));
   if (result.total === undefined) {
     printLine('Total: unknown (model not in the catalog)');
@@ -193,9 +236,16 @@ export function register(program: Command): void {
   program
     .command('cost')
     .description('Price one request: a provider usage object or response, or token counts.')
-    .requiredOption('--model <model>', 'model name (gpt-4o, claude-sonnet-4-5, anthropic/…, bedrock ids)')
+    .option(
+      '--model <model>',
+      'model name (gpt-4o, claude-sonnet-4-5, anthropic/…, bedrock ids); with --usage, defaults to the model the response names',
+    )
     .option('--usage <file>', 'provider usage JSON or whole response; "-" reads standard input')
     .option('--format <format>', `usage shape, detected when absent: ${USAGE_FORMATS.join('|')}`)
+    .option(
+      '--provider <name>',
+      "whose usage dialect to read (xai, deepseek, openai, …); default: the model's provider in the catalog",
+    )
     .option('--input <n>', 'ALL input tokens, cached and cache-written included')
     .option('--output <n>', 'ALL output tokens, reasoning included')
     .option('--cached-input <n>', 'input tokens read from the prompt cache (part of --input)')

@@ -26,6 +26,15 @@ export const HELP_EXAMPLES: Record<string, readonly string[]> = {
     'tokenmeter compare --requests-per-day 500 --input 300 --output 400 --model gpt-4o --flat 25',
     'tokenmeter compare --series usage.csv --model gpt-4o-mini --plans plans.yaml --budget 50',
   ],
+  keys: [
+    'tokenmeter keys create --store sqlite:tokenmeter.db --user alice --budget 5/day --model gpt-4o-mini',
+    'tokenmeter keys list --store sqlite:tokenmeter.db --json',
+  ],
+  prices: [
+    'tokenmeter prices status',
+    'tokenmeter prices update --from litellm',
+    'tokenmeter prices update --from ./negotiated.json',
+  ],
   diff: [
     'tokenmeter diff --base origin/main --format text',
     'tokenmeter diff --base main --working-tree --max-increase-usd 50',

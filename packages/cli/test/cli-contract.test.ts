@@ -11,7 +11,7 @@ describe('the exit-code contract', () => {
   it.each([
     ['an unknown command', ['frobnicate']],
     ['an unknown option', ['models', '--no-such-flag']],
-    ['a missing required option', ['cost', '--input', '10', '--output', '5']],
+    ['a missing required option', ['diff', '--format', 'text']],
     ['an option without its value', ['models', '--provider']],
     ['a value outside the choices', ['diff', '--base', 'main', '--format', 'yaml']],
     ['no command at all', []],

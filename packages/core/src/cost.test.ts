@@ -278,7 +278,7 @@ describe('computeCost: exact sums', () => {
         let sum = Money.ZERO;
         for (const item of list) {
           sum = sum.plus(computeCost(item, 'gpt-4o-mini', { catalog }).total ?? Money.ZERO);
-          for (const key of Object.keys(summed) as Array<keyof TokenBuckets>) summed[key] += item[key];
+          for (const key of Object.keys(summed) as Array<keyof typeof item>) summed[key] += item[key];
         }
         return sum.equals(computeCost(summed, 'gpt-4o-mini', { catalog }).total ?? Money.ZERO);
       }),

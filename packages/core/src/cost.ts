@@ -33,7 +33,19 @@ export const TOKEN_BUCKETS = [
   'outputTokens',
   'reasoningTokens',
 ] as const;
-const PRICE_KEYS = ['input', 'cachedInput', 'cacheWrite5m', 'cacheWrite1h', 'output', 'reasoning'] as const;
+/** Modality buckets: optional, absent when a usage has no such tokens (so text-only usage keeps six buckets). */
+export const MODALITY_TOKEN_BUCKETS = ['audioInputTokens', 'cachedAudioInputTokens', 'audioOutputTokens'] as const;
+const PRICE_KEYS = [
+  'input',
+  'cachedInput',
+  'cacheWrite5m',
+  'cacheWrite1h',
+  'output',
+  'reasoning',
+  'inputAudio',
+  'cachedInputAudio',
+  'outputAudio',
+] as const;
 type PriceKey = (typeof PRICE_KEYS)[number];
 type PriceMap = Partial<Record<PriceKey, Money>>;
 
@@ -46,13 +58,15 @@ type PriceMap = Partial<Record<PriceKey, Money>>;
  * `priced: false` with `total: undefined`: never a silent zero, never a throw.
  */
 export function computeCost(
-  usage: TokenBuckets & { estimated?: boolean; serviceTier?: string },
+  usage: TokenBuckets & { estimated?: boolean; serviceTier?: string; notes?: readonly string[] },
   model: string | ResolvedModel,
   options: ComputeCostOptions = {},
 ): CostResult {
   const buckets = validateBuckets(usage);
   const requestedTier = chooseTier(options.tier, usage.serviceTier);
   const estimated = usage.estimated === true;
+  // What the usage report left open (a gap against its total, per-request charges) is said with the cost.
+  const usageNotes = Array.isArray(usage.notes) ? usage.notes.filter((note) => typeof note === 'string') : [];
   const catalog = options.catalog ?? PriceCatalog.default();
   const resolved = typeof model === 'string' ? catalog.tryResolve(model) : model;
   if (resolved === undefined) {
@@ -64,14 +78,14 @@ export function computeCost(
       tier: requestedTier,
       tierApplied: requestedTier,
       usage: buckets,
-      notes: [`Unknown model ${JSON.stringify(String(model))}: no price, so no cost (not $0).`],
+      notes: [...usageNotes, `Unknown model ${JSON.stringify(String(model))}: no price, so no cost (not $0).`],
       estimated,
     };
   }
 
   const entry = resolved.entry;
   const priceSet = catalog.priceSetAt(entry, options.at);
-  const notes: string[] = [];
+  const notes: string[] = [...usageNotes];
   const standard = parsePrices(priceSet.standard);
 
   const longContext = selectLongContextTier(priceSet.tiers, buckets);
@@ -127,19 +141,39 @@ export function computeCost(
     output: costOfTokens(output, buckets.outputTokens),
     reasoning: costOfTokens(reasoning, buckets.reasoningTokens),
   };
+  let totalAtto =
+    breakdown.input.atto +
+    breakdown.cachedInput.atto +
+    breakdown.cacheWrite5m.atto +
+    breakdown.cacheWrite1h.atto +
+    breakdown.output.atto +
+    breakdown.reasoning.atto;
+  // Audio has its own prices where the provider sets them; absent, it bills as the text it sits beside.
+  if (buckets.audioInputTokens !== undefined) {
+    if (prices.inputAudio === undefined)
+      notes.push(`${entry.id} has no audio input price: audio input billed at the input price.`);
+    breakdown.inputAudio = costOfTokens(prices.inputAudio ?? input, buckets.audioInputTokens);
+    totalAtto += breakdown.inputAudio.atto;
+  }
+  if (buckets.cachedAudioInputTokens !== undefined) {
+    if (prices.cachedInputAudio === undefined) {
+      notes.push(`${entry.id} has no cached audio input price: cached audio billed at the cache-read price.`);
+    }
+    breakdown.cachedInputAudio = costOfTokens(prices.cachedInputAudio ?? cachedInput, buckets.cachedAudioInputTokens);
+    totalAtto += breakdown.cachedInputAudio.atto;
+  }
+  if (buckets.audioOutputTokens !== undefined) {
+    if (prices.outputAudio === undefined)
+      notes.push(`${entry.id} has no audio output price: audio output billed at the output price.`);
+    breakdown.outputAudio = costOfTokens(prices.outputAudio ?? output, buckets.audioOutputTokens);
+    totalAtto += breakdown.outputAudio.atto;
+  }
   const result: CostResult = {
     model: entry.id,
     provider: entry.provider,
     priced: true,
     currency: 'USD',
-    total: Money.fromAtto(
-      breakdown.input.atto +
-        breakdown.cachedInput.atto +
-        breakdown.cacheWrite5m.atto +
-        breakdown.cacheWrite1h.atto +
-        breakdown.output.atto +
-        breakdown.reasoning.atto,
-    ),
+    total: Money.fromAtto(totalAtto),
     breakdown,
     tier: requestedTier,
     tierApplied,
@@ -154,9 +188,14 @@ export function computeCost(
 
 /** The tokens a long-context tier's threshold is compared with, as the tier says. */
 export function tokensTowardThreshold(tier: LongContextTier, usage: TokenBuckets): number {
+  const uncached = usage.inputTokens + (usage.audioInputTokens ?? 0);
   return tier.counts === 'uncached-input'
-    ? usage.inputTokens
-    : usage.inputTokens + usage.cachedInputTokens + usage.cacheWrite5mTokens + usage.cacheWrite1hTokens;
+    ? uncached
+    : uncached +
+        usage.cachedInputTokens +
+        (usage.cachedAudioInputTokens ?? 0) +
+        usage.cacheWrite5mTokens +
+        usage.cacheWrite1hTokens;
 }
 
 /** The highest long-context tier whose threshold the request passes (`>` or `>=` as the tier states). */
@@ -191,7 +230,7 @@ function validateBuckets(usage: TokenBuckets): TokenBuckets {
     throw new InvalidUsageError('expected token buckets (inputTokens, outputTokens, …)');
   }
   // One literal, not a loop over TOKEN_BUCKETS: this runs on every metered call, and a fixed shape is cheaper.
-  return {
+  const buckets: TokenBuckets = {
     inputTokens: tokenCount(usage, 'inputTokens'),
     cachedInputTokens: tokenCount(usage, 'cachedInputTokens'),
     cacheWrite5mTokens: tokenCount(usage, 'cacheWrite5mTokens'),
@@ -199,9 +238,24 @@ function validateBuckets(usage: TokenBuckets): TokenBuckets {
     outputTokens: tokenCount(usage, 'outputTokens'),
     reasoningTokens: tokenCount(usage, 'reasoningTokens'),
   };
+  // Modality buckets are rare: present (and non-zero) only for audio calls.
+  if (
+    usage.audioInputTokens !== undefined ||
+    usage.cachedAudioInputTokens !== undefined ||
+    usage.audioOutputTokens !== undefined
+  ) {
+    for (const key of MODALITY_TOKEN_BUCKETS) {
+      const count = tokenCount(usage, key);
+      if (count > 0) buckets[key] = count;
+    }
+  }
+  return buckets;
 }
 
-function tokenCount(usage: TokenBuckets, key: (typeof TOKEN_BUCKETS)[number]): number {
+function tokenCount(
+  usage: TokenBuckets,
+  key: (typeof TOKEN_BUCKETS)[number] | (typeof MODALITY_TOKEN_BUCKETS)[number],
+): number {
   const value: unknown = usage[key] ?? 0;
   if (typeof value !== 'number' || !Number.isInteger(value) || value < 0 || value > MAX_TOKEN_COUNT) {
     throw new InvalidUsageError(`must be a whole number from 0 to 1e12, got ${String(value)}`, key);

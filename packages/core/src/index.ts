@@ -21,6 +21,7 @@ export {
   type ComputeCostOptions,
   type CostCatalog,
   computeCost,
+  MODALITY_TOKEN_BUCKETS,
   selectLongContextTier,
   TOKEN_BUCKETS,
   tokensTowardThreshold,
@@ -138,6 +139,14 @@ export { ESTIMATE_RULES, type EstimateRule, estimateRuleFor, estimateTokens } fr
 export { TokenmeterError } from './tokenmeter-error';
 export type * from './types';
 export { UnknownModelError } from './unknown-model-error';
+export {
+  type BucketName,
+  USAGE_DIALECTS,
+  type UsageDialect,
+  type UsageFieldMeaning,
+  type UsageFieldRelation,
+  usageDialect,
+} from './usage-dialects';
 export {
   detectUsageFormat,
   MAX_TOKEN_COUNT,

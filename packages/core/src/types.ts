@@ -7,8 +7,31 @@ import type { Rational } from './rational';
 
 // ───────────────────────────── Usage ─────────────────────────────
 
-/** The API shape a usage object came from. */
-export type UsageFormat = 'openai-chat' | 'openai-responses' | 'anthropic' | 'gemini';
+/**
+ * The API shape a usage object came from. OpenAI-compatible providers (Azure, DeepSeek, xAI, Mistral, Groq,
+ * Together, Fireworks, OpenRouter) share `openai-chat`; what their fields mean is the dialect's business
+ * (`usageDialect(format, provider)`). Bedrock InvokeModel with Claude answers in the `anthropic` shape.
+ */
+export type UsageFormat =
+  | 'openai-chat'
+  | 'openai-responses'
+  | 'openai-embeddings'
+  | 'anthropic'
+  | 'gemini'
+  | 'bedrock-converse'
+  | 'bedrock-invoke'
+  | 'cohere';
+
+/** What the normaliser knows beyond the payload itself. */
+export interface NormalizeUsageOptions {
+  /** The API shape; detected from the payload when absent. */
+  format?: UsageFormat;
+  /**
+   * The provider that answered (a catalog provider: `openai`, `xai`, `deepseek`, …), when known from the
+   * resolved model or the upstream. It picks the dialect: xAI reports reasoning beside `completion_tokens`.
+   */
+  provider?: string;
+}
 
 /**
  * Token counts in disjoint billing buckets: every token billed lands in exactly one bucket, so the cost is
@@ -27,6 +50,12 @@ export interface TokenBuckets {
   outputTokens: number;
   /** Hidden reasoning ("thinking") tokens, billed as output unless the price says otherwise. */
   reasoningTokens: number;
+  /** Audio input tokens not read from cache (not part of `inputTokens`). Absent: none. */
+  audioInputTokens?: number;
+  /** Audio input tokens read from cache (not part of `cachedInputTokens`). Absent: none. */
+  cachedAudioInputTokens?: number;
+  /** Audio output tokens (not part of `outputTokens`). Absent: none. */
+  audioOutputTokens?: number;
 }
 
 /** A provider's usage report (or our count) normalized into billing buckets. */
@@ -38,6 +67,14 @@ export interface NormalizedUsage extends TokenBuckets {
   estimated: boolean;
   /** The provider's service tier, when it reports one (`"batch"`, `"flex"`, `"priority"`, `"standard"`). */
   serviceTier?: string;
+  /** The provider whose dialect was read, when it was known or the response gave it away (`xai`). */
+  provider?: string;
+  /**
+   * Plain sentences about what the report did not settle: a reported total the buckets do not add up to,
+   * or charges that are not tokens (web searches). Present only when there is something to say; any note
+   * that leaves the cost incomplete also sets `estimated`.
+   */
+  notes?: string[];
 }
 
 // ───────────────────────────── Catalog ─────────────────────────────
@@ -54,6 +91,12 @@ export interface TokenPrices {
   output: string;
   /** Reasoning tokens. Absent: billed at the output price. */
   reasoning?: string;
+  /** Audio input tokens. Absent: audio input bills at `input`. */
+  inputAudio?: string;
+  /** Audio input tokens read from cache. Absent: falls back to `cachedInput`. */
+  cachedInputAudio?: string;
+  /** Audio output tokens. Absent: audio output bills at `output`. */
+  outputAudio?: string;
 }
 
 /**
@@ -149,6 +192,12 @@ export interface CostBreakdown {
   cacheWrite1h: Money;
   output: Money;
   reasoning: Money;
+  /** Present only when the usage has audio input tokens. */
+  inputAudio?: Money;
+  /** Present only when the usage has cached audio input tokens. */
+  cachedInputAudio?: Money;
+  /** Present only when the usage has audio output tokens. */
+  outputAudio?: Money;
 }
 
 export interface CostResult {

@@ -171,7 +171,7 @@ describe('normalizeUsage: garbage is an error, never a silent zero', () => {
   });
 
   it('rejects an unknown explicit format', () => {
-    expect(() => normalizeUsage({ prompt_tokens: 1, completion_tokens: 1 }, 'cohere' as never)).toThrow(
+    expect(() => normalizeUsage({ prompt_tokens: 1, completion_tokens: 1 }, 'bogus' as never)).toThrow(
       /unknown format/,
     );
   });

@@ -1,5 +1,5 @@
 import { InvalidUsageError } from './invalid-usage-error';
-import type { NormalizedUsage, UsageFormat } from './types';
+import type { NormalizedUsage, NormalizeUsageOptions, UsageFormat } from './types';
 import { normalizeUsage, USAGE_FORMATS } from './usage-normalize';
 
 /** Collects the usage (and the text, for estimating when usage never comes) from a streamed response. */
@@ -39,6 +39,8 @@ export interface StreamUsageAccumulatorOptions {
    * missing can bound its memory per stream; `outputCharacters` still counts everything.
    */
   maxOutputText?: number;
+  /** The provider that answers, when known: picks its usage dialect (xAI reports reasoning beside the output). */
+  provider?: string;
 }
 
 abstract class BaseAccumulator implements StreamUsageAccumulator {
@@ -50,7 +52,15 @@ abstract class BaseAccumulator implements StreamUsageAccumulator {
   protected kept = 0;
   protected usage?: NormalizedUsage;
 
-  constructor(private readonly maxOutputText = Number.POSITIVE_INFINITY) {}
+  constructor(
+    private readonly maxOutputText = Number.POSITIVE_INFINITY,
+    protected readonly provider?: string,
+  ) {}
+
+  /** The normaliser's options for this stream's format and provider. */
+  protected dialect(format: UsageFormat): NormalizeUsageOptions {
+    return this.provider === undefined ? { format } : { format, provider: this.provider };
+  }
 
   get outputText(): string {
     if (this.parts.length > 1) this.parts = [this.parts.join('')];
@@ -121,8 +131,10 @@ class OpenAiChatAccumulator extends BaseAccumulator {
         }
       }
     }
-    if (chunk.usage !== undefined && chunk.usage !== null) {
-      this.usage = normalizeUsage({ ...chunk, usage: chunk.usage }, 'openai-chat');
+    // Groq sends the stream's usage in `x_groq.usage` of the last chunk, not in `usage`.
+    const usage = chunk.usage ?? (isObject(chunk.x_groq) ? chunk.x_groq.usage : undefined);
+    if (usage !== undefined && usage !== null) {
+      this.usage = normalizeUsage({ ...chunk, usage }, this.dialect('openai-chat'));
     }
   }
 }
@@ -144,7 +156,7 @@ class OpenAiResponsesAccumulator extends BaseAccumulator {
       case 'response.failed': {
         const response = event.response;
         if (isObject(response) && response.usage !== undefined && response.usage !== null) {
-          this.usage = normalizeUsage(response, 'openai-responses');
+          this.usage = normalizeUsage(response, this.dialect('openai-responses'));
         }
         return;
       }
@@ -198,7 +210,7 @@ class AnthropicAccumulator extends BaseAccumulator {
         return;
     }
     if (this.counters === undefined || this.counters.input_tokens === undefined) return;
-    this.usage = normalizeUsage({ ...this.envelope, type: 'message', usage: this.counters }, 'anthropic');
+    this.usage = normalizeUsage({ ...this.envelope, type: 'message', usage: this.counters }, this.dialect('anthropic'));
     // Until a message_delta arrives, output_tokens is message_start's placeholder, not the real count.
     if (!this.sawDelta) this.usage.estimated = true;
   }
@@ -227,7 +239,7 @@ class GeminiAccumulator extends BaseAccumulator {
       }
     }
     if (isObject(chunk.usageMetadata)) {
-      this.usage = normalizeUsage(chunk, 'gemini');
+      this.usage = normalizeUsage(chunk, this.dialect('gemini'));
     }
   }
 
@@ -238,21 +250,91 @@ class GeminiAccumulator extends BaseAccumulator {
   }
 }
 
+/**
+ * Bedrock ConverseStream, as JSON events once the AWS event-stream framing is decoded: text in
+ * `contentBlockDelta.delta.text`, usage in the final `metadata` event. Without `messageStop` the stream was cut.
+ */
+class BedrockConverseAccumulator extends BaseAccumulator {
+  private stopped = false;
+
+  protected accept(event: Json): void {
+    const delta = isObject(event.contentBlockDelta) ? event.contentBlockDelta.delta : undefined;
+    if (isObject(delta)) {
+      this.append(delta.text);
+      if (isObject(delta.toolUse)) this.append(delta.toolUse.input);
+      if (isObject(delta.reasoningContent)) this.append(delta.reasoningContent.text);
+    }
+    if (isObject(event.messageStop)) this.stopped = true;
+    if (isObject(event.metadata) && isObject(event.metadata.usage)) {
+      this.usage = normalizeUsage(event, this.dialect('bedrock-converse'));
+    }
+  }
+
+  override result(): NormalizedUsage | undefined {
+    const usage = super.result();
+    if (usage !== undefined && !this.stopped) usage.estimated = true;
+    return usage;
+  }
+}
+
+/**
+ * Bedrock InvokeModelWithResponseStream with a model's native chunks (Llama `generation`, Titan
+ * `outputText`): the counts come in the last chunk's `amazon-bedrock-invocationMetrics`.
+ */
+class BedrockInvokeAccumulator extends BaseAccumulator {
+  protected accept(chunk: Json): void {
+    this.append(chunk.generation);
+    this.append(chunk.outputText);
+    if (isObject(chunk['amazon-bedrock-invocationMetrics'])) {
+      this.usage = normalizeUsage(chunk, this.dialect('bedrock-invoke'));
+    }
+  }
+}
+
+/** Cohere v2 chat stream: text in `content-delta`, usage in `message-end`'s `delta.usage`. */
+class CohereAccumulator extends BaseAccumulator {
+  protected accept(event: Json): void {
+    const delta = isObject(event.delta) ? event.delta : undefined;
+    if (event.type === 'content-delta' && delta && isObject(delta.message) && isObject(delta.message.content)) {
+      this.append(delta.message.content.text);
+    }
+    if (event.type === 'message-end' && delta && isObject(delta.usage)) {
+      this.usage = normalizeUsage(event, this.dialect('cohere'));
+    }
+  }
+}
+
+/** Embeddings are not streamed; a usage-bearing payload is read whole. */
+class EmbeddingsAccumulator extends BaseAccumulator {
+  protected accept(event: Json): void {
+    if (isObject(event.usage)) this.usage = normalizeUsage(event, this.dialect('openai-embeddings'));
+  }
+}
+
 /** A collector of usage and output text for one streamed response of the given API shape. */
 export function createStreamUsageAccumulator(
   format: UsageFormat,
   options: StreamUsageAccumulatorOptions = {},
 ): StreamUsageAccumulator {
   const limit = options.maxOutputText;
+  const provider = options.provider;
   switch (format) {
     case 'openai-chat':
-      return new OpenAiChatAccumulator(limit);
+      return new OpenAiChatAccumulator(limit, provider);
     case 'openai-responses':
-      return new OpenAiResponsesAccumulator(limit);
+      return new OpenAiResponsesAccumulator(limit, provider);
+    case 'openai-embeddings':
+      return new EmbeddingsAccumulator(limit, provider);
     case 'anthropic':
-      return new AnthropicAccumulator(limit);
+      return new AnthropicAccumulator(limit, provider);
     case 'gemini':
-      return new GeminiAccumulator(limit);
+      return new GeminiAccumulator(limit, provider);
+    case 'bedrock-converse':
+      return new BedrockConverseAccumulator(limit, provider);
+    case 'bedrock-invoke':
+      return new BedrockInvokeAccumulator(limit, provider);
+    case 'cohere':
+      return new CohereAccumulator(limit, provider);
     default:
       throw new InvalidUsageError(
         `unknown stream format ${JSON.stringify(format)}; expected one of ${USAGE_FORMATS.join(', ')}`,

@@ -5,7 +5,6 @@ import {
   countChatTokens,
   countTokens,
   countTokensAsync,
-  MAX_TOKEN_COUNT,
   type NormalizedUsage,
   normalizeUsage,
   type PriceCatalog,
@@ -34,6 +33,11 @@ export class AiCall {
   readonly body: Json;
   /** Size of the request body in bytes (large prompts are counted without blocking the event loop). */
   readonly bodyBytes: number;
+  /**
+   * The provider whose API answers, when known (from the upstream's host, else the catalog's provider of
+   * the model): it picks the usage dialect, e.g. xAI reports reasoning tokens beside `completion_tokens`.
+   */
+  provider?: string;
   private promptCount: { tokens: number; estimated: boolean } | undefined;
 
   constructor(operation: Operation, body: Json, bodyBytes: number, model?: string) {
@@ -86,11 +90,47 @@ const LARGE_BODY_BYTES = 32 * 1024;
 const FORMATS: Record<Operation, UsageFormat> = {
   chat: 'openai-chat',
   completions: 'openai-chat',
-  embeddings: 'openai-chat',
+  embeddings: 'openai-embeddings',
   responses: 'openai-responses',
   messages: 'anthropic',
   generate_content: 'gemini',
 };
+
+/** Hosts of the providers' public APIs, for the dialect of a call whose model the catalog does not place. */
+const PROVIDER_HOSTS: Array<[RegExp, string]> = [
+  [/(^|\.)api\.openai\.com$/, 'openai'],
+  [/\.openai\.azure\.com$/, 'azure'],
+  [/(^|\.)api\.anthropic\.com$/, 'anthropic'],
+  [/(^|\.)api\.x\.ai$/, 'xai'],
+  [/(^|\.)api\.deepseek\.com$/, 'deepseek'],
+  [/(^|\.)api\.mistral\.ai$/, 'mistral'],
+  [/(^|\.)api\.groq\.com$/, 'groq'],
+  [/(^|\.)api\.together\.(xyz|ai)$/, 'together'],
+  [/(^|\.)api\.fireworks\.ai$/, 'fireworks'],
+  [/(^|\.)openrouter\.ai$/, 'openrouter'],
+  [/(^|\.)generativelanguage\.googleapis\.com$/, 'google'],
+  [/(^|\.)aiplatform\.googleapis\.com$/, 'vertex'],
+  [/^bedrock-runtime\.[a-z0-9-]+\.amazonaws\.com$/, 'bedrock'],
+];
+
+/** The provider a public API host belongs to; undefined for any other host (a gateway, a test server). */
+export function providerOfHost(hostname: string): string | undefined {
+  const host = hostname.toLowerCase();
+  return PROVIDER_HOSTS.find(([pattern]) => pattern.test(host))?.[1];
+}
+
+/**
+ * Sets the provider whose usage dialect the call's answer speaks: the upstream's host says it best (an
+ * OpenAI-compatible API keeps its own conventions whatever model it serves), else the model's catalog entry.
+ */
+export function identifyProvider(
+  call: AiCall,
+  hostname: string | undefined,
+  resolveModel: (model: string) => ResolvedModel | undefined,
+): void {
+  call.provider =
+    (hostname === undefined ? undefined : providerOfHost(hostname)) ?? resolveModel(call.model)?.entry.provider;
+}
 
 /** The provider an API shape implies when the catalog does not know the model. */
 export function providerHint(operation: Operation): string {
@@ -101,23 +141,20 @@ export function isObject(value: unknown): value is Json {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
-/** The usage a whole (non-streamed) response reports, or undefined when it reports none or garbage. */
+/**
+ * The usage a whole (non-streamed) response reports, read in the dialect of the call's provider; undefined
+ * when it reports none or garbage (the caller then counts, and marks the usage estimated).
+ */
 export function usageFromResponse(call: AiCall, body: unknown): NormalizedUsage | undefined {
   if (!isObject(body)) return undefined;
   if (call.format === 'gemini' ? !isObject(body.usageMetadata) : !isObject(body.usage)) return undefined;
   try {
-    return normalizeUsage(body, call.format);
+    return normalizeUsage(
+      body,
+      call.provider === undefined ? call.format : { format: call.format, provider: call.provider },
+    );
   } catch {
-    // Embeddings report only prompt_tokens; anything else unreadable is treated as missing usage.
-    const usage = body.usage as Json;
-    if (
-      typeof usage.prompt_tokens === 'number' &&
-      Number.isSafeInteger(usage.prompt_tokens) &&
-      usage.prompt_tokens >= 0 &&
-      usage.prompt_tokens <= MAX_TOKEN_COUNT
-    ) {
-      return { ...emptyBuckets(), inputTokens: usage.prompt_tokens, estimated: false, format: call.format };
-    }
+    // Never a partial read passed off as exact (input only, output dropped): unreadable usage is missing usage.
     return undefined;
   }
 }
@@ -305,7 +342,10 @@ export function totalTokens(usage: NormalizedUsage): number {
     usage.cacheWrite5mTokens +
     usage.cacheWrite1hTokens +
     usage.outputTokens +
-    usage.reasoningTokens
+    usage.reasoningTokens +
+    (usage.audioInputTokens ?? 0) +
+    (usage.cachedAudioInputTokens ?? 0) +
+    (usage.audioOutputTokens ?? 0)
   );
 }
 

@@ -7,6 +7,7 @@ import {
   mergeCutUsage,
   type Operation,
   outputTextOf,
+  providerOfHost,
   usageFromResponse,
   withStreamUsage,
 } from './ai-call';
@@ -105,6 +106,7 @@ function detectCall(input: Parameters<Fetch>[0], init: Parameters<Fetch>[1]): De
   }
   if (!isObject(parsed)) return undefined;
   const call = new AiCall(operation, parsed, text.length, model);
+  call.provider = providerOfHost(url.hostname);
   return { call, text, streamed: streamed || call.streamRequested };
 }
 
@@ -117,6 +119,7 @@ async function meteredFetch(
   init: Parameters<Fetch>[1],
 ): Promise<Response> {
   const { call } = detected;
+  call.provider ??= config.resolveModel(call.model)?.entry.provider;
   const started = performance.now();
   const requestId = context?.requestId ?? randomUUID();
   const route = context ? captureRoute(context) : '(background)';
@@ -246,7 +249,10 @@ async function meteredFetch(
     }
     return bufferedJson(response.url, init, bytes, call, finish);
   }
-  const tap = new SseTap(call.format, { stripUsageChunk: strip });
+  const tap = new SseTap(call.format, {
+    stripUsageChunk: strip,
+    ...(call.provider === undefined ? {} : { provider: call.provider }),
+  });
   const reader = response.body.getReader();
   const status = response.status;
   const usageOfStream = async (error?: UsageEvent['error']): Promise<NormalizedUsage | undefined> => {

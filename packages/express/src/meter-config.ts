@@ -49,6 +49,8 @@ export interface ProxyConfig extends MeterConfig {
   requestStreamUsage: boolean;
   forwardUnmetered: boolean;
   backgroundSettleMs: number;
+  /** The provider behind `upstream` when its host does not name one (a gateway): picks the usage dialect. */
+  upstreamProvider: string | undefined;
 }
 
 export const HELP_BASE = 'https://github.com/tokenmeter/tokenmeter/blob/main/docs/errors.md';
@@ -74,6 +76,7 @@ const PROXY_OPTIONS = new Set([
   'requestStreamUsage',
   'forwardUnmetered',
   'backgroundSettleMs',
+  'upstreamProvider',
 ]);
 
 export function parseMeterOptions(input: MeterOptions | undefined, proxy = false): MeterConfig {
@@ -279,6 +282,10 @@ export function parseProxyOptions(input: MeteredProxyOptions | undefined): Proxy
   if (!Number.isSafeInteger(backgroundSettleMs) || backgroundSettleMs <= 0) {
     throw new InvalidMeterOptionsError('backgroundSettleMs', 'expected a whole number of milliseconds > 0');
   }
+  const upstreamProvider = options.upstreamProvider;
+  if (upstreamProvider !== undefined && (typeof upstreamProvider !== 'string' || upstreamProvider.trim() === '')) {
+    throw new InvalidMeterOptionsError('upstreamProvider', 'expected a provider name such as "xai"');
+  }
   return {
     ...base,
     upstream,
@@ -288,6 +295,7 @@ export function parseProxyOptions(input: MeteredProxyOptions | undefined): Proxy
     requestStreamUsage: options.requestStreamUsage ?? true,
     forwardUnmetered: options.forwardUnmetered ?? false,
     backgroundSettleMs,
+    upstreamProvider: upstreamProvider?.trim().toLowerCase(),
   };
 }
 

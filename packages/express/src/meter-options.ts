@@ -135,4 +135,10 @@ export interface MeteredProxyOptions extends MeterOptions {
    * (`GET /responses/{id}` or its stream) before it is settled at the reserved maximum. Default 600000 (10 min).
    */
   backgroundSettleMs?: number;
+  /**
+   * The provider behind `upstream` (`'xai'`, `'deepseek'`, …) when its host does not say (a gateway or a
+   * self-hosted relay): its usage fields are read in that provider's dialect. Default: the provider of the
+   * upstream's host (`api.x.ai` → xai), else of the requested model in the catalog.
+   */
+  upstreamProvider?: string;
 }

@@ -6,6 +6,7 @@ import {
   AiCall,
   emptyBuckets,
   estimateUsage,
+  identifyProvider,
   isObject,
   maximumAmounts,
   mergeCutUsage,
@@ -489,9 +490,13 @@ async function meterCall(
 
   const state = new CallState(config, call, requestId, route, identity, hold, started);
   if (operation === 'responses' && parsed.background === true) state.background = background;
+  const upstreamTarget = upstreamFor(config, req, target);
+  identifyProvider(call, upstreamTarget.hostname, config.resolveModel);
+  // Anthropic-shaped calls go to their own upstream; the named provider is the OpenAI-compatible one's.
+  if (config.upstreamProvider !== undefined && call.format !== 'anthropic') call.provider = config.upstreamProvider;
   const upstream = sendUpstream(
     agents,
-    upstreamFor(config, req, target),
+    upstreamTarget,
     'POST',
     forwardedHeaders(req.headers, body.length),
     config.upstreamTimeoutMs,
@@ -679,7 +684,10 @@ function relayStream(
   status: number,
   stripUsageChunk: boolean,
 ): void {
-  const tap = new SseTap(state.call.format, { stripUsageChunk });
+  const tap = new SseTap(state.call.format, {
+    stripUsageChunk,
+    ...(state.call.provider === undefined ? {} : { provider: state.call.provider }),
+  });
   state.tap = tap;
   const headers = responseHeaders(response, stripUsageChunk);
   if (config.headers && state.hold) Object.assign(headers, state.hold.headers);

@@ -41,9 +41,13 @@ export class SseTap {
   private fullDataBytes = 0;
   private skippedDataBytes = 0;
 
-  constructor(format: UsageFormat, options: { stripUsageChunk?: boolean } = {}) {
+  /** `provider` picks the usage dialect (xAI reports reasoning beside the output); see `AiCall.provider`. */
+  constructor(format: UsageFormat, options: { stripUsageChunk?: boolean; provider?: string } = {}) {
     this.format = format;
-    this.accumulator = createStreamUsageAccumulator(format);
+    this.accumulator = createStreamUsageAccumulator(
+      format,
+      options.provider === undefined ? {} : { provider: options.provider },
+    );
     this.strip = options.stripUsageChunk === true;
     this.parser = createParser({ onEvent: (event) => this.onEvent(event) });
   }
@@ -169,8 +173,12 @@ function usagePart(format: UsageFormat, payload: unknown): unknown {
   if (typeof payload !== 'object' || payload === null) return undefined;
   const event = payload as Record<string, unknown>;
   switch (format) {
-    case 'openai-chat':
-      return event.usage === undefined || event.usage === null ? undefined : { ...event, choices: [] };
+    case 'openai-chat': {
+      // Groq puts the stream's usage in x_groq.usage.
+      const groq = event.x_groq as { usage?: unknown } | undefined;
+      const usage = event.usage ?? (typeof groq === 'object' && groq !== null ? groq.usage : undefined);
+      return usage === undefined || usage === null ? undefined : { ...event, choices: [] };
+    }
     case 'openai-responses': {
       const response = event.response;
       if (typeof response !== 'object' || response === null) return undefined;

@@ -79,11 +79,13 @@ export function buildUsageEvent(
     provider: model.resolved?.entry.provider ?? providerHint(call.operation as Operation),
     model: model.resolved?.entry.id ?? model.name,
     operation: call.operation,
-    inputTokens: buckets.inputTokens,
-    cachedInputTokens: buckets.cachedInputTokens,
+    // Events and stores keep six buckets: audio counts with its text bucket here, while `cost` (computed from
+    // every bucket at its own price) stays exact.
+    inputTokens: buckets.inputTokens + (buckets.audioInputTokens ?? 0),
+    cachedInputTokens: buckets.cachedInputTokens + (buckets.cachedAudioInputTokens ?? 0),
     cacheWrite5mTokens: buckets.cacheWrite5mTokens,
     cacheWrite1hTokens: buckets.cacheWrite1hTokens,
-    outputTokens: buckets.outputTokens,
+    outputTokens: buckets.outputTokens + (buckets.audioOutputTokens ?? 0),
     reasoningTokens: buckets.reasoningTokens,
     priced: cost.priced,
     estimated: buckets.estimated,
