@@ -123,6 +123,18 @@ export {
   medianPairwiseSlope,
   parseDailySeries,
 } from './series';
+export {
+  ANTHROPIC_IMAGE_TOKEN_BOUND,
+  BOUND_CHARACTERS_PER_TOKEN,
+  openaiImageTokenBound,
+  PDF_PAGE_TEXT_BOUND,
+  type PromptBound,
+  type PromptShape,
+  pdfPageCount,
+  promptTokenBound,
+  promptTokenBoundAsync,
+  ratioTokenBound,
+} from './token-bound';
 export { ASSUMED_IMAGE_SIZE, countChatTokens, type ImageInput, imageTokens, tileCount } from './token-chat';
 export { RUN_LIMIT, splitForEncoding } from './token-chunks';
 export {

@@ -130,7 +130,7 @@ async function meteredFetch(
   let hold: BudgetHold | undefined;
   const applied = config.budgets.length > 0 ? applicableBudgets(config.budgets, identity, route) : [];
   if (applied.length > 0) {
-    await call.preparePromptCount();
+    await call.prepareReservation();
     const amounts = maximumAmounts(call, config.catalog, config.resolveModel(call.model), config.maxOutputTokens);
     const result = await reserveBudgets(config.store, applied, amounts, Date.now());
     if (!result.ok) {
@@ -168,7 +168,7 @@ async function meteredFetch(
       durationMs: performance.now() - started,
       ...(error === undefined ? {} : { error }),
     });
-    if (hold) endBudgetHold(config, hold, usage, cost);
+    if (hold && endBudgetHold(config, hold, usage, cost)) event.reservationExceeded = true;
     record(event);
   };
   const failed = (failure: unknown) =>

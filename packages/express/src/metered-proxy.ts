@@ -348,7 +348,7 @@ async function meterCall(
   const applied = config.budgets.length > 0 ? applicableBudgets(config.budgets, identity, route) : [];
   if (applied.length > 0) {
     const resolved = config.resolveModel(call.model);
-    await call.preparePromptCount();
+    await call.prepareReservation();
     const amounts = maximumAmounts(call, config.catalog, resolved, config.maxOutputTokens);
     let result: Awaited<ReturnType<typeof reserveBudgets>>;
     try {
@@ -527,7 +527,7 @@ class CallState {
       durationMs: performance.now() - this.started,
       ...(error === undefined ? {} : { error }),
     });
-    if (this.hold) endBudgetHold(config, this.hold, usage, cost);
+    if (this.hold && endBudgetHold(config, this.hold, usage, cost)) event.reservationExceeded = true;
     config.sink.record(event);
     return event;
   }
