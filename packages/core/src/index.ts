@@ -125,7 +125,7 @@ export {
 } from './series';
 export {
   ANTHROPIC_IMAGE_TOKEN_BOUND,
-  BOUND_CHARACTERS_PER_TOKEN,
+  byteTokenBound,
   openaiImageTokenBound,
   PDF_PAGE_TEXT_BOUND,
   type PromptBound,
@@ -133,7 +133,6 @@ export {
   pdfPageCount,
   promptTokenBound,
   promptTokenBoundAsync,
-  ratioTokenBound,
 } from './token-bound';
 export { ASSUMED_IMAGE_SIZE, countChatTokens, type ImageInput, imageTokens, tileCount } from './token-chat';
 export { RUN_LIMIT, splitForEncoding } from './token-chunks';

@@ -10,13 +10,12 @@ import type { TokenEncodingName } from './types';
  * the whole prompt unbounded, for the caller to replace by the model's context window.
  *
  * Text of models with a public tokenizer (OpenAI) is counted with tiktoken. For the others (Claude, Gemini,
- * …) offline counts are guesses, so the bound uses a conservative ratio: one token per
- * `BOUND_CHARACTERS_PER_TOKEN` ASCII characters (the mean is ≈ 3.5 for Claude and ≈ 4 for Gemini, so the
- * margin is 2.8–3.2× on English; hex ids and code stay inside it) and one token per UTF-8 byte for every
- * other character (no byte-level BPE or byte-fallback tokenizer can use more). Random high-entropy ASCII
- * (base64 noise) can tokenize denser than that; such a call settles above its reservation and is flagged.
+ * …) offline counts are guesses (≈ 3.5 characters per token for Claude, ≈ 4 for Gemini, on English), and a
+ * guess is not a bound: random printable ASCII runs at 1.2 characters per token in real BPE vocabularies,
+ * control characters at 1. The bound is therefore one token per UTF-8 byte, which no byte-level BPE (nor a
+ * SentencePiece vocabulary with byte fallback) can exceed: a margin of about 3.5× on English prose for
+ * Claude and 4× for Gemini, paid only while the call is in flight (the reservation settles to the bill).
  */
-export const BOUND_CHARACTERS_PER_TOKEN = 1.25;
 
 /**
  * Anthropic images: tokens ≈ width × height / 750, and an image over ~1,600 tokens (or 1,568 px on its long
@@ -75,21 +74,9 @@ export function openaiImageTokenBound(model: string, detail: unknown): number {
   return detail === 'low' ? family.low : family.high;
 }
 
-/** Bound on the tokens of a text for a model without a public tokenizer (see `BOUND_CHARACTERS_PER_TOKEN`). */
-export function ratioTokenBound(text: string): number {
-  let ascii = 0;
-  let other = 0;
-  for (let index = 0; index < text.length; index++) {
-    const code = text.charCodeAt(index);
-    if (code < 0x80) ascii++;
-    else if (code < 0x800) other += 2;
-    else if (code >= 0xd800 && code <= 0xdbff) {
-      // A surrogate pair is one 4-byte character.
-      other += 4;
-      index++;
-    } else other += 3;
-  }
-  return Math.ceil(ascii / BOUND_CHARACTERS_PER_TOKEN) + other;
+/** Bound on the tokens of a text for a model without a public tokenizer: its UTF-8 bytes (see above). */
+export function byteTokenBound(text: string): number {
+  return Buffer.byteLength(text, 'utf8');
 }
 
 /** What a request's prompt can cost at most. */
@@ -193,7 +180,7 @@ function walkBody(body: Json, shape: PromptShape, model: string): Walk {
 
 function walkValue(state: Walk, value: unknown, shape: PromptShape, model: string, depth: number): void {
   if (typeof value === 'string') {
-    // One token of headroom per text: counted joined, neighbours can merge across the separator.
+    // One token of headroom per text: its quotes where a schema is serialized as JSON.
     state.texts.push(value);
     state.fixed += 1;
     return;
@@ -317,11 +304,21 @@ function encodingOf(model: string): TokenEncodingName | undefined {
   return encodingForModel(model);
 }
 
-function ratioBound(texts: string[]): number {
+function byteBound(texts: string[]): number {
   let total = 0;
-  for (const text of texts) total += ratioTokenBound(text);
+  for (const text of texts) total += byteTokenBound(text);
   return total;
 }
+
+/** Tokens of one text, plus one per thousand characters when a run without token boundaries was cut. */
+function encoded(text: string, encoding: TokenEncodingName): number {
+  const counted = countWithEncoding(text, encoding);
+  return counted.tokens + (counted.approximate ? Math.ceil(text.length / 1_000) : 0);
+}
+
+// Texts are counted one by one, not joined: the count memo then answers for the system prompt, the tool
+// definitions and the conversation history a chat resends every turn, and only new text is encoded.
+const LARGE_TEXT = 16_384;
 
 /**
  * The most input a provider can bill for a request body in its API's shape (`openai` for Chat Completions,
@@ -331,17 +328,12 @@ export function promptTokenBound(body: Record<string, unknown>, shape: PromptSha
   const state = walkBody(body, shape, model);
   const encoding = encodingOf(model);
   let tokens = state.fixed;
-  if (encoding === undefined) tokens += ratioBound(state.texts);
-  else {
-    const joined = state.texts.join('\n');
-    const counted = countWithEncoding(joined, encoding);
-    // A forced cut inside a run without token boundaries can split a token: one more per cut's worth.
-    tokens += counted.tokens + (counted.approximate ? Math.ceil(joined.length / 1_000) : 0);
-  }
+  if (encoding === undefined) tokens += byteBound(state.texts);
+  else for (const text of state.texts) tokens += encoded(text, encoding);
   return { tokens, unbounded: state.unbounded, cacheWrite: state.cacheWrite };
 }
 
-/** `promptTokenBound` for large bodies: the text is counted in slices that let the event loop run. */
+/** `promptTokenBound` for large bodies: long texts are counted in slices that let the event loop run. */
 export async function promptTokenBoundAsync(
   body: Record<string, unknown>,
   shape: PromptShape,
@@ -350,11 +342,22 @@ export async function promptTokenBoundAsync(
   const state = walkBody(body, shape, model);
   const encoding = encodingOf(model);
   let tokens = state.fixed;
-  if (encoding === undefined) tokens += ratioBound(state.texts);
+  if (encoding === undefined) tokens += byteBound(state.texts);
   else {
-    const joined = state.texts.join('\n');
-    const counted = await countTokensAsync(joined, model);
-    tokens += counted.tokens + (counted.estimated ? Math.ceil(joined.length / 1_000) : 0);
+    let sliceStart = performance.now();
+    for (const text of state.texts) {
+      if (text.length > LARGE_TEXT) {
+        const counted = await countTokensAsync(text, model);
+        tokens += counted.tokens + (counted.estimated ? Math.ceil(text.length / 1_000) : 0);
+        sliceStart = performance.now();
+      } else {
+        tokens += encoded(text, encoding);
+        if (performance.now() - sliceStart >= 10) {
+          await new Promise<void>((resolve) => setImmediate(resolve));
+          sliceStart = performance.now();
+        }
+      }
+    }
   }
   return { tokens, unbounded: state.unbounded, cacheWrite: state.cacheWrite };
 }

@@ -41,11 +41,13 @@ const openaiTokens = (text: string, model: string) =>
 
 /**
  * Claude's tokenizer is not public. This fake bills 1.2 × the cl100k_base count of each text: a real BPE, so
- * dense text (code, ids, CJK, emoji) costs more per character than prose, scaled so English prose comes out
- * at Anthropic's rule of thumb of about 3.5 characters per token
- * (https://docs.anthropic.com/en/docs/about-claude/pricing#faq).
+ * dense text (code, ids, CJK, emoji, random characters) costs more per character than prose, scaled so
+ * English prose comes out near Anthropic's rule of thumb of about 3.5 characters per token
+ * (https://docs.anthropic.com/en/docs/about-claude/pricing#faq); never more than the text's UTF-8 bytes,
+ * which no byte-level tokenizer can exceed.
  */
-export const claudeTokens = (text: string) => Math.ceil(countWithEncoding(text, 'cl100k_base').tokens * 1.2);
+export const claudeTokens = (text: string) =>
+  Math.min(Buffer.byteLength(text, 'utf8'), Math.ceil(countWithEncoding(text, 'cl100k_base').tokens * 1.2));
 
 /** Width and height of a PNG from its IHDR chunk (bytes 16–23), or a URL's `?w=&h=`. */
 export function imageSize(url: string): { width: number; height: number } {

@@ -16,7 +16,8 @@ import { type BillingUpstream, pdfBase64, pngDataUrl, startBillingUpstream } fro
  * be at most its reservation, and no event may carry `reservationExceeded`.
  */
 
-// Natural text of the kinds prompts hold: prose, code, JSON, numbers, hex ids, CJK, emoji.
+// Text of the kinds prompts hold (prose, code, JSON, numbers, hex ids, CJK, emoji) and the densest kind
+// there is: random printable and arbitrary Unicode characters.
 const PIECES = [
   'The quick brown fox jumps over the lazy dog. ',
   'Summarize the following report in three bullet points.\n',
@@ -34,7 +35,13 @@ const PIECES = [
   '<div class="card"><span>$0.001/day</span></div>',
 ];
 const text = fc
-  .array(fc.oneof(fc.constantFrom(...PIECES), fc.string({ maxLength: 20 })), { minLength: 1, maxLength: 12 })
+  .array(
+    fc.oneof(fc.constantFrom(...PIECES), fc.string({ maxLength: 20 }), fc.string({ unit: 'binary', maxLength: 20 })),
+    {
+      minLength: 1,
+      maxLength: 12,
+    },
+  )
   .map((parts) => parts.join(''));
 const dims = fc.record({ width: fc.integer({ min: 1, max: 5000 }), height: fc.integer({ min: 1, max: 5000 }) });
 const imageUrl = fc
