@@ -147,6 +147,14 @@ describe('promptTokenBound', () => {
   it('says unbounded when the provider adds input the body does not hold', () => {
     const cases: Array<[Record<string, unknown>, 'openai' | 'anthropic']> = [
       [{ input: 'Continue.', previous_response_id: 'resp_1' }, 'openai'],
+      [
+        {
+          messages: [
+            { role: 'user', content: [{ type: 'input_audio', input_audio: { data: 'UklGR', format: 'wav' } }] },
+          ],
+        },
+        'openai',
+      ],
       [{ input: 'Hi', tools: [{ type: 'web_search' }] }, 'openai'],
       [{ input: 'Hi', tools: [{ type: 'file_search', vector_store_ids: ['vs_1'] }] }, 'openai'],
       [{ input: [{ role: 'user', content: [{ type: 'input_file', file_id: 'file-1' }] }] }, 'openai'],

@@ -238,6 +238,8 @@ function part(state: Walk, value: Json, shape: PromptShape, model: string): bool
       file(state, isObject(value.file) ? value.file : value, shape, model);
       return true;
     case 'item_reference':
+    case 'input_audio':
+      // Audio is billed in audio tokens the body does not reveal (and its base64 is not text to count).
       state.unbounded = true;
       return true;
     default:

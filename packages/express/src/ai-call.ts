@@ -398,7 +398,8 @@ function countPrompt(call: AiCall): { tokens: number; estimated: boolean } {
         const messages = Array.isArray(body.messages) ? (body.messages as ChatMessage[]) : [];
         const tools = Array.isArray(body.tools) ? (body.tools as ToolDefinition[]).filter(isFunctionTool) : [];
         const count = countChatTokens(messages, model, tools.length > 0 ? { tools } : undefined);
-        return { tokens: count.tokens, estimated: count.estimated };
+        const extra = schemaAndOtherTools(body, body.response_format, isFunctionTool, model);
+        return { tokens: count.tokens + extra, estimated: count.estimated || extra > 0 };
       }
       case 'responses': {
         const messages: ChatMessage[] = [];
@@ -418,7 +419,14 @@ function countPrompt(call: AiCall): { tokens: number; estimated: boolean } {
             )
           : [];
         const count = countChatTokens(messages, model, tools.length > 0 ? { tools } : undefined);
-        return { tokens: count.tokens, estimated: count.estimated };
+        const format = isObject(body.text) ? body.text.format : undefined;
+        const extra = schemaAndOtherTools(
+          body,
+          format,
+          (tool) => isObject(tool) && typeof tool.name === 'string',
+          model,
+        );
+        return { tokens: count.tokens + extra, estimated: count.estimated || extra > 0 };
       }
       case 'messages': {
         const messages: ChatMessage[] = [];
@@ -523,18 +531,33 @@ function responsesItem(item: unknown): ChatMessage {
   return { role, content: text };
 }
 
-/** Text of Anthropic/Responses content: a string or blocks with `text` (images and files are not counted). */
-function textOfBlocks(content: unknown): string {
+/**
+ * Text of Anthropic/Responses content: a string or blocks with `text`, tool inputs, and tool results whose
+ * content is itself blocks (the agent-loop shape). Images and files are not text: the estimate leaves them
+ * out (the reservation bounds them, see `promptTokenBound`).
+ */
+function textOfBlocks(content: unknown, depth = 0): string {
   if (typeof content === 'string') return content;
-  if (!Array.isArray(content)) return '';
+  if (!Array.isArray(content) || depth > 8) return '';
   const parts: string[] = [];
   for (const block of content) {
     if (!isObject(block)) continue;
     if (typeof block.text === 'string') parts.push(block.text);
     else if (typeof block.content === 'string') parts.push(block.content);
+    else if (Array.isArray(block.content)) parts.push(textOfBlocks(block.content, depth + 1));
     else if (block.input !== undefined) parts.push(JSON.stringify(block.input));
   }
   return parts.join('\n');
+}
+
+/**
+ * Structured-output schemas and tools outside the cookbook's function rule (custom, built-in), which are
+ * billed as input too: counted from their JSON text.
+ */
+function schemaAndOtherTools(body: Json, format: unknown, counted: (tool: unknown) => boolean, model: string): number {
+  let text = isObject(format) && format.type === 'json_schema' ? JSON.stringify(format) : '';
+  if (Array.isArray(body.tools)) for (const tool of body.tools) if (!counted(tool)) text += JSON.stringify(tool);
+  return text === '' ? 0 : safeCount(text, model);
 }
 
 function textOfGeminiContent(content: unknown): string {

@@ -4,6 +4,7 @@ import express from 'express';
 import fc from 'fast-check';
 import OpenAI from 'openai';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { wrapAnthropic, wrapOpenAI } from '../src/meter';
 import { type MeteredProxy, meteredProxy } from '../src/metered-proxy';
 import { createMemoryStore } from '../src/store-memory';
 import type { Store, UsageEvent } from '../src/types';
@@ -359,6 +360,62 @@ describe('a reservation bounds the bill', { timeout: 300_000 }, () => {
       }),
       { numRuns: 60 },
     );
+  });
+
+  it('in-app (wrapped SDK clients): the same bound, and an over-run flagged on the event', async () => {
+    const recording = recordingStore();
+    const inApp: UsageEvent[] = [];
+    const options = {
+      store: recording.store,
+      budgets: [
+        { scope: 'global' as const, limit: '1000000', window: 'day' as const },
+        { scope: 'global' as const, limit: { tokens: 1e15 }, window: 'day' as const },
+      ],
+      onEvent: (event: UsageEvent) => {
+        inApp.push(event);
+      },
+    };
+    const client = wrapOpenAI(new OpenAI({ apiKey: 'sk-test', baseURL: `${upstream.url}/v1`, maxRetries: 0 }), options);
+    const claude = wrapAnthropic(
+      new Anthropic({ apiKey: 'sk-ant-test', baseURL: `${upstream.url}/anthropic`, maxRetries: 0 }),
+      options,
+    );
+    const settledAfter = async (count: number) => {
+      for (let wait = 0; (recording.ledger.settled.length < count || inApp.length < count) && wait < 200; wait++) {
+        await new Promise((resolve) => setTimeout(resolve, 5));
+      }
+    };
+    const sends = [
+      ...fc.sample(chatRequest, { numRuns: 10, seed: 13 }).map(
+        // biome-ignore lint/suspicious/noExplicitAny: generated bodies cover shapes the SDK's types narrow
+        (body) => () => client.chat.completions.create(body as any),
+      ),
+      ...fc.sample(messagesRequest, { numRuns: 10, seed: 17 }).map(
+        // biome-ignore lint/suspicious/noExplicitAny: generated bodies cover shapes the SDK's types narrow
+        (body) => () => claude.messages.create(body as any),
+      ),
+    ];
+    for (const [index, send] of sends.entries()) {
+      await send();
+      await settledAfter(index + 1);
+      const reserved = recording.ledger.reserved[index] as number[];
+      const settled = recording.ledger.settled[index] as number[];
+      expect(settled[0]).toBeLessThanOrEqual(reserved[0] as number);
+      expect(settled[1]).toBeLessThanOrEqual(reserved[1] as number);
+      expect(inApp[index]?.reservationExceeded).toBeUndefined();
+    }
+    upstream.forceTier = 'priority';
+    try {
+      await client.chat.completions.create({
+        model: 'gpt-4o',
+        messages: [{ role: 'user', content: 'Hello' }],
+        max_tokens: 50,
+      });
+      await settledAfter(sends.length + 1);
+      expect(inApp.at(-1)?.reservationExceeded).toBe(true);
+    } finally {
+      upstream.forceTier = undefined;
+    }
   });
 
   it('flags a call the provider billed above its reservation, and warns', async () => {
