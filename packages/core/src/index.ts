@@ -125,6 +125,17 @@ export {
   parseDailySeries,
 } from './series';
 export { inputShareFlip, type SplitFlip } from './split-flip';
+export {
+  ANTHROPIC_IMAGE_TOKEN_BOUND,
+  byteTokenBound,
+  openaiImageTokenBound,
+  PDF_PAGE_TEXT_BOUND,
+  type PromptBound,
+  type PromptShape,
+  pdfPageCount,
+  promptTokenBound,
+  promptTokenBoundAsync,
+} from './token-bound';
 export { ASSUMED_IMAGE_SIZE, countChatTokens, type ImageInput, imageTokens, tileCount } from './token-chat';
 export { RUN_LIMIT, splitForEncoding } from './token-chunks';
 export {

@@ -8,7 +8,12 @@ import {
   type NormalizedUsage,
   normalizeUsage,
   type PriceCatalog,
+  type PromptBound,
+  type PromptShape,
+  promptTokenBound,
+  promptTokenBoundAsync,
   type ResolvedModel,
+  type ServiceTier,
   type ToolDefinition,
   type UsageFormat,
 } from '@tokenmeter/core';
@@ -39,6 +44,7 @@ export class AiCall {
    */
   provider?: string;
   private promptCount: { tokens: number; estimated: boolean } | undefined;
+  private bound: PromptBound | undefined;
 
   constructor(operation: Operation, body: Json, bodyBytes: number, model?: string) {
     this.operation = operation;
@@ -69,6 +75,37 @@ export class AiCall {
     this.promptCount = await countLargePrompt(this);
   }
 
+  /**
+   * The most input the provider can bill for this request (for reservations; `promptTokens()` is the
+   * estimate). Call `prepareReservation()` first on paths that may meet large bodies.
+   */
+  promptBound(): PromptBound {
+    this.bound ??= promptTokenBound(this.body, SHAPES[this.operation], this.model);
+    return this.bound;
+  }
+
+  /** Bounds the prompt ahead of `promptBound()`, counting large bodies in slices that yield to the event loop. */
+  async prepareReservation(): Promise<void> {
+    if (this.bound !== undefined || this.bodyBytes <= LARGE_BODY_BYTES) return;
+    this.bound = await promptTokenBoundAsync(this.body, SHAPES[this.operation], this.model);
+  }
+
+  /** Completions generated (and billed) per request: `n` choices, or `best_of` candidates on Completions. */
+  outputChoices(): number {
+    const count = (value: unknown) =>
+      typeof value === 'number' && Number.isSafeInteger(value) && value > 1 ? value : 1;
+    return Math.max(count(this.body.n), this.operation === 'completions' ? count(this.body.best_of) : 1);
+  }
+
+  /**
+   * The service tier the request asks to be billed at (`service_tier`): `priority` and `flex` have their own
+   * prices; `auto`, `default` and anything else are reserved at the standard prices.
+   */
+  requestedTier(): ServiceTier | undefined {
+    const tier = this.body.service_tier;
+    return tier === 'priority' || tier === 'flex' ? tier : undefined;
+  }
+
   /** The output cap the request names (× `n` choices), if any. */
   requestedMaxOutput(): number | undefined {
     const body = this.body;
@@ -80,12 +117,20 @@ export class AiCall {
           ? config.maxOutputTokens
           : (body.max_completion_tokens ?? body.max_tokens);
     if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) return undefined;
-    const choices = typeof body.n === 'number' && Number.isSafeInteger(body.n) && body.n > 1 ? body.n : 1;
-    return Math.ceil(value) * choices;
+    return Math.ceil(value) * this.outputChoices();
   }
 }
 
 const LARGE_BODY_BYTES = 32 * 1024;
+
+const SHAPES: Record<Operation, PromptShape> = {
+  chat: 'openai',
+  completions: 'openai',
+  embeddings: 'openai',
+  responses: 'openai',
+  messages: 'anthropic',
+  generate_content: 'gemini',
+};
 
 const FORMATS: Record<Operation, UsageFormat> = {
   chat: 'openai-chat',
@@ -305,23 +350,48 @@ async function countOutput(text: string, model: string): Promise<number> {
   }
 }
 
-/** The most a call can cost: the counted prompt plus the output cap, for budget reservations. */
+/**
+ * Context window assumed for a model the catalog does not describe when a part of its prompt cannot be
+ * bounded or it names no output cap: 2,097,152 tokens, the largest context any catalogued model offers.
+ */
+export const UNKNOWN_CONTEXT_WINDOW = 2_097_152;
+
+/**
+ * The most a call can cost, for budget reservations: the bounded prompt (the model's context window when a
+ * part cannot be bounded) plus the output cap (the request's, else `maxOutputTokens`, else the model's
+ * maximum output, else its context window) times the choices it asks for, priced at the service tier it
+ * asks for, with the prompt at the cache-write price when it asks for caching.
+ */
 export function maximumAmounts(
   call: AiCall,
   catalog: PriceCatalog,
   resolved: ResolvedModel | undefined,
   defaultMaxOutput: number | undefined,
 ): BudgetAmounts {
-  const prompt = call.promptTokens().tokens;
+  const bound = call.promptBound();
+  const window = resolved?.entry.contextWindow ?? UNKNOWN_CONTEXT_WINDOW;
+  // A hostile max_tokens or a huge body cannot overflow the arithmetic: a billion tokens is over every budget.
+  const prompt = Math.min(bound.unbounded ? Math.max(bound.tokens, window) : bound.tokens, 1e9);
   const output =
     call.operation === 'embeddings'
       ? 0
-      : (call.requestedMaxOutput() ?? defaultMaxOutput ?? resolved?.entry.maxOutputTokens ?? 4096);
-  // A hostile max_tokens cannot overflow the arithmetic: a billion tokens is over every budget anyway.
+      : (call.requestedMaxOutput() ??
+        (defaultMaxOutput ?? resolved?.entry.maxOutputTokens ?? window) * call.outputChoices());
   const capped = Math.min(output, 1e9);
-  const usage = { ...emptyBuckets(), inputTokens: prompt, outputTokens: capped, estimated: true };
-  const cost = resolved === undefined ? undefined : computeCost(usage, resolved, { catalog }).total;
-  return { tokens: prompt + capped, cost };
+  const usage = {
+    ...emptyBuckets(),
+    inputTokens: bound.cacheWrite === 'none' ? prompt : 0,
+    cacheWrite5mTokens: bound.cacheWrite === '5m' ? prompt : 0,
+    cacheWrite1hTokens: bound.cacheWrite === '1h' ? prompt : 0,
+    outputTokens: capped,
+    estimated: true,
+  };
+  const tier = call.requestedTier();
+  const cost =
+    resolved === undefined
+      ? undefined
+      : computeCost(usage, resolved, { catalog, ...(tier === undefined ? {} : { tier }) }).total;
+  return { tokens: prompt + capped, cost, inputTokens: prompt };
 }
 
 /** Cost of a usage; `priced: false` for models the catalog does not know (never a silent zero). */
@@ -368,7 +438,8 @@ function countPrompt(call: AiCall): { tokens: number; estimated: boolean } {
         const messages = Array.isArray(body.messages) ? (body.messages as ChatMessage[]) : [];
         const tools = Array.isArray(body.tools) ? (body.tools as ToolDefinition[]).filter(isFunctionTool) : [];
         const count = countChatTokens(messages, model, tools.length > 0 ? { tools } : undefined);
-        return { tokens: count.tokens, estimated: count.estimated };
+        const extra = schemaAndOtherTools(body, body.response_format, isFunctionTool, model);
+        return { tokens: count.tokens + extra, estimated: count.estimated || extra > 0 };
       }
       case 'responses': {
         const messages: ChatMessage[] = [];
@@ -388,7 +459,14 @@ function countPrompt(call: AiCall): { tokens: number; estimated: boolean } {
             )
           : [];
         const count = countChatTokens(messages, model, tools.length > 0 ? { tools } : undefined);
-        return { tokens: count.tokens, estimated: count.estimated };
+        const format = isObject(body.text) ? body.text.format : undefined;
+        const extra = schemaAndOtherTools(
+          body,
+          format,
+          (tool) => isObject(tool) && typeof tool.name === 'string',
+          model,
+        );
+        return { tokens: count.tokens + extra, estimated: count.estimated || extra > 0 };
       }
       case 'messages': {
         const messages: ChatMessage[] = [];
@@ -493,18 +571,33 @@ function responsesItem(item: unknown): ChatMessage {
   return { role, content: text };
 }
 
-/** Text of Anthropic/Responses content: a string or blocks with `text` (images and files are not counted). */
-function textOfBlocks(content: unknown): string {
+/**
+ * Text of Anthropic/Responses content: a string or blocks with `text`, tool inputs, and tool results whose
+ * content is itself blocks (the agent-loop shape). Images and files are not text: the estimate leaves them
+ * out (the reservation bounds them, see `promptTokenBound`).
+ */
+function textOfBlocks(content: unknown, depth = 0): string {
   if (typeof content === 'string') return content;
-  if (!Array.isArray(content)) return '';
+  if (!Array.isArray(content) || depth > 8) return '';
   const parts: string[] = [];
   for (const block of content) {
     if (!isObject(block)) continue;
     if (typeof block.text === 'string') parts.push(block.text);
     else if (typeof block.content === 'string') parts.push(block.content);
+    else if (Array.isArray(block.content)) parts.push(textOfBlocks(block.content, depth + 1));
     else if (block.input !== undefined) parts.push(JSON.stringify(block.input));
   }
   return parts.join('\n');
+}
+
+/**
+ * Structured-output schemas and tools outside the cookbook's function rule (custom, built-in), which are
+ * billed as input too: counted from their JSON text.
+ */
+function schemaAndOtherTools(body: Json, format: unknown, counted: (tool: unknown) => boolean, model: string): number {
+  let text = isObject(format) && format.type === 'json_schema' ? JSON.stringify(format) : '';
+  if (Array.isArray(body.tools)) for (const tool of body.tools) if (!counted(tool)) text += JSON.stringify(tool);
+  return text === '' ? 0 : safeCount(text, model);
 }
 
 function textOfGeminiContent(content: unknown): string {

@@ -16,6 +16,8 @@ export interface AppliedBudget {
 export interface BudgetAmounts {
   tokens: number;
   cost: Money | undefined;
+  /** The input part of `tokens` (the rest is output), when known. */
+  inputTokens?: number;
 }
 
 /** Why a call was refused, in the words and numbers the 429 response carries. */
@@ -43,6 +45,8 @@ export interface BudgetHold {
   headers: Record<string, string>;
   /** Set when the model has no price and a USD budget applies: how `unpricedPolicy` counts the call. */
   unpriced?: UnpricedDecision;
+  /** The amount reserved per applied budget, in its unit, to tell when a settlement exceeds it. */
+  reserved: number[];
 }
 
 /** What `unpricedPolicy` decided for a call whose model has no price, under at least one USD budget. */
@@ -124,7 +128,7 @@ export async function reserveForCall(
       unpriced = { policy: 'allow' };
     }
   }
-  await call.preparePromptCount();
+  await call.prepareReservation();
   const amounts = maximumAmounts(call, config.catalog, resolved, config.maxOutputTokens);
   const result = await reserveBudgets(config.store, applied, amounts, Date.now());
   if (unpriced === undefined) return result;
@@ -236,7 +240,8 @@ export async function reserveBudgets(
   if (tightest) Object.assign(headers, budgetHeaders(tightest.budget, tightest.remaining));
   if (warnings.length > 0)
     headers['x-tokenmeter-budget-warning'] = warnings.map((warning) => warning.budgetId).join(', ');
-  return { ok: true, hold: { reservationId: result.reservationId, applied, warnings, headers } };
+  const reserved = requests.map((request) => request.amount);
+  return { ok: true, hold: { reservationId: result.reservationId, applied, warnings, headers, reserved } };
 }
 
 export function budgetHeaders(budget: AppliedBudget, remaining: number): Record<string, string> {
@@ -286,26 +291,35 @@ export async function releaseBudgets(store: Store, hold: BudgetHold, now: number
 /**
  * Ends a call's reservation: settled at what the call spent, or released when it spent nothing (refused,
  * upstream error). Never rejects: a store failure is reported once and the reservation is left to expire.
+ * Returns true when the call spent more than was reserved for it (reported once as a warning too): the
+ * budget promise holds up to such over-runs, so they must be visible.
  */
 export function endBudgetHold(
   config: { store: Store; warnOnce(code: string, message: string): void },
   hold: BudgetHold,
   usage: NormalizedUsage | undefined,
   cost: CostResult | undefined,
-): void {
+): boolean {
   const now = Date.now();
-  const ended =
-    usage === undefined
-      ? releaseBudgets(config.store, hold, now)
-      : settleBudgets(
-          config.store,
-          hold,
-          { tokens: totalTokens(usage), cost: cost?.priced ? cost.total : undefined },
-          now,
-        );
+  let exceeded = false;
+  let ended: Promise<void>;
+  if (usage === undefined) ended = releaseBudgets(config.store, hold, now);
+  else {
+    const amounts = { tokens: totalTokens(usage), cost: cost?.priced ? cost.total : undefined };
+    const settled = hold.applied.map(({ rule }) => amountFor(rule, amounts));
+    exceeded = settled.some((amount, index) => amount > (hold.reserved[index] ?? 0));
+    ended = (async () => config.store.settle(hold.reservationId, settled, now))();
+  }
+  if (exceeded) {
+    config.warnOnce(
+      'RESERVATION_EXCEEDED',
+      'a call cost more than its budget reservation (the event has reservationExceeded: true); budgets can overspend by that difference.',
+    );
+  }
   ended.catch((failure: unknown) =>
     config.warnOnce('STORE_SETTLE_FAILED', `a budget reservation could not be settled: ${describeError(failure)}.`),
   );
+  return exceeded;
 }
 
 /** Header values must be visible ASCII: ids built from user names may hold anything. */

@@ -183,7 +183,7 @@ async function meteredFetch(
       durationMs: performance.now() - started,
       ...(error === undefined ? {} : { error }),
     });
-    if (hold) endBudgetHold(config, hold, usage, cost);
+    if (hold && endBudgetHold(config, hold, usage, cost)) event.reservationExceeded = true;
     record(event);
   };
   const failed = (failure: unknown) =>

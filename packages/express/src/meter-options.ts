@@ -95,7 +95,8 @@ export interface MeterOptions {
   onBudgetWarning?: (warning: BudgetWarning) => void;
   /**
    * Output tokens reserved for a call that names no `max_tokens` / `max_output_tokens` / `max_completion_tokens`.
-   * Default: the model's maximum output from the catalog, else 4096.
+   * Default: the model's maximum output from the catalog, else its context window (an upper bound: budgets
+   * reserve the most a call can cost; a value below what the model then produces is reported as an over-run).
    */
   maxOutputTokens?: number;
   /** Add `x-tokenmeter-*` cost, token and budget headers to responses. Default `true`. */

@@ -668,8 +668,8 @@ class CallState {
             `a budget reservation could not be settled: ${describeError(failure)}.`,
           ),
         );
-    } else if (this.hold) {
-      endBudgetHold(config, this.hold, usage, cost);
+    } else if (this.hold && endBudgetHold(config, this.hold, usage, cost)) {
+      event.reservationExceeded = true;
     }
     config.sink.record(event);
     return event;
@@ -865,12 +865,13 @@ class BackgroundResponses {
     if (!state) return;
     const { call, config } = state;
     const amounts = maximumAmounts(call, config.catalog, config.resolveModel(call.model), config.maxOutputTokens);
-    const prompt = call.promptTokens();
+    // Recorded as the reservation was made: the bounded prompt and the most output it allowed.
+    const input = amounts.inputTokens ?? call.promptTokens().tokens;
     void state.finish(200, 'not_retrieved', {
       usage: {
         ...emptyBuckets(),
-        inputTokens: prompt.tokens,
-        outputTokens: Math.max(0, amounts.tokens - prompt.tokens),
+        inputTokens: input,
+        outputTokens: Math.max(0, amounts.tokens - input),
         estimated: true,
         format: call.format,
       },

@@ -53,6 +53,12 @@ export interface UsageEvent {
   status: number;
   /** The call was refused by a budget before reaching the upstream. */
   rejected?: boolean;
+  /**
+   * The provider billed more than the budget reservation held for this call (a usage the reservation could
+   * not bound, e.g. a project-level priority tier or a prompt denser than the bound's ratio): budgets may
+   * overspend by the difference.
+   */
+  reservationExceeded?: boolean;
   durationMs: number;
   streamed: boolean;
   /** Short machine-readable reason when the call did not complete: `stream_cut`, `upstream_error`, `client_abort`, `timeout`, `not_retrieved` (a background response whose result was never fetched through the proxy: booked at its maximum). */

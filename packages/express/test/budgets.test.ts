@@ -69,8 +69,9 @@ describe('budget rules', () => {
 describe('budget enforcement at the proxy', () => {
   it('never lets 50 concurrent requests overspend, and settles every reservation to the actual cost', async () => {
     const store = createMemoryStore();
-    // Each call may cost 8 prompt tokens × $0.15 + 100 output × $0.60 per million = 61.2 µ$ (reserved), and
-    // costs 5.4 µ$ (settled, see the proxy test). A 100 µ$ budget holds one maximum at a time.
+    // Each call may cost 25 prompt tokens (the prompt's bound: 8 counted plus framing headroom) × $0.15 + 100
+    // output × $0.60 per million = 63.75 µ$ (reserved), and costs 5.4 µ$ (settled, see the proxy test). A
+    // 100 µ$ budget holds one maximum at a time.
     app = await startProxyApp(upstream, { store, budgets: { scope: 'global', limit: '0.0001', window: 'day' } });
     const responses = await Promise.all(Array.from({ length: 50 }, () => chat()));
     const statuses = responses.map((response) => response.status);
@@ -78,8 +79,8 @@ describe('budget enforcement at the proxy', () => {
     const rejected = statuses.filter((status) => status === 429).length;
     expect(accepted + rejected).toBe(50);
     expect(accepted).toBeGreaterThanOrEqual(1);
-    // Even one after another at most 8 fit: after 8 × 5.4 = 43.2 µ$ spent, 43.2 + 61.2 > 100.
-    expect(accepted).toBeLessThanOrEqual(8);
+    // Even one after another at most 7 fit: after 7 × 5.4 = 37.8 µ$ spent, 37.8 + 63.75 > 100.
+    expect(accepted).toBeLessThanOrEqual(7);
     await app.eventsAfter(50);
     // Every reservation settled: the budget holds exactly the spend (5,400 nano-dollars per call).
     expect(await store.budgetUsage('global:usd:day', DAY, Date.now())).toBe(accepted * 5400);
@@ -92,11 +93,11 @@ describe('budget enforcement at the proxy', () => {
     app = await startProxyApp(upstream, { budgets: { scope: 'user', limit: { tokens: 150 }, window: 'day' } });
     const first = await chat({ 'x-user': 'carol' });
     expect(first.status).toBe(200);
-    // Reserved 8 + 100 = 108 of 150 tokens, settled to 25 (12 + 8 cached + 5 output).
+    // Reserved 25 (the prompt's bound) + 100 = 125 of 150 tokens, settled to 25 (12 + 8 cached + 5 output).
     expect(first.headers.get('x-tokenmeter-budget-id')).toBe('user:carol:tokens:day');
     expect(first.headers.get('x-tokenmeter-budget-limit')).toBe('150');
-    expect(first.headers.get('x-tokenmeter-budget-remaining')).toBe('42');
-    const second = await chat({ 'x-user': 'carol' }, { max_tokens: 130 });
+    expect(first.headers.get('x-tokenmeter-budget-remaining')).toBe('25');
+    const second = await chat({ 'x-user': 'carol' }, { max_tokens: 120 });
     expect(second.status).toBe(429);
     const retryAfter = Number(second.headers.get('retry-after'));
     expect(retryAfter).toBeGreaterThanOrEqual(1);
@@ -106,13 +107,13 @@ describe('budget enforcement at the proxy', () => {
       error: {
         type: 'budget_exceeded',
         code: 'budget_exceeded',
-        message: `Budget user:carol:tokens:day exceeded: 25 tokens of 150 tokens used this day window and this request may need up to 138 tokens. Retry after ${retryAfter} s or raise the budget.`,
+        message: `Budget user:carol:tokens:day exceeded: 25 tokens of 150 tokens used this day window and this request may need up to 145 tokens. Retry after ${retryAfter} s or raise the budget.`,
         param: null,
       },
     });
     // Another user has a budget of their own; an unidentified caller has none under a user rule.
-    expect((await chat({ 'x-user': 'dave' }, { max_tokens: 130 })).status).toBe(200);
-    expect((await chat({}, { max_tokens: 130 })).status).toBe(200);
+    expect((await chat({ 'x-user': 'dave' }, { max_tokens: 120 })).status).toBe(200);
+    expect((await chat({}, { max_tokens: 120 })).status).toBe(200);
   });
 
   it('releases the reservation when the upstream fails, and settles an estimate when the stream is cut', async () => {
@@ -139,7 +140,7 @@ describe('budget enforcement at the proxy', () => {
     });
     expect((await chat()).headers.get('x-tokenmeter-budget-warning')).toBe('global:tokens:day');
     expect(warnings).toEqual([
-      { budgetId: 'global:tokens:day', scope: 'global', subject: 'global', unit: 'tokens', limit: '50', used: '108' },
+      { budgetId: 'global:tokens:day', scope: 'global', subject: 'global', unit: 'tokens', limit: '50', used: '125' },
     ]);
   });
 
