@@ -6,7 +6,7 @@ import { InvalidMeterOptionsError } from './invalid-meter-options-error';
 import type { MeteredProxyOptions } from './meter-options';
 import { meteredProxy } from './metered-proxy';
 import { createMetrics } from './metrics';
-import { withFailurePolicy } from './store-failure-policy';
+import { type PolicedStore, withFailurePolicy } from './store-failure-policy';
 import { createMemoryStore } from './store-memory';
 import { createRedisStore } from './store-redis';
 import { createSqliteStore } from './store-sqlite';
@@ -32,6 +32,14 @@ export interface StartProxyOptions extends Omit<MeteredProxyOptions, 'store'> {
   shutdownGraceMs?: number;
 }
 
+/** What `close()` did with the usage events: either all were written, or `eventsLost` say how many were not. */
+export interface ShutdownReport {
+  /** Events that were waiting in memory for a store outage to end and were written at shutdown. */
+  eventsFlushed: number;
+  /** Events never written (the store was still down at shutdown). */
+  eventsLost: number;
+}
+
 export interface RunningProxy {
   /** Base URL, e.g. `http://127.0.0.1:8787` (OpenAI SDKs use `${url}/v1`, Anthropic SDKs `url`). */
   url: string;
@@ -39,7 +47,7 @@ export interface RunningProxy {
   store: Store;
   server: Server;
   /** Stops accepting, lets requests in flight finish, flushes every event and closes the store. */
-  close(): Promise<void>;
+  close(): Promise<ShutdownReport>;
 }
 
 /** Opens a store from its command-line spelling: `memory`, `sqlite:FILE`, `redis://…`. */
@@ -99,6 +107,8 @@ export async function startProxy(options: StartProxyOptions = {}): Promise<Runni
   const metrics = proxyOptions.metrics ?? createMetrics();
   let proxy: ReturnType<typeof meteredProxy>;
   try {
+    // A wrong password or database fails the start, loudly, instead of turning budgets off (fail-open).
+    await store.connect?.();
     proxy = meteredProxy({ ...proxyOptions, metrics, store, ...(identify ? { identify } : {}) });
   } catch (error) {
     await store.close();
@@ -141,7 +151,7 @@ export async function startProxy(options: StartProxyOptions = {}): Promise<Runni
   }
   const address = server.address() as AddressInfo;
   const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  let closing: Promise<void> | undefined;
+  let closing: Promise<ShutdownReport> | undefined;
   return {
     url: `http://${shownHost}:${address.port}`,
     port: address.port,
@@ -156,6 +166,8 @@ export async function startProxy(options: StartProxyOptions = {}): Promise<Runni
         clearTimeout(grace);
         await proxy.close();
         await store.close();
+        const stats = 'stats' in store ? (store as PolicedStore).stats() : undefined;
+        return { eventsFlushed: stats?.flushedAtClose ?? 0, eventsLost: stats?.lostAtClose ?? 0 };
       })();
       return closing;
     },

@@ -2,6 +2,8 @@ import { randomUUID } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
 import { DEFAULT_RESERVATION_TTL_MS, validateActualAmounts, validateReservationRequests } from './budget-ledger';
 import { currentWindow, ROLLING_SLICES, validateBudgetWindow, type WindowInstance } from './budget-window';
+import { redisConfigurationHint, StoreConfigurationError } from './store-configuration-error';
+import { StoreUnavailableError } from './store-unavailable-error';
 import type {
   BudgetReservationRequest,
   BudgetWindow,
@@ -63,6 +65,14 @@ export interface RedisStore extends Store {
   dailySeries(query: Omit<UsageQuery, 'groupBy'>): Promise<DailyUsage[]>;
   /** Sends every buffered event; resolves when Redis has applied them (rejects if it could not). */
   flush(): Promise<void>;
+  /**
+   * Connects and checks what no retry can fix — password, ACL, database index, Lua scripting — rejecting with
+   * `StoreConfigurationError` (`STORE_MISCONFIGURED`); an unreachable server is `StoreUnavailableError`. Call
+   * it at startup: `startProxy()` does.
+   */
+  connect(): Promise<void>;
+  /** Writes one short-lived key (`<prefix>probe`): the failure policy's proof that Redis takes writes again. */
+  probe(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -257,9 +267,23 @@ export function createRedisStore(options: RedisStoreOptions = {}): RedisStore {
   };
   const client =
     options.client ?? new Redis(options.url ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', clientOptions);
+  /**
+   * A refusal no retry will fix (authentication, database index, ACL), remembered from the client's events:
+   * ioredis reports them only there and then keeps reconnecting — or, for a bad database index, carries on
+   * in database 0 — so without this every command would wait for a vague timeout or hit the wrong data.
+   */
+  let configurationError: StoreConfigurationError | undefined;
   // An unhandled 'error' event would crash the process; failures surface through the commands instead.
-  const onError = () => {};
+  const onError = (error: Error) => {
+    const hint = redisConfigurationHint(error.message);
+    if (hint) configurationError = new StoreConfigurationError('redis', error.message, hint, { cause: error });
+  };
   client.on('error', onError);
+  const onReady = () => {
+    // A good password after a fix on the server heals; a wrong database index does not (it was skipped).
+    if (configurationError && !/DB index|invalid DB/i.test(configurationError.reason)) configurationError = undefined;
+  };
+  client.on('ready', onReady);
   client.defineCommand('tokenmeterReserve', { lua: RESERVE_SCRIPT });
   client.defineCommand('tokenmeterSettle', { lua: SETTLE_SCRIPT, numberOfKeys: 1 });
   client.defineCommand('tokenmeterRecord', { lua: RECORD_SCRIPT, numberOfKeys: 3 });
@@ -276,24 +300,40 @@ export function createRedisStore(options: RedisStoreOptions = {}): RedisStore {
 
   /** Waits for the connection (up to the command timeout) since commands are not queued while offline. */
   function ready(): Promise<void> {
+    if (configurationError) return Promise.reject(configurationError);
     if (client.status === 'ready') return Promise.resolve();
     if (client.status === 'end') return Promise.reject(new Error('the Redis connection is closed'));
     if (client.status === 'wait') client.connect().catch(() => {});
     // Every caller waiting during an outage shares one listener and one timer.
     connecting ??= new Promise<void>((resolve, reject) => {
-      const timeout = setTimeout(() => {
-        client.off('ready', onReady);
-        connecting = undefined;
-        reject(new Error(`Redis not ready after ${commandTimeoutMs} ms (status ${client.status})`));
-      }, commandTimeoutMs);
-      const onReady = () => {
+      const finish = (error?: Error) => {
         clearTimeout(timeout);
+        client.off('ready', onConnected);
+        client.off('error', onRefused);
         connecting = undefined;
-        resolve();
+        if (error) reject(error);
+        else resolve();
       };
-      client.once('ready', onReady);
+      const timeout = setTimeout(
+        () => finish(new Error(`Redis not ready after ${commandTimeoutMs} ms (status ${client.status})`)),
+        commandTimeoutMs,
+      );
+      // 'ready' comes after the AUTH and SELECT replies, so a refusal among them is known by then.
+      const onConnected = () => finish(configurationError);
+      const onRefused = () => {
+        if (configurationError) finish(configurationError);
+      };
+      client.on('ready', onConnected);
+      client.on('error', onRefused);
     });
     return connecting;
+  }
+
+  /** A command's own refusal (ACL, unknown command) is a configuration error too. */
+  function classified(error: unknown): unknown {
+    if (error instanceof StoreConfigurationError || !(error instanceof Error)) return error;
+    const hint = redisConfigurationHint(error.message);
+    return hint ? new StoreConfigurationError('redis', error.message, hint, { cause: error }) : error;
   }
 
   const spendKey = (budgetId: string, instance: WindowInstance) => `${prefix}spend:${budgetId}:${instance.key}`;
@@ -547,6 +587,38 @@ export function createRedisStore(options: RedisStoreOptions = {}): RedisStore {
       return dailySeriesFromReport(await readAggregates({ ...query, groupBy: 'day' }));
     },
     flush,
+    async connect() {
+      await ready().catch((error: unknown) => {
+        throw error instanceof StoreConfigurationError ? error : new StoreUnavailableError('redis', { cause: error });
+      });
+      try {
+        // Loading the scripts proves scripting works and that this user may use it; the database index is
+        // checked from the server's side since ioredis goes on in database 0 when SELECT fails.
+        for (const script of [RESERVE_SCRIPT, SETTLE_SCRIPT, RECORD_SCRIPT]) await client.script('LOAD', script);
+        const wanted = client.options.db ?? 0;
+        if (wanted !== 0) {
+          const info = String(await client.call('CLIENT', 'INFO'));
+          const db = /\bdb=(\d+)/.exec(info)?.[1];
+          if (db !== undefined && Number(db) !== wanted) {
+            throw new StoreConfigurationError(
+              'redis',
+              `connected to database ${db} instead of ${wanted}`,
+              'the database number in the Redis URL does not exist on this server',
+            );
+          }
+        }
+      } catch (error) {
+        const refusal = classified(error);
+        throw refusal instanceof StoreConfigurationError
+          ? refusal
+          : new StoreUnavailableError('redis', { cause: error });
+      }
+      if (configurationError) throw configurationError;
+    },
+    async probe() {
+      await ready();
+      await client.set(`${prefix}probe`, String(Date.now()), 'PX', 60_000);
+    },
     async close() {
       if (closed) return;
       closed = true;
@@ -554,6 +626,7 @@ export function createRedisStore(options: RedisStoreOptions = {}): RedisStore {
         await flush();
       } finally {
         client.off('error', onError);
+        client.off('ready', onReady);
         if (owned) {
           await client.quit().catch(() => client.disconnect());
         }

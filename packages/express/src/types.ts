@@ -173,4 +173,14 @@ export interface Store {
   flush?(): void | Promise<void>;
   /** Flushes buffered writes and releases connections. */
   close(): void | Promise<void>;
+  /**
+   * One small write that proves the store takes writes again (the failure policy's circuit-breaker probe).
+   * Stores without it are probed by letting a single budget operation through.
+   */
+  probe?(): void | Promise<void>;
+  /**
+   * Checks at startup what waiting cannot fix (credentials, database, server features): rejects with
+   * `StoreConfigurationError` for those and `StoreUnavailableError` when the store cannot be reached.
+   */
+  connect?(): Promise<void>;
 }
