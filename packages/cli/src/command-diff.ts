@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
-import { readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { constants } from 'node:fs';
+import { lstat, open, readFile, realpath } from 'node:fs/promises';
+import { join, sep } from 'node:path';
 import {
   type ChangedFile,
   type CheckConfig,
@@ -13,6 +14,7 @@ import {
   MAX_PROMPT_BYTES,
   Money,
   matchPromptRule,
+  neutralizeInvisible,
   type PromptFileContent,
   type PromptFileStatus,
   parseCheckConfig,
@@ -71,11 +73,14 @@ async function runDiff(options: DiffCommandOptions): Promise<void> {
       ? {}
       : { maxIncreasePercent: parsePercent(options.maxIncreasePercent) }),
   };
-  const repository = (
+  const shownRepository = (
     await git(options.repo ?? process.cwd(), ['rev-parse', '--show-toplevel'], 'not a git repository')
   )
     .toString('utf8')
-    .trim();
+    // Only the line feed git adds: a directory name may itself end in spaces.
+    .replace(/\n$/, '');
+  // Resolved once: every file read from the working tree must resolve to a path below it.
+  const repository = await realpath(shownRepository);
   const base = await resolveCommit(repository, options.base);
   const head: Revision = options.workingTree
     ? { kind: 'working-tree', label: 'working tree' }
@@ -109,6 +114,20 @@ async function runDiff(options: DiffCommandOptions): Promise<void> {
     );
   } finally {
     blobs.close();
+  }
+
+  const unreadable = files.filter((file) =>
+    [file.before, file.after].some(
+      (side) => typeof side === 'object' && !(side instanceof Uint8Array) && UNREADABLE.has(side.skipped),
+    ),
+  );
+  if (unreadable.length > 0) {
+    // Listed as skipped in the report too; said here so a script reading only the exit code's stream sees it.
+    process.stderr.write(
+      `tokenmeter: ${unreadable.length} ${unreadable.length === 1 ? 'file' : 'files'} could not be read and ` +
+        `${unreadable.length === 1 ? 'is' : 'are'} left out of the totals: ` +
+        `${unreadable.map((file) => JSON.stringify(neutralizeInvisible(file.path))).join(', ')}\n`,
+    );
   }
 
   const diff = diffPrompts({ files, config, engine: createPromptEngine(), ...(usage ? { usage } : {}) });
@@ -208,15 +227,7 @@ async function readAt(
   path: string,
   blobId?: string,
 ): Promise<PromptFileContent | undefined> {
-  if (revision.kind === 'working-tree') {
-    const file = join(repository, path);
-    try {
-      if ((await stat(file)).size > MAX_PROMPT_BYTES) return { skipped: 'larger than 1 MB' };
-      return new Uint8Array(await readFile(file));
-    } catch {
-      return undefined;
-    }
-  }
+  if (revision.kind === 'working-tree') return readWorkingFile(repository, path);
   const object = blobId ?? `${revision.sha}:${path}`;
   if (GitBlobReader.canRead(object)) {
     let blob: GitBlob | undefined;
@@ -237,6 +248,62 @@ async function readAt(
   } catch {
     return undefined;
   }
+}
+
+/** Why a working-tree file was not read; each is shown as "skipped" in the report and counted on stderr. */
+const OUTSIDE = 'link out of the repository';
+const NOT_REGULAR = 'not a regular file';
+const DANGLING = 'link to a missing file';
+const UNREADABLE = new Set<string>([OUTSIDE, NOT_REGULAR, DANGLING]);
+
+/**
+ * A file on disk, read without leaving the repository: the path is resolved (links followed) and must stay
+ * below the repository's own resolved path; only a regular file is opened (a FIFO would block, /dev/zero never
+ * ends), `O_NOFOLLOW` so the checked path cannot be swapped for a link, and at most the size limit + 1 bytes
+ * are read whatever the size reported. Undefined only when the file does not exist.
+ */
+async function readWorkingFile(repository: string, path: string): Promise<PromptFileContent | undefined> {
+  const file = join(repository, path);
+  let real: string;
+  try {
+    real = await realpath(file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') return { skipped: cannotRead(error) };
+    // A link whose target is missing exists as far as git is concerned: say so rather than drop it.
+    return (await lstat(file).catch(() => undefined)) ? { skipped: DANGLING } : undefined;
+  }
+  if (!real.startsWith(repository + sep)) return { skipped: OUTSIDE };
+  let handle: Awaited<ReturnType<typeof open>>;
+  try {
+    handle = await open(real, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (error) {
+    return { skipped: cannotRead(error) };
+  }
+  try {
+    const info = await handle.stat();
+    if (!info.isFile()) return { skipped: NOT_REGULAR };
+    if (info.size > MAX_PROMPT_BYTES) return { skipped: 'larger than 1 MB' };
+    const buffer = Buffer.alloc(Math.min(info.size, MAX_PROMPT_BYTES) + 1);
+    let length = 0;
+    // The file may grow after fstat: read until it ends or one byte past the limit, no further.
+    while (length < buffer.length) {
+      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, length);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+    }
+    if (length > MAX_PROMPT_BYTES) return { skipped: 'larger than 1 MB' };
+    return new Uint8Array(buffer.subarray(0, length));
+  } catch (error) {
+    return { skipped: cannotRead(error) };
+  } finally {
+    await handle.close();
+  }
+}
+
+function cannotRead(error: unknown): string {
+  const reason = `cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`;
+  UNREADABLE.add(reason);
+  return reason;
 }
 
 async function readFirst(
@@ -276,6 +343,11 @@ async function loadUsage(config: CheckConfig, read: (path: string) => Promise<Pr
   const source = config.usage;
   if (!source) return undefined;
   const content = await read(source.file);
+  if (content !== undefined && !(content instanceof Uint8Array) && typeof content === 'object') {
+    throw new CliInputError(
+      `usage file ${JSON.stringify(neutralizeInvisible(source.file))} cannot be used: ${content.skipped}`,
+    );
+  }
   if (!(content instanceof Uint8Array)) {
     process.stderr.write(`tokenmeter: usage file ${source.file} not found: using calls-per-month from the config\n`);
     return undefined;
