@@ -24,6 +24,11 @@ export interface Metrics {
    * budget that refused it (`user`, `tenant`, `route`, `global`) for `tokenmeter_budget_rejections_total`.
    */
   observe(event: UsageEvent, details?: { budgetScope?: string }): void;
+  /**
+   * Counts one event whose model, user, tenant, feature or route the store folded into `(other)` (the Redis
+   * store's `maxDistinctValuesPerDay`), in `tokenmeter_store_folded_values_total{dimension}`.
+   */
+  observeFold(dimension: string): void;
   /** An Express handler for `GET /metrics` in the Prometheus text format. */
   metricsHandler(): RequestHandler;
 }
@@ -121,6 +126,13 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     registers: [registry],
   });
 
+  const folds = new Counter({
+    name: `${prefix}store_folded_values_total`,
+    help: "Events stored with a dimension folded into '(other)': that day already had the maximum of distinct values.",
+    labelNames: ['dimension'] as const,
+    registers: [registry],
+  });
+
   let otel: { tokenUsage: OtelHistogram; operationDuration: OtelHistogram; cost: OtelCounter } | undefined;
   if (options.meterProvider) {
     const meter = options.meterProvider.getMeter('@tokenmeter/express');
@@ -188,6 +200,9 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
   return {
     registry,
     observe,
+    observeFold(dimension: string) {
+      folds.inc({ dimension: labels.value('dimension', dimension) });
+    },
     metricsHandler(): RequestHandler {
       return (_req, res, next) => {
         registry.metrics().then((text) => {

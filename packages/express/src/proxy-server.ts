@@ -8,7 +8,7 @@ import { meteredProxy } from './metered-proxy';
 import { createMetrics } from './metrics';
 import { type PolicedStore, withFailurePolicy } from './store-failure-policy';
 import { createMemoryStore } from './store-memory';
-import { createRedisStore } from './store-redis';
+import { createRedisStore, type RedisStoreOptions } from './store-redis';
 import { createSqliteStore } from './store-sqlite';
 import type { Store } from './types';
 import { usageRouter } from './usage-router';
@@ -51,14 +51,15 @@ export interface RunningProxy {
 }
 
 /** Opens a store from its command-line spelling: `memory`, `sqlite:FILE`, `redis://…`. */
-export function storeFromSpec(spec: string): Store {
+export function storeFromSpec(spec: string, redisOptions: Pick<RedisStoreOptions, 'onFold'> = {}): Store {
   if (spec === 'memory') return createMemoryStore();
   if (spec.startsWith('sqlite:')) {
     const path = spec.slice('sqlite:'.length);
     if (path === '') throw new InvalidMeterOptionsError('store', 'sqlite: needs a file, e.g. sqlite:./usage.db');
     return createSqliteStore({ path });
   }
-  if (spec.startsWith('redis://') || spec.startsWith('rediss://')) return createRedisStore({ url: spec });
+  if (spec.startsWith('redis://') || spec.startsWith('rediss://'))
+    return createRedisStore({ ...redisOptions, url: spec });
   throw new InvalidMeterOptionsError(
     'store',
     `unknown store ${JSON.stringify(spec)}; expected memory, sqlite:FILE or redis://…`,
@@ -87,7 +88,11 @@ export async function startProxy(options: StartProxyOptions = {}): Promise<Runni
   if (storeFailure !== 'open' && storeFailure !== 'closed') {
     throw new InvalidMeterOptionsError('storeFailure', "expected 'open' or 'closed'");
   }
-  const base = typeof storeOption === 'string' ? storeFromSpec(storeOption) : storeOption;
+  const metrics = proxyOptions.metrics ?? createMetrics();
+  const onFold = (dimension: string) => {
+    if ('observeFold' in metrics && typeof metrics.observeFold === 'function') metrics.observeFold(dimension);
+  };
+  const base = typeof storeOption === 'string' ? storeFromSpec(storeOption, { onFold }) : storeOption;
   // Memory cannot fail, and a store that already has a policy (it exposes `inner`) keeps its own.
   const store = base.name === 'memory' || 'inner' in base ? base : withFailurePolicy(base, { mode: storeFailure });
   const userHeaderName = userHeader?.toLowerCase();
@@ -104,7 +109,6 @@ export async function startProxy(options: StartProxyOptions = {}): Promise<Runni
           };
         }
       : undefined);
-  const metrics = proxyOptions.metrics ?? createMetrics();
   let proxy: ReturnType<typeof meteredProxy>;
   try {
     // A wrong password or database fails the start, loudly, instead of turning budgets off (fail-open).

@@ -131,6 +131,12 @@ export interface UsageGroup extends UsageTotals {
 export interface UsageReport {
   totals: UsageTotals;
   groups: UsageGroup[];
+  /**
+   * Events whose model, user, tenant, feature or route was stored as `(other)` because that day already had
+   * the store's maximum of distinct values for it (Redis `maxDistinctValuesPerDay`), per dimension, in the
+   * queried buckets (whatever the filter). Absent when nothing was folded.
+   */
+  folded?: Partial<Record<'model' | 'user' | 'tenant' | 'feature' | 'route', number>>;
 }
 
 /** One day of the series the planner reads (`tokenmeter compare --series`). */
