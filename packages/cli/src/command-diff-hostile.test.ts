@@ -121,4 +121,19 @@ describe('tokenmeter diff --working-tree never leaves the repository', { timeout
     writeFileSync(join(repo, '.tokenmeter.yml'), CONFIG);
     rmSync(join(repo, 'usage-link.csv'));
   });
+
+  it('refuses a .tokenmeter.yml that links out of the repository, saying why', async () => {
+    const outsideConfig = join(root, 'outside.yml');
+    writeFileSync(outsideConfig, CONFIG);
+    rmSync(join(repo, '.tokenmeter.yml'));
+    symlinkSync(outsideConfig, join(repo, '.tokenmeter.yml'));
+    try {
+      const result = await runCli('diff', '--repo', repo, '--base', base, '--working-tree', '--format', 'json');
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain('.tokenmeter.yml cannot be used: link out of the repository');
+    } finally {
+      rmSync(join(repo, '.tokenmeter.yml'));
+      writeFileSync(join(repo, '.tokenmeter.yml'), CONFIG);
+    }
+  });
 });

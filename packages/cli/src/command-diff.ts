@@ -331,6 +331,9 @@ async function loadConfig(
     }
   } else {
     const content = await readInRepository('.tokenmeter.yml');
+    if (typeof content === 'object' && !(content instanceof Uint8Array)) {
+      throw new CliInputError(`.tokenmeter.yml cannot be used: ${content.skipped}. Pass --config FILE.`);
+    }
     if (content === undefined || !(content instanceof Uint8Array)) {
       throw new CliInputError('No .tokenmeter.yml at the head or base: pass --config FILE.');
     }
