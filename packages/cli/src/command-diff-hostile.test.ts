@@ -122,6 +122,30 @@ describe('tokenmeter diff --working-tree never leaves the repository', { timeout
     rmSync(join(repo, 'usage-link.csv'));
   });
 
+  it('reads names with a line break or U+202E between two commits too', async () => {
+    const other = join(root, 'commits');
+    mkdirSync(join(other, 'prompts'), { recursive: true });
+    git(other, 'init', '-q', '-b', 'main');
+    writeFileSync(join(other, '.tokenmeter.yml'), CONFIG);
+    writeFileSync(join(other, 'prompts/ok.md'), 'Hello world');
+    git(other, 'add', '-A');
+    git(other, 'commit', '-q', '-m', 'base');
+    const first = git(other, 'rev-parse', 'HEAD');
+    writeFileSync(join(other, NEWLINE), 'Say hello');
+    writeFileSync(join(other, SPOOFED), 'Say hello');
+    git(other, 'add', '-A');
+    git(other, 'commit', '-q', '-m', 'head');
+    const result = await runCli('diff', '--repo', other, '--base', first, '--head', 'HEAD', '--format', 'json');
+    expect(result.code, result.stderr).toBe(0);
+    const report = JSON.parse(result.stdout) as { prompts: JsonPrompt[] };
+    expect(report.prompts.map((prompt) => [prompt.path, prompt.tokensAfter]).sort()).toEqual(
+      [
+        [NEWLINE, 2],
+        [SPOOFED, 2],
+      ].sort(),
+    );
+  });
+
   it('refuses a .tokenmeter.yml that links out of the repository, saying why', async () => {
     const outsideConfig = join(root, 'outside.yml');
     writeFileSync(outsideConfig, CONFIG);
