@@ -59,6 +59,7 @@ describe('tokenmeter diff --working-tree never leaves the repository', { timeout
     symlinkSync('/etc/passwd', join(repo, 'prompts/passwd.md'));
     symlinkSync(join(root, 'secret.txt'), join(repo, 'prompts/outside.md'));
     symlinkSync('../inside.md', join(repo, 'prompts/inside-link.md'));
+    symlinkSync('no-such-file.md', join(repo, 'prompts/dangling.md'));
     rmSync(join(repo, 'prompts/fifo.md'));
     execFileSync('mkfifo', [join(repo, 'prompts/fifo.md')]);
     writeFileSync(join(repo, NEWLINE), 'Say hello');
@@ -77,13 +78,14 @@ describe('tokenmeter diff --working-tree never leaves the repository', { timeout
       expect(byPath.get(path), path).toMatchObject({ skipped: 'link out of the repository', tokensAfter: null });
     }
     expect(byPath.get('prompts/fifo.md')).toMatchObject({ skipped: 'not a regular file', tokensAfter: null });
+    expect(byPath.get('prompts/dangling.md')).toMatchObject({ skipped: 'link to a missing file', tokensAfter: null });
     // A link that stays inside is read; names with a line break, U+202E or a zero-width space are not dropped.
     for (const path of ['prompts/inside-link.md', NEWLINE, SPOOFED, ZERO_WIDTH]) {
       expect(byPath.get(path), JSON.stringify(path)).toMatchObject({ status: 'added', tokensAfter: 2, skipped: null });
     }
     expect(report.complete).toBe(false);
     expect(result.stdout).not.toContain('SECRET');
-    expect(result.stderr).toContain('4 files could not be read');
+    expect(result.stderr).toContain('5 files could not be read');
   });
 
   for (const format of ['markdown', 'text']) {

@@ -118,7 +118,7 @@ async function runDiff(options: DiffCommandOptions): Promise<void> {
 
   const unreadable = files.filter((file) =>
     [file.before, file.after].some(
-      (side) => typeof side === 'object' && !(side instanceof Uint8Array) && UNREADABLE.has(side.skipped),
+      (side) => typeof side === 'object' && !(side instanceof Uint8Array) && isUnreadable(side.skipped),
     ),
   );
   if (unreadable.length > 0) {
@@ -254,7 +254,11 @@ async function readAt(
 const OUTSIDE = 'link out of the repository';
 const NOT_REGULAR = 'not a regular file';
 const DANGLING = 'link to a missing file';
-const UNREADABLE = new Set<string>([OUTSIDE, NOT_REGULAR, DANGLING]);
+const CANNOT_READ = 'cannot be read';
+
+function isUnreadable(reason: string): boolean {
+  return reason === OUTSIDE || reason === NOT_REGULAR || reason === DANGLING || reason.startsWith(CANNOT_READ);
+}
 
 /**
  * A file on disk, read without leaving the repository: the path is resolved (links followed) and must stay
@@ -301,9 +305,7 @@ async function readWorkingFile(repository: string, path: string): Promise<Prompt
 }
 
 function cannotRead(error: unknown): string {
-  const reason = `cannot be read (${(error as NodeJS.ErrnoException).code ?? 'error'})`;
-  UNREADABLE.add(reason);
-  return reason;
+  return `${CANNOT_READ} (${(error as NodeJS.ErrnoException).code ?? 'error'})`;
 }
 
 async function readFirst(
