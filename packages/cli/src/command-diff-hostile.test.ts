@@ -124,7 +124,7 @@ describe('tokenmeter diff --working-tree never leaves the repository', { timeout
     rmSync(join(repo, 'usage-link.csv'));
   });
 
-  it('reads names with a line break or U+202E between two commits too', async () => {
+  it('reads names with a line break or U+202E between two commits too, and skips committed links', async () => {
     const other = join(root, 'commits');
     mkdirSync(join(other, 'prompts'), { recursive: true });
     git(other, 'init', '-q', '-b', 'main');
@@ -135,15 +135,18 @@ describe('tokenmeter diff --working-tree never leaves the repository', { timeout
     const first = git(other, 'rev-parse', 'HEAD');
     writeFileSync(join(other, NEWLINE), 'Say hello');
     writeFileSync(join(other, SPOOFED), 'Say hello');
+    // At a commit a link's blob is its target path: that is not a prompt, whatever it points at.
+    symlinkSync(join(root, 'secret.txt'), join(other, 'prompts/link.md'));
     git(other, 'add', '-A');
     git(other, 'commit', '-q', '-m', 'head');
     const result = await runCli('diff', '--repo', other, '--base', first, '--head', 'HEAD', '--format', 'json');
     expect(result.code, result.stderr).toBe(0);
     const report = JSON.parse(result.stdout) as { prompts: JsonPrompt[] };
-    expect(report.prompts.map((prompt) => [prompt.path, prompt.tokensAfter]).sort()).toEqual(
+    expect(report.prompts.map((prompt) => [prompt.path, prompt.tokensAfter, prompt.skipped]).sort()).toEqual(
       [
-        [NEWLINE, 2],
-        [SPOOFED, 2],
+        [NEWLINE, 2, null],
+        [SPOOFED, 2, null],
+        ['prompts/link.md', null, 'symbolic link'],
       ].sort(),
     );
   });

@@ -104,10 +104,15 @@ async function runDiff(options: DiffCommandOptions): Promise<void> {
     // All reads at once: the one git process answers them as a pipeline instead of one round trip per file.
     files = await Promise.all(
       candidates.map(async (file): Promise<ChangedFile> => {
-        const { beforeBlob, afterBlob, ...change } = file;
+        const { beforeBlob, afterBlob, beforeSpecial, afterSpecial, ...change } = file;
+        const side = async (revision: Revision, path: string, blob?: string, special?: string) => {
+          if (special) return { skipped: special };
+          // git listed this side, so "nothing there" would drop the file from the report without a word.
+          return (await read(revision, path, blob)) ?? { skipped: MISSING };
+        };
         const [before, after] = await Promise.all([
-          file.status === 'added' ? undefined : read(base, file.previousPath ?? file.path, beforeBlob),
-          file.status === 'removed' ? undefined : read(head, file.path, afterBlob),
+          file.status === 'added' ? undefined : side(base, file.previousPath ?? file.path, beforeBlob, beforeSpecial),
+          file.status === 'removed' ? undefined : side(head, file.path, afterBlob, afterSpecial),
         ]);
         return { ...change, ...(before === undefined ? {} : { before }), ...(after === undefined ? {} : { after }) };
       }),
@@ -171,7 +176,13 @@ interface ChangedPath {
   status: PromptFileStatus;
   beforeBlob?: string;
   afterBlob?: string;
+  /** At a commit, a side that is a symbolic link or a submodule: its "content" is not a prompt. */
+  beforeSpecial?: string;
+  afterSpecial?: string;
 }
+
+/** git modes whose blob is not file content: a link's blob is its target path, a submodule's a commit id. */
+const SPECIAL_MODES: Record<string, string> = { '120000': 'symbolic link', '160000': 'submodule' };
 
 const NULL_BLOB = /^0+$/;
 
@@ -193,18 +204,28 @@ async function changedFiles(
   const files: ChangedPath[] = [];
   for (let index = 0; index < fields.length; ) {
     // `:old-mode new-mode old-blob new-blob status`; a zero id is a side that does not exist (or is on disk).
-    const [, , oldBlob = '', newBlob = '', code = ''] = (fields[index++] ?? '').split(' ');
+    const [oldMode = '', newMode = '', oldBlob = '', newBlob = '', code = ''] = (fields[index++] ?? '').split(' ');
+    const beforeSpecial = SPECIAL_MODES[oldMode.replace(/^:/, '')];
+    // On disk, links are resolved (and contained) by readWorkingFile instead.
+    const afterSpecial = head.kind === 'commit' ? SPECIAL_MODES[newMode] : undefined;
     const blobs = {
       ...(oldBlob && !NULL_BLOB.test(oldBlob) ? { beforeBlob: oldBlob } : {}),
       ...(newBlob && !NULL_BLOB.test(newBlob) && head.kind === 'commit' ? { afterBlob: newBlob } : {}),
+      ...(beforeSpecial ? { beforeSpecial } : {}),
+      ...(afterSpecial ? { afterSpecial } : {}),
     };
     if (code.startsWith('R')) {
       const previousPath = fields[index++] ?? '';
       files.push({ path: fields[index++] ?? '', previousPath, status: 'renamed', ...blobs });
     } else if (code.startsWith('C')) {
       index++;
-      const { afterBlob } = blobs;
-      files.push({ path: fields[index++] ?? '', status: 'added', ...(afterBlob ? { afterBlob } : {}) });
+      const { afterBlob, afterSpecial: special } = blobs;
+      files.push({
+        path: fields[index++] ?? '',
+        status: 'added',
+        ...(afterBlob ? { afterBlob } : {}),
+        ...(special ? { afterSpecial: special } : {}),
+      });
     } else {
       const status: PromptFileStatus = code === 'A' ? 'added' : code === 'D' ? 'removed' : 'modified';
       files.push({ path: fields[index++] ?? '', status, ...blobs });
@@ -255,9 +276,16 @@ const OUTSIDE = 'link out of the repository';
 const NOT_REGULAR = 'not a regular file';
 const DANGLING = 'link to a missing file';
 const CANNOT_READ = 'cannot be read';
+const MISSING = 'listed by git but not readable as a file';
 
 function isUnreadable(reason: string): boolean {
-  return reason === OUTSIDE || reason === NOT_REGULAR || reason === DANGLING || reason.startsWith(CANNOT_READ);
+  return (
+    reason === OUTSIDE ||
+    reason === NOT_REGULAR ||
+    reason === DANGLING ||
+    reason === MISSING ||
+    reason.startsWith(CANNOT_READ)
+  );
 }
 
 /**
