@@ -43,7 +43,10 @@ export async function startOwnRedis(options: { password?: string; extra?: string
     child = started;
     await new Promise<void>((resolve, reject) => {
       let output = '';
-      const timer = setTimeout(() => reject(new Error(`redis-server did not start: ${output}`)), 15_000);
+      const timer = setTimeout(() => {
+        started.kill('SIGKILL');
+        reject(new Error(`redis-server did not start: ${output}`));
+      }, 15_000);
       started.once('error', reject);
       started.stderr?.on('data', (chunk: Buffer) => {
         output += chunk.toString();

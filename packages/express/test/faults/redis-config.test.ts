@@ -16,12 +16,11 @@ describe('a Redis that refuses the configuration stops the start, loudly', { tim
   let upstream: FaultUpstream;
 
   beforeAll(async () => {
-    [redis, noScripts, upstream] = await Promise.all([
-      startOwnRedis({ password: PASSWORD }),
-      // A Redis-compatible server without scripting, as some managed offerings are.
-      startOwnRedis({ extra: ['--rename-command', 'SCRIPT', '', '--rename-command', 'EVALSHA', ''] }),
-      startFaultUpstream(),
-    ]);
+    // One after the other, so that afterAll stops whichever started even if a later one fails.
+    redis = await startOwnRedis({ password: PASSWORD });
+    // A Redis-compatible server without scripting, as some managed offerings are.
+    noScripts = await startOwnRedis({ extra: ['--rename-command', 'SCRIPT', '', '--rename-command', 'EVALSHA', ''] });
+    upstream = await startFaultUpstream();
   });
 
   afterAll(async () => {
