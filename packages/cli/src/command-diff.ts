@@ -1,6 +1,7 @@
 import { execFile } from 'node:child_process';
-import { readFile, stat } from 'node:fs/promises';
-import { join } from 'node:path';
+import { constants } from 'node:fs';
+import { lstat, open, readFile, realpath } from 'node:fs/promises';
+import { join, sep } from 'node:path';
 import {
   type ChangedFile,
   type CheckConfig,
@@ -13,6 +14,7 @@ import {
   MAX_PROMPT_BYTES,
   Money,
   matchPromptRule,
+  neutralizeInvisible,
   type PromptFileContent,
   type PromptFileStatus,
   parseCheckConfig,
@@ -71,11 +73,14 @@ async function runDiff(options: DiffCommandOptions): Promise<void> {
       ? {}
       : { maxIncreasePercent: parsePercent(options.maxIncreasePercent) }),
   };
-  const repository = (
+  const shownRepository = (
     await git(options.repo ?? process.cwd(), ['rev-parse', '--show-toplevel'], 'not a git repository')
   )
     .toString('utf8')
-    .trim();
+    // Only the line feed git adds: a directory name may itself end in spaces.
+    .replace(/\n$/, '');
+  // Resolved once: every file read from the working tree must resolve to a path below it.
+  const repository = await realpath(shownRepository);
   const base = await resolveCommit(repository, options.base);
   const head: Revision = options.workingTree
     ? { kind: 'working-tree', label: 'working tree' }
@@ -99,16 +104,35 @@ async function runDiff(options: DiffCommandOptions): Promise<void> {
     // All reads at once: the one git process answers them as a pipeline instead of one round trip per file.
     files = await Promise.all(
       candidates.map(async (file): Promise<ChangedFile> => {
-        const { beforeBlob, afterBlob, ...change } = file;
+        const { beforeBlob, afterBlob, beforeSpecial, afterSpecial, ...change } = file;
+        const side = async (revision: Revision, path: string, blob?: string, special?: string) => {
+          if (special) return { skipped: special };
+          // git listed this side, so "nothing there" would drop the file from the report without a word.
+          return (await read(revision, path, blob)) ?? { skipped: MISSING };
+        };
         const [before, after] = await Promise.all([
-          file.status === 'added' ? undefined : read(base, file.previousPath ?? file.path, beforeBlob),
-          file.status === 'removed' ? undefined : read(head, file.path, afterBlob),
+          file.status === 'added' ? undefined : side(base, file.previousPath ?? file.path, beforeBlob, beforeSpecial),
+          file.status === 'removed' ? undefined : side(head, file.path, afterBlob, afterSpecial),
         ]);
         return { ...change, ...(before === undefined ? {} : { before }), ...(after === undefined ? {} : { after }) };
       }),
     );
   } finally {
     blobs.close();
+  }
+
+  const unreadable = files.filter((file) =>
+    [file.before, file.after].some(
+      (side) => typeof side === 'object' && !(side instanceof Uint8Array) && isUnreadable(side.skipped),
+    ),
+  );
+  if (unreadable.length > 0) {
+    // Listed as skipped in the report too; said here so a script reading only the exit code's stream sees it.
+    process.stderr.write(
+      `tokenmeter: ${unreadable.length} ${unreadable.length === 1 ? 'file' : 'files'} could not be read and ` +
+        `${unreadable.length === 1 ? 'is' : 'are'} left out of the totals: ` +
+        `${unreadable.map((file) => JSON.stringify(neutralizeInvisible(file.path))).join(', ')}\n`,
+    );
   }
 
   const diff = diffPrompts({ files, config, engine: createPromptEngine(), ...(usage ? { usage } : {}) });
@@ -152,7 +176,13 @@ interface ChangedPath {
   status: PromptFileStatus;
   beforeBlob?: string;
   afterBlob?: string;
+  /** At a commit, a side that is a symbolic link or a submodule: its "content" is not a prompt. */
+  beforeSpecial?: string;
+  afterSpecial?: string;
 }
+
+/** git modes whose blob is not file content: a link's blob is its target path, a submodule's a commit id. */
+const SPECIAL_MODES: Record<string, string> = { '120000': 'symbolic link', '160000': 'submodule' };
 
 const NULL_BLOB = /^0+$/;
 
@@ -174,18 +204,28 @@ async function changedFiles(
   const files: ChangedPath[] = [];
   for (let index = 0; index < fields.length; ) {
     // `:old-mode new-mode old-blob new-blob status`; a zero id is a side that does not exist (or is on disk).
-    const [, , oldBlob = '', newBlob = '', code = ''] = (fields[index++] ?? '').split(' ');
+    const [oldMode = '', newMode = '', oldBlob = '', newBlob = '', code = ''] = (fields[index++] ?? '').split(' ');
+    const beforeSpecial = SPECIAL_MODES[oldMode.replace(/^:/, '')];
+    // On disk, links are resolved (and contained) by readWorkingFile instead.
+    const afterSpecial = head.kind === 'commit' ? SPECIAL_MODES[newMode] : undefined;
     const blobs = {
       ...(oldBlob && !NULL_BLOB.test(oldBlob) ? { beforeBlob: oldBlob } : {}),
       ...(newBlob && !NULL_BLOB.test(newBlob) && head.kind === 'commit' ? { afterBlob: newBlob } : {}),
+      ...(beforeSpecial ? { beforeSpecial } : {}),
+      ...(afterSpecial ? { afterSpecial } : {}),
     };
     if (code.startsWith('R')) {
       const previousPath = fields[index++] ?? '';
       files.push({ path: fields[index++] ?? '', previousPath, status: 'renamed', ...blobs });
     } else if (code.startsWith('C')) {
       index++;
-      const { afterBlob } = blobs;
-      files.push({ path: fields[index++] ?? '', status: 'added', ...(afterBlob ? { afterBlob } : {}) });
+      const { afterBlob, afterSpecial: special } = blobs;
+      files.push({
+        path: fields[index++] ?? '',
+        status: 'added',
+        ...(afterBlob ? { afterBlob } : {}),
+        ...(special ? { afterSpecial: special } : {}),
+      });
     } else {
       const status: PromptFileStatus = code === 'A' ? 'added' : code === 'D' ? 'removed' : 'modified';
       files.push({ path: fields[index++] ?? '', status, ...blobs });
@@ -208,15 +248,7 @@ async function readAt(
   path: string,
   blobId?: string,
 ): Promise<PromptFileContent | undefined> {
-  if (revision.kind === 'working-tree') {
-    const file = join(repository, path);
-    try {
-      if ((await stat(file)).size > MAX_PROMPT_BYTES) return { skipped: 'larger than 1 MB' };
-      return new Uint8Array(await readFile(file));
-    } catch {
-      return undefined;
-    }
-  }
+  if (revision.kind === 'working-tree') return readWorkingFile(repository, path);
   const object = blobId ?? `${revision.sha}:${path}`;
   if (GitBlobReader.canRead(object)) {
     let blob: GitBlob | undefined;
@@ -237,6 +269,71 @@ async function readAt(
   } catch {
     return undefined;
   }
+}
+
+/** Why a working-tree file was not read; each is shown as "skipped" in the report and counted on stderr. */
+const OUTSIDE = 'link out of the repository';
+const NOT_REGULAR = 'not a regular file';
+const DANGLING = 'link to a missing file';
+const CANNOT_READ = 'cannot be read';
+const MISSING = 'listed by git but not readable as a file';
+
+function isUnreadable(reason: string): boolean {
+  return (
+    reason === OUTSIDE ||
+    reason === NOT_REGULAR ||
+    reason === DANGLING ||
+    reason === MISSING ||
+    reason.startsWith(CANNOT_READ)
+  );
+}
+
+/**
+ * A file on disk, read without leaving the repository: the path is resolved (links followed) and must stay
+ * below the repository's own resolved path; only a regular file is opened (a FIFO would block, /dev/zero never
+ * ends), `O_NOFOLLOW` so the checked path cannot be swapped for a link, and at most the size limit + 1 bytes
+ * are read whatever the size reported. Undefined only when the file does not exist.
+ */
+async function readWorkingFile(repository: string, path: string): Promise<PromptFileContent | undefined> {
+  const file = join(repository, path);
+  let real: string;
+  try {
+    real = await realpath(file);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code !== 'ENOENT') return { skipped: cannotRead(error) };
+    // A link whose target is missing exists as far as git is concerned: say so rather than drop it.
+    return (await lstat(file).catch(() => undefined)) ? { skipped: DANGLING } : undefined;
+  }
+  if (!real.startsWith(repository + sep)) return { skipped: OUTSIDE };
+  let handle: Awaited<ReturnType<typeof open>>;
+  try {
+    handle = await open(real, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  } catch (error) {
+    return { skipped: cannotRead(error) };
+  }
+  try {
+    const info = await handle.stat();
+    if (!info.isFile()) return { skipped: NOT_REGULAR };
+    if (info.size > MAX_PROMPT_BYTES) return { skipped: 'larger than 1 MB' };
+    const buffer = Buffer.alloc(Math.min(info.size, MAX_PROMPT_BYTES) + 1);
+    let length = 0;
+    // The file may grow after fstat: read until it ends or one byte past the limit, no further.
+    while (length < buffer.length) {
+      const { bytesRead } = await handle.read(buffer, length, buffer.length - length, length);
+      if (bytesRead === 0) break;
+      length += bytesRead;
+    }
+    if (length > MAX_PROMPT_BYTES) return { skipped: 'larger than 1 MB' };
+    return new Uint8Array(buffer.subarray(0, length));
+  } catch (error) {
+    return { skipped: cannotRead(error) };
+  } finally {
+    await handle.close();
+  }
+}
+
+function cannotRead(error: unknown): string {
+  return `${CANNOT_READ} (${(error as NodeJS.ErrnoException).code ?? 'error'})`;
 }
 
 async function readFirst(
@@ -264,6 +361,9 @@ async function loadConfig(
     }
   } else {
     const content = await readInRepository('.tokenmeter.yml');
+    if (typeof content === 'object' && !(content instanceof Uint8Array)) {
+      throw new CliInputError(`.tokenmeter.yml cannot be used: ${content.skipped}. Pass --config FILE.`);
+    }
     if (content === undefined || !(content instanceof Uint8Array)) {
       throw new CliInputError('No .tokenmeter.yml at the head or base: pass --config FILE.');
     }
@@ -276,6 +376,11 @@ async function loadUsage(config: CheckConfig, read: (path: string) => Promise<Pr
   const source = config.usage;
   if (!source) return undefined;
   const content = await read(source.file);
+  if (content !== undefined && !(content instanceof Uint8Array) && typeof content === 'object') {
+    throw new CliInputError(
+      `usage file ${JSON.stringify(neutralizeInvisible(source.file))} cannot be used: ${content.skipped}`,
+    );
+  }
   if (!(content instanceof Uint8Array)) {
     process.stderr.write(`tokenmeter: usage file ${source.file} not found: using calls-per-month from the config\n`);
     return undefined;

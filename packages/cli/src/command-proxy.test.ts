@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -216,5 +216,102 @@ describe.skipIf(!existsSync(BIN))('tokenmeter proxy --virtual-keys (built CLI)',
     const noKeys = await spawnProxy(['--virtual-keys'], { OPENAI_API_KEY: '', ANTHROPIC_API_KEY: '' });
     expect(await noKeys.exited).toBe(2);
     expect((await noKeys.stop()).output).toMatch(/OPENAI_API_KEY/);
+  });
+});
+
+/** A redis-server of this test's own on a free loopback port, with a password; killed by the test. */
+async function ownRedis(password: string): Promise<{ port: number; kill: () => Promise<void> }> {
+  const probe = net.createServer();
+  await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+  const { port } = probe.address() as AddressInfo;
+  await new Promise<void>((resolve) => probe.close(() => resolve()));
+  const server = spawn(
+    'redis-server',
+    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--requirepass', password],
+    { stdio: ['ignore', 'pipe', 'ignore'] },
+  );
+  let output = '';
+  server.stdout.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  for (let attempt = 0; attempt < 200 && !output.includes('Ready to accept connections'); attempt += 1) {
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+  return {
+    port,
+    kill: async () => {
+      if (server.exitCode !== null || server.signalCode !== null) return;
+      const exited = new Promise((resolve) => server.once('exit', resolve));
+      server.kill('SIGKILL');
+      await exited;
+    },
+  };
+}
+
+function runBin(args: string[]) {
+  const child = spawn(process.execPath, [BIN, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const output = { stdout: '', stderr: '' };
+  child.stdout.on('data', (chunk: Buffer) => {
+    output.stdout += chunk.toString();
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    output.stderr += chunk.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  return { child, output, exited };
+}
+
+describe.skipIf(!existsSync(BIN))('tokenmeter proxy with a Redis store (built CLI)', { timeout: 60_000 }, () => {
+  it('exits 2 naming the cause when Redis refuses the password, instead of serving without budgets', async () => {
+    const redis = await ownRedis('cli-test-secret');
+    try {
+      for (const [url, cause] of [
+        [`redis://127.0.0.1:${redis.port}`, 'NOAUTH'],
+        [`redis://:wrong@127.0.0.1:${redis.port}`, 'WRONGPASS'],
+      ] as const) {
+        const run = runBin(['proxy', '--port', '0', '--upstream', upstreamUrl, '--store', url, '--budget', '5/day']);
+        expect(await run.exited).toBe(2);
+        expect(run.output.stderr).toContain(cause);
+        expect(run.output.stdout).not.toContain('listening');
+      }
+    } finally {
+      await redis.kill();
+    }
+  });
+
+  it('says how many events were lost when Redis is down at shutdown, never that every event was flushed', async () => {
+    const redis = await ownRedis('cli-test-secret');
+    const run = runBin([
+      'proxy',
+      '--port',
+      '0',
+      '--upstream',
+      upstreamUrl,
+      '--store',
+      `redis://:cli-test-secret@127.0.0.1:${redis.port}`,
+    ]);
+    try {
+      for (let attempt = 0; attempt < 200 && !/listening on (http:\S+)/.test(run.output.stdout); attempt += 1) {
+        await new Promise((resolve) => setTimeout(resolve, 50));
+      }
+      const base = /listening on (http:\S+)/.exec(run.output.stdout)?.[1];
+      expect(base, run.output.stderr).toBeDefined();
+      await redis.kill();
+      for (let index = 0; index < 3; index += 1) {
+        const response = await fetch(`${base}/v1/chat/completions`, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: 'Bearer sk-cli' },
+          body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Hi' }], max_tokens: 10 }),
+        });
+        expect(response.status).toBe(200);
+      }
+      run.child.kill('SIGTERM');
+      expect(await run.exited, JSON.stringify(run.output)).toBe(1);
+      expect(run.output.stderr).toContain('3 usage events were lost');
+      expect(run.output.stdout).not.toContain('flushed');
+    } finally {
+      run.child.kill('SIGKILL');
+      await redis.kill();
+    }
   });
 });

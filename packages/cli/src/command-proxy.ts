@@ -152,8 +152,19 @@ export function register(program: Command): void {
         process.once('SIGTERM', () => resolve('SIGTERM'));
       });
       printLine(`${signal}: finishing requests in flight and flushing usage events…`);
-      await running.close();
-      printLine('tokenmeter proxy stopped; every recorded event was flushed.');
+      const report = await running.close();
+      if (report.eventsLost > 0) {
+        // Said once and only this way: the store was down, these events are gone.
+        process.stderr.write(
+          `tokenmeter proxy stopped; ${report.eventsLost} usage events were lost (the store was down).\n`,
+        );
+        process.exitCode = 1;
+      } else {
+        printLine(
+          `tokenmeter proxy stopped; every recorded event was flushed` +
+            (report.eventsFlushed > 0 ? ` (${report.eventsFlushed} held during a store outage).` : '.'),
+        );
+      }
     });
 }
 

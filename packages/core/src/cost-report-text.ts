@@ -1,4 +1,5 @@
 import { costHeadline, groupDigits, wholeUp } from './cost-report';
+import { neutralizeInvisible } from './cost-report-escape';
 import { formatUsd, type Money } from './money';
 import type { PromptDiff, PromptSide } from './prompt-diff';
 
@@ -46,8 +47,8 @@ export function renderCostReportText(diff: PromptDiff): string {
   for (const model of diff.models) {
     lines.push(
       model.priced
-        ? `Model ${model.model}: $${model.inputPerMillion} input / $${model.outputPerMillion} output per million tokens`
-        : `Model ${model.model}: not in the price catalog (unpriced)`,
+        ? `Model ${oneLine(model.model)}: $${model.inputPerMillion} input / $${model.outputPerMillion} output per million tokens`
+        : `Model ${oneLine(model.model)}: not in the price catalog (unpriced)`,
     );
   }
   if (diff.catalogDate) lines.push(`Prices as of ${diff.catalogDate}; ≈ marks estimated token counts.`);
@@ -137,8 +138,9 @@ function signed(amount: Money): string {
   return amount.isZero() ? '$0.00' : formatUsd(amount, { signed: true });
 }
 
+/** A name from the repository on one terminal line, with nothing invisible that could disguise it. */
 function oneLine(text: string): string {
-  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, '?');
+  return neutralizeInvisible(text).replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, '?');
 }
 
 function alignTable(headers: string[], rows: string[][]): string {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { costHeadline, MAX_COMMENT_LENGTH, renderCostReport } from './cost-report';
-import { markdownCode, markdownText } from './cost-report-escape';
+import { htmlText, markdownCode, markdownText, neutralizeInvisible } from './cost-report-escape';
 import {
   COST_REPORT_MARKER,
   formatRunStamp,
@@ -185,5 +185,36 @@ describe('text and JSON', () => {
       costAfter: '120.075',
       costDelta: '0',
     });
+  });
+});
+
+describe('invisible characters in names', () => {
+  // Right-to-left override, isolates, marks, zero-width space / joiners, word joiner, BOM, a tag character.
+  const hidden = [
+    '\u202E',
+    '\u2066',
+    '\u2069',
+    '\u200F',
+    '\u061C',
+    '\u200B',
+    '\u200C',
+    '\u200D',
+    '\u2060',
+    '\uFEFF',
+    '\u{E0041}',
+  ];
+
+  it('are shown as <U+XXXX> in code spans, prose and HTML, never passed through', () => {
+    for (const character of hidden) {
+      const name = `prompts/evil${character}dm.txt`;
+      const label = `<U+${(character.codePointAt(0) as number).toString(16).toUpperCase().padStart(4, '0')}>`;
+      for (const rendered of [markdownCode(name), markdownText(name), htmlText(name), neutralizeInvisible(name)]) {
+        expect(rendered).not.toContain(character);
+      }
+      expect(markdownCode(name)).toContain(label);
+      expect(neutralizeInvisible(name)).toBe(`prompts/evil${label}dm.txt`);
+    }
+    // Visible non-ASCII text is left alone.
+    expect(neutralizeInvisible('prompts/こんにちは-é.md')).toBe('prompts/こんにちは-é.md');
   });
 });

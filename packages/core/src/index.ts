@@ -27,7 +27,7 @@ export {
   tokensTowardThreshold,
 } from './cost';
 export { type CostReportOptions, costHeadline, MAX_COMMENT_LENGTH, renderCostReport } from './cost-report';
-export { htmlText, markdownCode, markdownText } from './cost-report-escape';
+export { htmlText, markdownCode, markdownText, neutralizeInvisible } from './cost-report-escape';
 export {
   COST_REPORT_MARKER,
   formatRunStamp,

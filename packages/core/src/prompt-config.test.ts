@@ -38,12 +38,32 @@ plans:
     expect(matchPromptRule(config, 'prompts/a/b.md')).toBe(config.prompts[0]);
     expect(matchPromptRule(config, 'agents/x.prompty')).toBe(config.prompts[1]);
     expect(matchPromptRule(config, 'src/index.ts')).toBeUndefined();
+    // Line breaks are characters of a file name like any other (git allows them).
+    for (const name of ['prompts/a\nb.md', 'prompts/a\r\nb.md', 'prompts/a\u2028b.md']) {
+      expect(matchPromptRule(config, name), JSON.stringify(name)).toBe(config.prompts[0]);
+    }
+    expect(matchPromptRule(config, 'src/a\nb.md')).toBeUndefined();
   });
 
   it('accepts measured volume instead of calls-per-month', () => {
     const config = parseCheckConfig('model: gpt-4o\nprompts:\n  files: "*.md"\nusage: usage/daily.json\n');
     expect(config.usage).toEqual({ file: 'usage/daily.json' });
     expect(config.prompts[0]?.callsPerMonth).toBeUndefined();
+  });
+
+  it('refuses a usage file outside the repository', () => {
+    const outside = ['../usage.csv', '/etc/passwd', 'usage/../../x.csv', '..\\x.csv', 'C:/x.csv', '\\\\host\\x'];
+    for (const file of outside) {
+      for (const usage of [JSON.stringify(file), `{ file: ${JSON.stringify(file)} }`]) {
+        expect(() => parseCheckConfig(`model: gpt-4o\nprompts:\n  files: "*.md"\nusage: ${usage}\n`), file).toThrow(
+          /usage(\.file)?.*relative path inside the repository/,
+        );
+      }
+    }
+    for (const file of ['usage/./daily.json', 'a/../usage.json', 'dots..json']) {
+      const config = parseCheckConfig(`model: gpt-4o\nprompts:\n  files: "*.md"\nusage: ${JSON.stringify(file)}\n`);
+      expect(config.usage?.file).toBe(file);
+    }
   });
 
   it.each([

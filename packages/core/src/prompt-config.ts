@@ -128,7 +128,10 @@ export function parseCheckConfig(yamlText: string): CheckConfig {
 
 /** The first rule whose globs match `path` (forward slashes, relative to the repository root). */
 export function matchPromptRule(config: CheckConfig, path: string): PromptRule | undefined {
-  return config.prompts.find((rule) => compiledGlobs(rule)(path));
+  // picomatch's `.` stops at line terminators, so `prompts/**` would silently miss "prompts/a\nb.md"; a NUL
+  // (never in a glob, never in a git path) stands in for them so `*` and `?` match them like any character.
+  const matchable = /[\n\r\u2028\u2029]/.test(path) ? path.replace(/[\n\r\u2028\u2029]/g, '\0') : path;
+  return config.prompts.find((rule) => compiledGlobs(rule)(matchable));
 }
 
 const matcherCache = new WeakMap<PromptRule, (path: string) => boolean>();
@@ -144,16 +147,33 @@ function compiledGlobs(rule: PromptRule): (path: string) => boolean {
 }
 
 function parseUsageSource(value: unknown): UsageSource {
-  if (typeof value === 'string') return { file: nonEmpty(value, 'usage') };
+  if (typeof value === 'string') return { file: repositoryPath(nonEmpty(value, 'usage'), 'usage') };
   const usage = asObject(value, 'usage');
   rejectUnknownKeys(usage, USAGE_KEYS, 'usage');
   const file = optionalString(usage.file, 'usage.file');
   if (file === undefined) throw new InvalidConfigError('usage.file', 'is required');
+  repositoryPath(file, 'usage.file');
   const format = usage.format;
   if (format !== undefined && format !== 'daily-series' && format !== 'per-prompt') {
     throw new InvalidConfigError('usage.format', 'must be `daily-series` or `per-prompt`');
   }
   return { file, ...(format === undefined ? {} : { format }) };
+}
+
+/**
+ * The config comes with the pull request, so a path in it must not reach outside the repository (`../..`,
+ * `/etc/passwd`, a drive letter): the CLI reads it from disk, where nothing else would stop it.
+ */
+function repositoryPath(path: string, field: string): string {
+  const outside = new InvalidConfigError(field, 'must be a relative path inside the repository');
+  if (path.startsWith('/') || path.startsWith('\\') || /^[A-Za-z]:/.test(path) || path.includes('\0')) throw outside;
+  let depth = 0;
+  for (const segment of path.split(/[\\/]/)) {
+    if (segment === '..') depth -= 1;
+    else if (segment !== '' && segment !== '.') depth += 1;
+    if (depth < 0) throw outside;
+  }
+  return path;
 }
 
 function parseGlobs(value: unknown, field: string): string[] {

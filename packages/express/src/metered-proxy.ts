@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import http, { type IncomingHttpHeaders, type IncomingMessage, type OutgoingHttpHeaders } from 'node:http';
 import https from 'node:https';
 import type { NormalizedUsage } from '@tokenmeter/core';
@@ -417,6 +418,8 @@ async function meterCall(
   }
   let parsed: unknown;
   try {
+    // toString() would turn invalid UTF-8 into U+FFFD and forward the bytes as if they were valid.
+    if (!isUtf8(bodyResult.body)) throw new SyntaxError('invalid UTF-8');
     parsed = JSON.parse(bodyResult.body.toString('utf8'));
   } catch {
     sendError(res, 400, 'invalid_request_error', 'invalid_json', 'The request body is not valid JSON.');

@@ -26,6 +26,11 @@ export interface Metrics {
   observe(event: UsageEvent, details?: { budgetScope?: string }): void;
   /** Counts a proxy request to an endpoint it could not meter, for `tokenmeter_unmetered_requests_total`. */
   observeUnmetered(endpoint: string, outcome: 'forwarded' | 'refused'): void;
+  /**
+   * Counts one event whose model, user, tenant, feature or route the store folded into `(other)` (the Redis
+   * store's `maxDistinctValuesPerDay`), in `tokenmeter_store_folded_values_total{dimension}`.
+   */
+  observeFold(dimension: string): void;
   /** An Express handler for `GET /metrics` in the Prometheus text format. */
   metricsHandler(): RequestHandler;
 }
@@ -137,6 +142,12 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     labelNames: ['model', 'policy'] as const,
     registers: [registry],
   });
+  const folds = new Counter({
+    name: `${prefix}store_folded_values_total`,
+    help: "Events stored with a dimension folded into '(other)': that day already had the maximum of distinct values.",
+    labelNames: ['dimension'] as const,
+    registers: [registry],
+  });
 
   let otel: { tokenUsage: OtelHistogram; operationDuration: OtelHistogram; cost: OtelCounter } | undefined;
   if (options.meterProvider) {
@@ -210,6 +221,9 @@ export function createMetrics(options: MetricsOptions = {}): Metrics {
     observe,
     observeUnmetered(endpoint: string, outcome: 'forwarded' | 'refused'): void {
       unmetered.inc({ endpoint: labels.value('endpoint', endpoint), outcome });
+    },
+    observeFold(dimension: string) {
+      folds.inc({ dimension: labels.value('dimension', dimension) });
     },
     metricsHandler(): RequestHandler {
       return (_req, res, next) => {

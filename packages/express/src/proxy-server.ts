@@ -9,9 +9,9 @@ import type { BudgetRuleOptions, MeteredProxyOptions } from './meter-options';
 import { type MeteredProxy, meteredProxy } from './metered-proxy';
 import { createMetrics } from './metrics';
 import { createIdentityGate, type ProxyIdentityOptions } from './proxy-identity';
-import { withFailurePolicy } from './store-failure-policy';
+import { type PolicedStore, withFailurePolicy } from './store-failure-policy';
 import { createMemoryStore } from './store-memory';
-import { createRedisStore } from './store-redis';
+import { createRedisStore, type RedisStoreOptions } from './store-redis';
 import { createSqliteStore } from './store-sqlite';
 import type { Store } from './types';
 import { usageRouter } from './usage-router';
@@ -51,6 +51,14 @@ export interface StartProxyOptions
   shutdownGraceMs?: number;
 }
 
+/** What `close()` did with the usage events: either all were written, or `eventsLost` say how many were not. */
+export interface ShutdownReport {
+  /** Events that were waiting in memory for a store outage to end and were written at shutdown. */
+  eventsFlushed: number;
+  /** Events never written (the store was still down at shutdown). */
+  eventsLost: number;
+}
+
 export interface RunningProxy {
   /** Base URL, e.g. `http://127.0.0.1:8787` (OpenAI SDKs use `${url}/v1`, Anthropic SDKs `url`). */
   url: string;
@@ -60,18 +68,19 @@ export interface RunningProxy {
   keys?: KeyStore;
   server: Server;
   /** Stops accepting, lets requests in flight finish, flushes every event and closes the store. */
-  close(): Promise<void>;
+  close(): Promise<ShutdownReport>;
 }
 
 /** Opens a store from its command-line spelling: `memory`, `sqlite:FILE`, `redis://…`. */
-export function storeFromSpec(spec: string): Store {
+export function storeFromSpec(spec: string, redisOptions: Pick<RedisStoreOptions, 'onFold'> = {}): Store {
   if (spec === 'memory') return createMemoryStore();
   if (spec.startsWith('sqlite:')) {
     const path = spec.slice('sqlite:'.length);
     if (path === '') throw new InvalidMeterOptionsError('store', 'sqlite: needs a file, e.g. sqlite:./usage.db');
     return createSqliteStore({ path });
   }
-  if (spec.startsWith('redis://') || spec.startsWith('rediss://')) return createRedisStore({ url: spec });
+  if (spec.startsWith('redis://') || spec.startsWith('rediss://'))
+    return createRedisStore({ ...redisOptions, url: spec });
   throw new InvalidMeterOptionsError(
     'store',
     `unknown store ${JSON.stringify(spec)}; expected memory, sqlite:FILE or redis://…`,
@@ -155,15 +164,20 @@ export async function startProxy(options: StartProxyOptions = {}): Promise<Runni
     await closeKeyStore();
     throw error;
   }
-  const base = typeof storeOption === 'string' ? storeFromSpec(storeOption) : storeOption;
+  const metrics = proxyOptions.metrics ?? createMetrics();
+  const onFold = (dimension: string) => {
+    if ('observeFold' in metrics && typeof metrics.observeFold === 'function') metrics.observeFold(dimension);
+  };
+  const base = typeof storeOption === 'string' ? storeFromSpec(storeOption, { onFold }) : storeOption;
   // Memory cannot fail, and a store that already has a policy (it exposes `inner`) keeps its own.
   const store = base.name === 'memory' || 'inner' in base ? base : withFailurePolicy(base, { mode: storeFailure });
   const identify = proxyOptions.identify ?? (gate.identifies ? gate.identify : undefined);
-  const metrics = proxyOptions.metrics ?? createMetrics();
   const proxyFor = (budgets: MeteredProxyOptions['budgets']) =>
     meteredProxy({ ...proxyOptions, metrics, store, ...(identify ? { identify } : {}), budgets });
   let proxy: MeteredProxy;
   try {
+    // A wrong password or database fails the start, loudly, instead of turning budgets off (fail-open).
+    await store.connect?.();
     proxy = proxyFor(proxyOptions.budgets);
   } catch (error) {
     await store.close();
@@ -227,7 +241,7 @@ export async function startProxy(options: StartProxyOptions = {}): Promise<Runni
   }
   const address = server.address() as AddressInfo;
   const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
-  let closing: Promise<void> | undefined;
+  let closing: Promise<ShutdownReport> | undefined;
   return {
     url: `http://${shownHost}:${address.port}`,
     port: address.port,
@@ -244,6 +258,8 @@ export async function startProxy(options: StartProxyOptions = {}): Promise<Runni
         await Promise.all(everyProxy().map((each) => each.close()));
         await store.close();
         await closeKeyStore();
+        const stats = 'stats' in store ? (store as PolicedStore).stats() : undefined;
+        return { eventsFlushed: stats?.flushedAtClose ?? 0, eventsLost: stats?.lostAtClose ?? 0 };
       })();
       return closing;
     },

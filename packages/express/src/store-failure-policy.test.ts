@@ -223,3 +223,142 @@ describe('withFailurePolicy', () => {
     expect(store.stats().outage).toBe(false);
   });
 });
+
+describe('withFailurePolicy circuit breaker and outage logs', () => {
+  /** A store that, while down, answers every call after `delayMs` with an error (a command timeout). */
+  function slowStore(delayMs: number, withProbe: boolean) {
+    const memory = createMemoryStore();
+    const calls = { reserve: 0, settle: 0, record: 0, query: 0, probe: 0 };
+    const state = {
+      down: true,
+      calls,
+    };
+    const fail = async (): Promise<never> => {
+      await new Promise((resolve) => setTimeout(resolve, delayMs));
+      throw new Error('Command timed out');
+    };
+    const store: Store = {
+      ...memory,
+      name: 'slow',
+      async recordEvents(events) {
+        calls.record += 1;
+        if (state.down) await fail();
+        memory.recordEvents(events);
+      },
+      async reserve(...args) {
+        calls.reserve += 1;
+        if (state.down) await fail();
+        return memory.reserve(...args);
+      },
+      async settle(...args) {
+        calls.settle += 1;
+        if (state.down) await fail();
+        return memory.settle(...args);
+      },
+      async query(...args) {
+        calls.query += 1;
+        if (state.down) await fail();
+        return memory.query(...args);
+      },
+      ...(withProbe
+        ? {
+            async probe() {
+              calls.probe += 1;
+              if (state.down) await fail();
+            },
+          }
+        : {}),
+    };
+    return { store, state };
+  }
+
+  const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+  for (const withProbe of [true, false]) {
+    it(`an outage costs one timeout, not one per call (${withProbe ? 'probe()' : 'a trial write'} closes it)`, async () => {
+      const { store: inner, state } = slowStore(150, withProbe);
+      const logger = captureLogger();
+      const store = withFailurePolicy(inner, { mode: 'open', logger, retryInitialMs: 30, retryMaxMs: 60 });
+      const first = await store.reserve([budget], now);
+      expect(first).toMatchObject({ ok: true, unbacked: true });
+      // Every later call during the outage is answered at once, without asking the store.
+      const started = performance.now();
+      for (let index = 0; index < 20; index += 1) {
+        expect(await store.reserve([budget], now)).toMatchObject({ ok: true, unbacked: true });
+        await store.settle('some-reservation', [5], now);
+        await expect(store.query({})).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+      }
+      expect(performance.now() - started).toBeLessThan(150);
+      expect(state.calls.settle + state.calls.query).toBe(0);
+      // Probes are single and spaced by the retry delay, never one per call.
+      await sleep(200);
+      expect(state.calls.reserve + state.calls.probe).toBeLessThanOrEqual(4);
+      expect(store.stats().shortCircuited).toBeGreaterThanOrEqual(60);
+      state.down = false;
+      let backed = false;
+      for (let attempt = 0; attempt < 100 && !backed; attempt += 1) {
+        const result = await store.reserve([budget], now);
+        backed = result.ok && result.unbacked !== true;
+        if (!backed) await sleep(20);
+      }
+      expect(backed).toBe(true);
+      expect(store.stats().outage).toBe(false);
+      expect(logger.lines).toEqual([
+        expect.stringMatching(/^warn tokenmeter: the slow store is unavailable \(Command timed out\)/),
+        expect.stringMatching(/^info tokenmeter: the slow store is back after .* no usage event was lost/),
+      ]);
+      await store.close();
+    });
+  }
+
+  it('fail-closed logs one "store down" line per outage and "store back" only after a write succeeded', async () => {
+    const { store: inner, state } = slowStore(5, true);
+    const logger = captureLogger();
+    const store = withFailurePolicy(inner, { mode: 'closed', logger, retryInitialMs: 5, retryMaxMs: 10 });
+    for (let index = 0; index < 15; index += 1) {
+      await expect(store.reserve([budget], now)).rejects.toMatchObject({ code: 'STORE_UNAVAILABLE' });
+      // Let retry timers fire between calls: an empty retry must not count as the store coming back.
+      await sleep(15);
+    }
+    expect(logger.lines).toEqual([expect.stringMatching(/^warn .*slow store is unavailable.*refusing budgeted/)]);
+    state.down = false;
+    for (let attempt = 0; attempt < 100 && store.stats().outage; attempt += 1) await sleep(10);
+    expect(await store.reserve([budget], now)).toMatchObject({ ok: true });
+    expect(logger.lines).toHaveLength(2);
+    expect(logger.lines[1]).toMatch(/^info .*slow store is back after/);
+    // A second outage is a second pair of lines, no more.
+    state.down = true;
+    for (let index = 0; index < 5; index += 1) await store.reserve([budget], now).catch(() => undefined);
+    expect(logger.lines.filter((line) => line.startsWith('warn'))).toHaveLength(2);
+    state.down = false;
+    await store.close();
+  });
+
+  it('closing with the store down reports exactly the events lost, and never that they were flushed', async () => {
+    const { store: inner } = slowStore(5, true);
+    const logger = captureLogger();
+    const store = withFailurePolicy(inner, { logger, retryInitialMs: 10_000 });
+    for (let index = 0; index < 3; index += 1) store.recordEvents([usageEvent()]);
+    await sleep(20);
+    await store.close();
+    expect(store.stats()).toMatchObject({ flushedAtClose: 0, lostAtClose: 3 });
+    expect(logger.lines).toEqual([
+      expect.stringMatching(/^warn .*slow store is unavailable/),
+      expect.stringMatching(
+        /^warn tokenmeter: closing with the slow store down \(Command timed out\); 3 usage events are lost\.$/,
+      ),
+    ]);
+  });
+
+  it('closing after the store came back writes what was waiting and says nothing was lost', async () => {
+    const { store: inner, state } = slowStore(5, true);
+    const logger = captureLogger();
+    const store = withFailurePolicy(inner, { logger, retryInitialMs: 10_000 });
+    for (let index = 0; index < 4; index += 1) store.recordEvents([usageEvent()]);
+    await sleep(20);
+    state.down = false;
+    await store.close();
+    expect(store.stats()).toMatchObject({ flushedAtClose: 4, lostAtClose: 0, buffered: 0 });
+    expect(logger.lines.some((line) => /lost/.test(line) && !/no usage event was lost/.test(line))).toBe(false);
+  });
+});

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { validateActualAmounts, validateReservationRequests } from './budget-ledger';
+import { StoreConfigurationError } from './store-configuration-error';
 import { StoreUnavailableError } from './store-unavailable-error';
 import type {
   BudgetReservationRequest,
@@ -49,6 +50,12 @@ export interface FailurePolicyStats {
   unbackedReservations: number;
   /** Settles and releases that could not reach the store; their reservations expire by TTL. */
   failedSettlements: number;
+  /** Operations answered without asking the store because it was down (the open circuit breaker). */
+  shortCircuited: number;
+  /** After `close()`: events that were waiting in memory and were written at shutdown. */
+  flushedAtClose: number;
+  /** After `close()`: events never written (still buffered, or dropped during an outage that never ended). */
+  lostAtClose: number;
 }
 
 export interface PolicedStore extends Store {
@@ -65,6 +72,11 @@ export interface PolicedStore extends Store {
   dailySeries(query: Omit<UsageQuery, 'groupBy'>): Promise<DailyUsage[]>;
   /** Writes the buffered events and flushes the store; rejects with `StoreUnavailableError` if it is still down. */
   flush(): Promise<void>;
+  /**
+   * The store's startup check: a `StoreConfigurationError` (wrong password, database, ACL) is thrown; a store
+   * that cannot be reached yet starts an outage (logged once) and the policy takes over.
+   */
+  connect(): Promise<void>;
   close(): Promise<void>;
   stats(): FailurePolicyStats;
 }
@@ -86,7 +98,15 @@ export function withFailurePolicy(inner: Store, options: FailurePolicyOptions = 
   let buffer: UsageEvent[] = [];
   /** Events of the retry batch in flight. */
   let retrying = 0;
-  let outage: { since: number; failures: number } | undefined;
+  let outage: { since: number; failures: number; lastError: unknown } | undefined;
+  /**
+   * Circuit breaker for a store without `probe()`: once the retry delay has passed, the next budget write is
+   * let through as the probe (`pending`, then `inFlight`); every other call keeps failing fast.
+   */
+  const trial = { pending: false, inFlight: false };
+  let shortCircuited = 0;
+  let flushedAtClose = 0;
+  let lostAtClose = 0;
   let dropped = 0;
   let droppedAtOutageStart = 0;
   let unbackedReservations = 0;
@@ -97,15 +117,17 @@ export function withFailurePolicy(inner: Store, options: FailurePolicyOptions = 
   let closed = false;
 
   function describe(error: unknown): string {
+    if (error instanceof StoreUnavailableError && error.cause !== undefined) return describe(error.cause);
     return error instanceof Error ? error.message : String(error);
   }
 
   function failed(error: unknown): void {
     if (outage) {
       outage.failures += 1;
+      outage.lastError = error;
       return;
     }
-    outage = { since: Date.now(), failures: 1 };
+    outage = { since: Date.now(), failures: 1, lastError: error };
     droppedAtOutageStart = dropped;
     logger.warn(
       `tokenmeter: the ${inner.name} store is unavailable (${describe(error)}); ` +
@@ -115,11 +137,13 @@ export function withFailurePolicy(inner: Store, options: FailurePolicyOptions = 
     );
   }
 
+  /** Called only after a write succeeded: a read, or a flush with nothing to write, proves nothing. */
   function recovered(): void {
-    if (!outage || buffer.length > 0 || retrying > 0) return;
+    if (!outage) return;
     const seconds = ((Date.now() - outage.since) / 1000).toFixed(1);
     const lost = dropped - droppedAtOutageStart;
     outage = undefined;
+    trial.pending = false;
     retryDelay = retryInitialMs;
     (logger.info ?? logger.warn).call(
       logger,
@@ -128,6 +152,8 @@ export function withFailurePolicy(inner: Store, options: FailurePolicyOptions = 
           ? `; ${lost} usage events were dropped (buffer limit ${bufferLimit}).`
           : '; no usage event was lost.'),
     );
+    // What piled up during the outage goes out now rather than with the next event.
+    if (buffer.length > 0) scheduleRetry();
   }
 
   function enqueue(events: UsageEvent[], atFront = false): void {
@@ -142,17 +168,66 @@ export function withFailurePolicy(inner: Store, options: FailurePolicyOptions = 
 
   function scheduleRetry(): void {
     if (retryTimer || closed) return;
+    // Waiting for the breaker's trial write; buffered events are a probe of their own and go on retrying.
+    if ((trial.pending || trial.inFlight) && buffer.length === 0) return;
     retryTimer = setTimeout(() => {
       retryTimer = undefined;
-      void drain().then((done) => {
-        if (!done) {
-          retryDelay = Math.min(retryDelay * 2, retryMaxMs);
-          scheduleRetry();
-        }
+      void probe().then((done) => {
+        if (done === false) retryLater();
       });
     }, retryDelay);
     // A store that stays down must not keep the process alive; close() makes the last attempt.
     retryTimer.unref();
+  }
+
+  function retryLater(): void {
+    retryDelay = Math.min(retryDelay * 2, retryMaxMs);
+    scheduleRetry();
+  }
+
+  /**
+   * The breaker's single probe: buffered events if there are any (drain() logs the recovery after the first
+   * batch the store took), else the store's own probe write, else the next budget write (`undefined`).
+   */
+  async function probe(): Promise<boolean | undefined> {
+    if (buffer.length > 0 || !outage) return drain();
+    if (!inner.probe) {
+      trial.pending = true;
+      return undefined;
+    }
+    try {
+      await inner.probe();
+      recovered();
+      return true;
+    } catch (error) {
+      failed(error);
+      return false;
+    }
+  }
+
+  /** Whether a call may reach the store: always while it is up; during an outage only the breaker's trial. */
+  function admit(isWrite: boolean): 'yes' | 'trial' | 'no' {
+    if (!outage) return 'yes';
+    if (isWrite && trial.pending && !trial.inFlight) {
+      trial.pending = false;
+      trial.inFlight = true;
+      return 'trial';
+    }
+    shortCircuited += 1;
+    return 'no';
+  }
+
+  function admittedFailed(admitted: 'yes' | 'trial', error: unknown): void {
+    failed(error);
+    if (admitted === 'trial') {
+      trial.inFlight = false;
+      retryLater();
+    } else scheduleRetry();
+  }
+
+  function admittedSucceeded(admitted: 'yes' | 'trial'): void {
+    if (admitted === 'trial') trial.inFlight = false;
+    recovered();
   }
 
   /**
@@ -184,8 +259,8 @@ export function withFailurePolicy(inner: Store, options: FailurePolicyOptions = 
       } finally {
         retrying = 0;
       }
+      recovered();
     }
-    recovered();
     return true;
   }
 
@@ -193,15 +268,31 @@ export function withFailurePolicy(inner: Store, options: FailurePolicyOptions = 
     return error instanceof StoreUnavailableError ? error : new StoreUnavailableError(inner.name, { cause: error });
   }
 
+  /** Reads: refused at once during an outage; their success does not end one (only a write does). */
   async function guarded<T>(operation: () => T | Promise<T>): Promise<T> {
+    if (admit(false) === 'no') throw unavailable(outage?.lastError);
     try {
-      const result = await operation();
-      recovered();
-      return result;
+      return await operation();
     } catch (error) {
       failed(error);
       scheduleRetry();
       throw unavailable(error);
+    }
+  }
+
+  /** Settle and release: skipped during an outage (the reservation expires by TTL), never thrown. */
+  async function endHold(operation: () => void | Promise<void>): Promise<void> {
+    const admitted = admit(true);
+    if (admitted === 'no') {
+      failedSettlements += 1;
+      return;
+    }
+    try {
+      await operation();
+      admittedSucceeded(admitted);
+    } catch (error) {
+      failedSettlements += 1;
+      admittedFailed(admitted, error);
     }
   }
 
@@ -230,43 +321,35 @@ export function withFailurePolicy(inner: Store, options: FailurePolicyOptions = 
     },
     async reserve(requests: BudgetReservationRequest[], now: number): Promise<ReserveResult> {
       validateReservationRequests(requests);
-      try {
-        const result = await inner.reserve(requests, now);
-        recovered();
-        return result;
-      } catch (error) {
-        failed(error);
-        scheduleRetry();
-        if (mode === 'closed') throw unavailable(error);
-        unbackedReservations += 1;
-        return {
-          ok: true,
-          reservationId: `${UNBACKED_PREFIX}${randomUUID()}`,
-          remaining: requests.map((request) => Math.max(0, request.limit - request.amount)),
-          unbacked: true,
-        };
+      const admitted = admit(true);
+      let error: unknown = outage?.lastError;
+      if (admitted !== 'no') {
+        try {
+          const result = await inner.reserve(requests, now);
+          admittedSucceeded(admitted);
+          return result;
+        } catch (failure) {
+          error = failure;
+          admittedFailed(admitted, failure);
+        }
       }
+      if (mode === 'closed') throw unavailable(error);
+      unbackedReservations += 1;
+      return {
+        ok: true,
+        reservationId: `${UNBACKED_PREFIX}${randomUUID()}`,
+        remaining: requests.map((request) => Math.max(0, request.limit - request.amount)),
+        unbacked: true,
+      };
     },
     async settle(reservationId: string, actualAmounts: number[], now: number) {
       validateActualAmounts(actualAmounts);
       if (reservationId.startsWith(UNBACKED_PREFIX)) return;
-      try {
-        await inner.settle(reservationId, actualAmounts, now);
-      } catch (error) {
-        failedSettlements += 1;
-        failed(error);
-        scheduleRetry();
-      }
+      await endHold(() => inner.settle(reservationId, actualAmounts, now));
     },
     async release(reservationId: string, now: number) {
       if (reservationId.startsWith(UNBACKED_PREFIX)) return;
-      try {
-        await inner.release(reservationId, now);
-      } catch (error) {
-        failedSettlements += 1;
-        failed(error);
-        scheduleRetry();
-      }
+      await endHold(() => inner.release(reservationId, now));
     },
     budgetUsage(budgetId: string, window: BudgetWindow, now: number) {
       return guarded(() => inner.budgetUsage(budgetId, window, now));
@@ -283,20 +366,65 @@ export function withFailurePolicy(inner: Store, options: FailurePolicyOptions = 
         retryTimer = undefined;
       }
       if (!(await drain())) {
-        scheduleRetry();
-        throw new StoreUnavailableError(inner.name);
+        retryLater();
+        throw unavailable(outage?.lastError);
       }
-      await guarded(() => inner.flush?.());
+      if (outage && inner.probe) {
+        // Nothing buffered to prove the store is back with: ask it for one write.
+        if ((await probe()) === false) {
+          retryLater();
+          throw unavailable(outage?.lastError);
+        }
+      }
+      // During an outage of a store without probe() there is nothing to write: that flush has succeeded.
+      if (outage) return;
+      try {
+        await inner.flush?.();
+      } catch (error) {
+        failed(error);
+        scheduleRetry();
+        throw unavailable(error);
+      }
+    },
+    async connect() {
+      if (!inner.connect) return;
+      try {
+        await inner.connect();
+      } catch (error) {
+        if (error instanceof StoreConfigurationError) throw error;
+        failed(error);
+        scheduleRetry();
+      }
     },
     async close() {
+      if (closed) return;
+      const waiting = buffer.length + retrying;
+      let flushError: unknown;
       try {
         await store.flush();
-      } catch {
-        logger.warn(`tokenmeter: closing with the ${inner.name} store down; ${buffer.length} usage events are lost.`);
+      } catch (error) {
+        flushError = error;
       }
       closed = true;
       if (retryTimer) clearTimeout(retryTimer);
-      await inner.close();
+      try {
+        await inner.close();
+      } catch (error) {
+        flushError ??= error;
+      }
+      // Writes the inner store failed during close come back to the buffer once their promises settle.
+      await new Promise((resolve) => setImmediate(resolve));
+      const lostInOutage = outage ? dropped - droppedAtOutageStart : 0;
+      lostAtClose = buffer.length + retrying + lostInOutage;
+      flushedAtClose = Math.max(0, waiting - buffer.length - retrying);
+      // One line, and only one of the two statements: the events written or the events lost.
+      if (lostAtClose > 0 || flushError !== undefined) {
+        logger.warn(
+          `tokenmeter: closing with the ${inner.name} store down (${describe(flushError ?? outage?.lastError)}); ` +
+            `${lostAtClose} usage events are lost` +
+            (lostInOutage > 0 ? ` (${lostInOutage} of them dropped earlier at the buffer limit ${bufferLimit}).` : '.'),
+        );
+      }
     },
     stats() {
       return {
@@ -306,6 +434,9 @@ export function withFailurePolicy(inner: Store, options: FailurePolicyOptions = 
         dropped,
         unbackedReservations,
         failedSettlements,
+        shortCircuited,
+        flushedAtClose,
+        lostAtClose,
       };
     },
   };

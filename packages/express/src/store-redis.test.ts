@@ -1,14 +1,18 @@
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { promisify } from 'node:util';
+import express from 'express';
 import fc from 'fast-check';
 import { Redis } from 'ioredis';
 import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { createMetrics } from './metrics';
 import { createMemoryStore } from './store-memory';
 import { createRedisStore, type RedisStore } from './store-redis';
 import { checkStoreContract, DAY_UTC, usageEvent } from './store-test-support';
 import { USAGE_GROUP_BYS } from './usage-aggregate';
+import { usageRouter } from './usage-router';
 
 const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const admin = new Redis(url);
@@ -200,5 +204,86 @@ describe('createRedisStore', () => {
     const store = open(newPrefix());
     await expect(store.recordEvents([usageEvent({ outputTokens: Number.NaN })])).rejects.toThrow(/outputTokens/);
     expect((await store.query({})).totals.requests).toBe(0);
+  });
+});
+
+describe('Redis store: distinct values per day are bounded', () => {
+  it('folds values beyond maxDistinctValuesPerDay into (other), counts them, and keeps totals exact', async () => {
+    const prefix = newPrefix();
+    const folds: string[] = [];
+    const store = createRedisStore({
+      url,
+      prefix,
+      maxDistinctValuesPerDay: 3,
+      onFold: (dimension) => folds.push(dimension),
+    });
+    stores.push(store);
+    const today = Date.UTC(2026, 11, 8, 12);
+    const events = Array.from({ length: 10 }, (_, index) =>
+      usageEvent({ timestamp: today, model: `made-up-${index}`, user: `user-${index % 5}`, route: '/chat' }),
+    );
+    // Values already admitted stay themselves after the bound is reached.
+    events.push(usageEvent({ timestamp: today, model: 'made-up-1', user: 'user-0' }));
+    // A new day starts with an empty set.
+    events.push(usageEvent({ timestamp: today + 86_400_000, model: 'made-up-9', user: 'user-4' }));
+    await store.recordEvents(events);
+    const report = await store.query({ from: today - 86_400_000, to: today + 2 * 86_400_000, groupBy: 'model' });
+    expect(report.totals).toMatchObject({ requests: 12, cost: '0.0054' });
+    expect(Object.fromEntries(report.groups.map((group) => [group.key, group.requests]))).toEqual({
+      'made-up-0': 1,
+      'made-up-1': 2,
+      'made-up-2': 1,
+      'made-up-9': 1,
+      '(other)': 7,
+    });
+    // Users: user-0..2 admitted, user-3 and user-4 folded twice each on the first day.
+    expect(report.folded).toEqual({ model: 7, user: 4 });
+    const byUser = await store.query({ from: today - 86_400_000, to: today + 2 * 86_400_000, groupBy: 'user' });
+    expect(byUser.groups.find((group) => group.key === '(other)')?.requests).toBe(4);
+    expect(folds.filter((dimension) => dimension === 'model')).toHaveLength(7);
+    expect(folds.filter((dimension) => dimension === 'user')).toHaveLength(4);
+    // Nothing is folded on a day under the bound.
+    const quiet = await store.query({ from: today + 86_400_000, to: today + 2 * 86_400_000 });
+    expect(quiet.folded).toBeUndefined();
+    // The day's sets never hold more than the bound.
+    expect(await admin.scard(`${prefix}seen:${Math.floor(today / 86_400_000)}:model`)).toBe(3);
+  });
+
+  it('reports folds in the usage API and in tokenmeter_store_folded_values_total', async () => {
+    const prefix = newPrefix();
+    const metrics = createMetrics();
+    const store = createRedisStore({
+      url,
+      prefix,
+      maxDistinctValuesPerDay: 2,
+      onFold: (dimension) => metrics.observeFold(dimension),
+    });
+    stores.push(store);
+    const now = Date.now();
+    await store.recordEvents(
+      Array.from({ length: 5 }, (_, index) =>
+        usageEvent({ timestamp: now, model: 'gpt-4o-mini', route: `/r/${index}` }),
+      ),
+    );
+    const app = express();
+    app.use('/tokenmeter', usageRouter({ store }));
+    const server = app.listen(0, '127.0.0.1');
+    await new Promise<void>((resolve) => server.once('listening', () => resolve()));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const response = await fetch(`http://127.0.0.1:${port}/tokenmeter/usage?groupBy=route`);
+      const body = (await response.json()) as { folded?: Record<string, number>; groups: { key: string }[] };
+      expect(body.folded).toEqual({ route: 3 });
+      expect(body.groups.map((group) => group.key).sort()).toEqual(['(other)', '/r/0', '/r/1']);
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+    expect(await metrics.registry.metrics()).toContain('tokenmeter_store_folded_values_total{dimension="route"} 3');
+  });
+
+  it('refuses a bound that is not a whole number ≥ 1', () => {
+    for (const bound of [0, -1, 1.5, Number.NaN]) {
+      expect(() => createRedisStore({ url, maxDistinctValuesPerDay: bound })).toThrow(/maxDistinctValuesPerDay/);
+    }
   });
 });

@@ -2,6 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { Redis, type RedisOptions } from 'ioredis';
 import { DEFAULT_RESERVATION_TTL_MS, validateActualAmounts, validateReservationRequests } from './budget-ledger';
 import { currentWindow, ROLLING_SLICES, validateBudgetWindow, type WindowInstance } from './budget-window';
+import { InvalidMeterOptionsError } from './invalid-meter-options-error';
+import { redisConfigurationHint, StoreConfigurationError } from './store-configuration-error';
+import { StoreUnavailableError } from './store-unavailable-error';
 import type {
   BudgetReservationRequest,
   BudgetWindow,
@@ -17,6 +20,9 @@ import {
   dailySeriesFromReport,
   type EventDimensions,
   eventCostAtto,
+  FOLDABLE_DIMENSIONS,
+  FOLDED_KEY,
+  type FoldableDimension,
   joinAtto,
   matchesFilter,
   normalizeQuery,
@@ -49,6 +55,15 @@ export interface RedisStoreOptions {
   eventIdTtlMs?: number;
   /** How long per-15-minute usage aggregates are kept. Default 400 days. */
   aggregateRetentionMs?: number;
+  /**
+   * Distinct values kept per UTC day for each of model, user, tenant, feature and route. Those values come
+   * from clients (a made-up model name per request, a user header), and each new one adds fields to the
+   * aggregates kept `aggregateRetentionMs`; beyond the bound, the day's new values are stored as `(other)`,
+   * counted in `UsageReport.folded` and reported to `onFold`. Default 10,000.
+   */
+  maxDistinctValuesPerDay?: number;
+  /** Called once per event and dimension folded into `(other)` (e.g. to count it in a metric). */
+  onFold?: (dimension: FoldableDimension) => void;
 }
 
 export interface RedisStore extends Store {
@@ -63,6 +78,14 @@ export interface RedisStore extends Store {
   dailySeries(query: Omit<UsageQuery, 'groupBy'>): Promise<DailyUsage[]>;
   /** Sends every buffered event; resolves when Redis has applied them (rejects if it could not). */
   flush(): Promise<void>;
+  /**
+   * Connects and checks what no retry can fix — password, ACL, database index, Lua scripting — rejecting with
+   * `StoreConfigurationError` (`STORE_MISCONFIGURED`); an unreachable server is `StoreUnavailableError`. Call
+   * it at startup: `startProxy()` does.
+   */
+  connect(): Promise<void>;
+  /** Writes one short-lived key (`<prefix>probe`): the failure policy's proof that Redis takes writes again. */
+  probe(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -177,17 +200,43 @@ return 1
 
 /**
  * Record one event once: KEYS[1] its id marker, KEYS[2] the hash of its 15-minute bucket, KEYS[3] the index
- * of buckets. ARGV: id TTL, bucket start, bucket expiry (ms from now), dimensions, then metric/increment pairs.
+ * of buckets, KEYS[4] the bucket's fold counts, KEYS[5..9] the day's sets of distinct model, user, tenant,
+ * feature and route values. ARGV: id TTL, bucket start, bucket expiry (ms from now), dimensions (JSON), the
+ * distinct-value bound, the sets' expiry, the five values ('' for none), then metric/increment pairs. A value
+ * new to a full set is stored as (other) and counted. Returns 0 for a duplicate, else 1 + 2 × the fold mask.
  */
 const RECORD_SCRIPT = `
 if not redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then return 0 end
 local suffix = ARGV[4]
-for i = 5, #ARGV, 2 do
+local limit = tonumber(ARGV[5])
+local names = { 'model', 'user', 'tenant', 'feature', 'route' }
+local positions = { 1, 3, 4, 5, 6 }
+local bits = { 1, 2, 4, 8, 16 }
+local decoded = nil
+local mask = 0
+for d = 1, 5 do
+  local value = ARGV[6 + d]
+  local seen = KEYS[4 + d]
+  if value ~= '' and redis.call('SISMEMBER', seen, value) == 0 then
+    if redis.call('SCARD', seen) < limit then
+      redis.call('SADD', seen, value)
+      redis.call('PEXPIRE', seen, ARGV[6])
+    else
+      decoded = decoded or cjson.decode(suffix)
+      decoded[positions[d]] = '${FOLDED_KEY}'
+      redis.call('HINCRBY', KEYS[4], names[d], 1)
+      redis.call('PEXPIRE', KEYS[4], ARGV[3])
+      mask = mask + bits[d]
+    end
+  end
+end
+if decoded then suffix = cjson.encode(decoded) end
+for i = 12, #ARGV, 2 do
   redis.call('HINCRBY', KEYS[2], ARGV[i] .. '|' .. suffix, ARGV[i + 1])
 end
 redis.call('PEXPIRE', KEYS[2], ARGV[3])
 redis.call('ZADD', KEYS[3], ARGV[2], ARGV[2])
-return 1
+return 1 + 2 * mask
 `;
 
 type ScriptReply = (string | number)[];
@@ -246,6 +295,11 @@ export function createRedisStore(options: RedisStoreOptions = {}): RedisStore {
   const reservationTtlMs = options.reservationTtlMs ?? DEFAULT_RESERVATION_TTL_MS;
   const eventIdTtlMs = options.eventIdTtlMs ?? 7 * 86_400_000;
   const aggregateRetentionMs = options.aggregateRetentionMs ?? 400 * 86_400_000;
+  const maxDistinctValuesPerDay = options.maxDistinctValuesPerDay ?? 10_000;
+  if (!Number.isSafeInteger(maxDistinctValuesPerDay) || maxDistinctValuesPerDay < 1) {
+    throw new InvalidMeterOptionsError('maxDistinctValuesPerDay', 'expected a whole number ≥ 1');
+  }
+  const onFold = options.onFold;
   const owned = options.client === undefined;
   const clientOptions: RedisOptions = {
     // Fail fast instead of queueing while disconnected: the failure policy needs an answer now, and a
@@ -257,12 +311,26 @@ export function createRedisStore(options: RedisStoreOptions = {}): RedisStore {
   };
   const client =
     options.client ?? new Redis(options.url ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', clientOptions);
+  /**
+   * A refusal no retry will fix (authentication, database index, ACL), remembered from the client's events:
+   * ioredis reports them only there and then keeps reconnecting — or, for a bad database index, carries on
+   * in database 0 — so without this every command would wait for a vague timeout or hit the wrong data.
+   */
+  let configurationError: StoreConfigurationError | undefined;
   // An unhandled 'error' event would crash the process; failures surface through the commands instead.
-  const onError = () => {};
+  const onError = (error: Error) => {
+    const hint = redisConfigurationHint(error.message);
+    if (hint) configurationError = new StoreConfigurationError('redis', error.message, hint, { cause: error });
+  };
   client.on('error', onError);
+  const onReady = () => {
+    // A good password after a fix on the server heals; a wrong database index does not (it was skipped).
+    if (configurationError && !/DB index|invalid DB/i.test(configurationError.reason)) configurationError = undefined;
+  };
+  client.on('ready', onReady);
   client.defineCommand('tokenmeterReserve', { lua: RESERVE_SCRIPT });
   client.defineCommand('tokenmeterSettle', { lua: SETTLE_SCRIPT, numberOfKeys: 1 });
-  client.defineCommand('tokenmeterRecord', { lua: RECORD_SCRIPT, numberOfKeys: 3 });
+  client.defineCommand('tokenmeterRecord', { lua: RECORD_SCRIPT, numberOfKeys: 9 });
   const scripted = client as unknown as Redis & ScriptedRedis;
   const bucketsKey = `${prefix}agg-buckets`;
 
@@ -276,24 +344,40 @@ export function createRedisStore(options: RedisStoreOptions = {}): RedisStore {
 
   /** Waits for the connection (up to the command timeout) since commands are not queued while offline. */
   function ready(): Promise<void> {
+    if (configurationError) return Promise.reject(configurationError);
     if (client.status === 'ready') return Promise.resolve();
     if (client.status === 'end') return Promise.reject(new Error('the Redis connection is closed'));
     if (client.status === 'wait') client.connect().catch(() => {});
     // Every caller waiting during an outage shares one listener and one timer.
     connecting ??= new Promise<void>((resolve, reject) => {
-      const timeout = setTimeout(() => {
-        client.off('ready', onReady);
-        connecting = undefined;
-        reject(new Error(`Redis not ready after ${commandTimeoutMs} ms (status ${client.status})`));
-      }, commandTimeoutMs);
-      const onReady = () => {
+      const finish = (error?: Error) => {
         clearTimeout(timeout);
+        client.off('ready', onConnected);
+        client.off('error', onRefused);
         connecting = undefined;
-        resolve();
+        if (error) reject(error);
+        else resolve();
       };
-      client.once('ready', onReady);
+      const timeout = setTimeout(
+        () => finish(new Error(`Redis not ready after ${commandTimeoutMs} ms (status ${client.status})`)),
+        commandTimeoutMs,
+      );
+      // 'ready' comes after the AUTH and SELECT replies, so a refusal among them is known by then.
+      const onConnected = () => finish(configurationError);
+      const onRefused = () => {
+        if (configurationError) finish(configurationError);
+      };
+      client.on('ready', onConnected);
+      client.on('error', onRefused);
     });
     return connecting;
+  }
+
+  /** A command's own refusal (ACL, unknown command) is a configuration error too. */
+  function classified(error: unknown): unknown {
+    if (error instanceof StoreConfigurationError || !(error instanceof Error)) return error;
+    const hint = redisConfigurationHint(error.message);
+    return hint ? new StoreConfigurationError('redis', error.message, hint, { cause: error }) : error;
   }
 
   const spendKey = (budgetId: string, instance: WindowInstance) => `${prefix}spend:${budgetId}:${instance.key}`;
@@ -402,14 +486,23 @@ export function createRedisStore(options: RedisStoreOptions = {}): RedisStore {
       if (metric === 'n' || (value !== 0 && value !== 0n)) pairs.push(metric, String(value));
     }
     const bucketTtl = Math.max(1, bucket + aggregateRetentionMs - Date.now());
+    const day = Math.floor(bucket / 86_400_000);
+    // The sets only decide what is new during their day (and for events that arrive a little late); a
+    // backfilled day keeps its set an hour after its last event.
+    const seenTtl = Math.max(3_600_000, (day + 2) * 86_400_000 - Date.now());
     return [
       `${prefix}event:${event.id}`,
       `${prefix}agg:${bucket}`,
       bucketsKey,
+      `${prefix}folds:${bucket}`,
+      ...FOLDABLE_DIMENSIONS.map((dimension) => `${prefix}seen:${day}:${dimension}`),
       eventIdTtlMs,
       bucket,
       bucketTtl,
       dimensions,
+      maxDistinctValuesPerDay,
+      seenTtl,
+      ...FOLDABLE_DIMENSIONS.map((dimension) => event[dimension] ?? ''),
       ...pairs,
     ];
   }
@@ -423,12 +516,29 @@ export function createRedisStore(options: RedisStoreOptions = {}): RedisStore {
       const failure = results.find(([error]) => error !== null);
       if (failure) throw failure[0];
       if (results.length !== current.events.length) throw new Error('Redis pipeline answered incompletely');
+      if (onFold) reportFolds(results);
       for (const waiter of current.waiters) waiter.resolve();
       return undefined;
     } catch (error) {
       // The whole batch fails together; retrying it is safe since applied events are skipped by id.
       for (const waiter of current.waiters) waiter.reject(error);
       return error instanceof Error ? error : new Error(String(error));
+    }
+  }
+
+  function reportFolds(results: [Error | null, unknown][]): void {
+    for (const [, reply] of results) {
+      const mask = Math.floor(Number(reply) / 2);
+      if (mask === 0) continue;
+      FOLDABLE_DIMENSIONS.forEach((dimension, index) => {
+        if (mask & (1 << index)) {
+          try {
+            onFold?.(dimension);
+          } catch {
+            // An observer's failure must not fail the write that has already been applied.
+          }
+        }
+      });
     }
   }
 
@@ -461,12 +571,23 @@ export function createRedisStore(options: RedisStoreOptions = {}): RedisStore {
     await ready();
     const buckets = await client.zrangebyscore(bucketsKey, fromBucket, `(${normalized.to}`);
     const builder = new ReportBuilder(normalized);
+    const folded: Partial<Record<FoldableDimension, number>> = {};
     const chunkSize = 500;
     for (let offset = 0; offset < buckets.length; offset += chunkSize) {
       const chunk = buckets.slice(offset, offset + chunkSize);
       const pipeline = client.pipeline();
-      for (const bucket of chunk) pipeline.hgetall(`${prefix}agg:${bucket}`);
-      const results = (await pipeline.exec()) ?? [];
+      for (const bucket of chunk) pipeline.hgetall(`${prefix}agg:${bucket}`).hgetall(`${prefix}folds:${bucket}`);
+      const replies = (await pipeline.exec()) ?? [];
+      const results = replies.filter((_, index) => index % 2 === 0);
+      replies.forEach(([error, fields], index) => {
+        if (index % 2 === 0) return;
+        if (error) throw error;
+        for (const [dimension, count] of Object.entries(fields as Record<string, string>)) {
+          if ((FOLDABLE_DIMENSIONS as readonly string[]).includes(dimension)) {
+            folded[dimension as FoldableDimension] = (folded[dimension as FoldableDimension] ?? 0) + Number(count);
+          }
+        }
+      });
       results.forEach(([error, fields], index) => {
         if (error) throw error;
         const instant = Number(chunk[index]);
@@ -510,7 +631,8 @@ export function createRedisStore(options: RedisStoreOptions = {}): RedisStore {
         }
       });
     }
-    return builder.build();
+    const report = builder.build();
+    return Object.keys(folded).length > 0 ? { ...report, folded } : report;
   }
 
   const store: RedisStore = {
@@ -547,6 +669,38 @@ export function createRedisStore(options: RedisStoreOptions = {}): RedisStore {
       return dailySeriesFromReport(await readAggregates({ ...query, groupBy: 'day' }));
     },
     flush,
+    async connect() {
+      await ready().catch((error: unknown) => {
+        throw error instanceof StoreConfigurationError ? error : new StoreUnavailableError('redis', { cause: error });
+      });
+      try {
+        // Loading the scripts proves scripting works and that this user may use it; the database index is
+        // checked from the server's side since ioredis goes on in database 0 when SELECT fails.
+        for (const script of [RESERVE_SCRIPT, SETTLE_SCRIPT, RECORD_SCRIPT]) await client.script('LOAD', script);
+        const wanted = client.options.db ?? 0;
+        if (wanted !== 0) {
+          const info = String(await client.call('CLIENT', 'INFO'));
+          const db = /\bdb=(\d+)/.exec(info)?.[1];
+          if (db !== undefined && Number(db) !== wanted) {
+            throw new StoreConfigurationError(
+              'redis',
+              `connected to database ${db} instead of ${wanted}`,
+              'the database number in the Redis URL does not exist on this server',
+            );
+          }
+        }
+      } catch (error) {
+        const refusal = classified(error);
+        throw refusal instanceof StoreConfigurationError
+          ? refusal
+          : new StoreUnavailableError('redis', { cause: error });
+      }
+      if (configurationError) throw configurationError;
+    },
+    async probe() {
+      await ready();
+      await client.set(`${prefix}probe`, String(Date.now()), 'PX', 60_000);
+    },
     async close() {
       if (closed) return;
       closed = true;
@@ -554,6 +708,7 @@ export function createRedisStore(options: RedisStoreOptions = {}): RedisStore {
         await flush();
       } finally {
         client.off('error', onError);
+        client.off('ready', onReady);
         if (owned) {
           await client.quit().catch(() => client.disconnect());
         }

@@ -148,6 +148,12 @@ export interface UsageGroup extends UsageTotals {
 export interface UsageReport {
   totals: UsageTotals;
   groups: UsageGroup[];
+  /**
+   * Events whose model, user, tenant, feature or route was stored as `(other)` because that day already had
+   * the store's maximum of distinct values for it (Redis `maxDistinctValuesPerDay`), per dimension, in the
+   * queried buckets (whatever the filter). Absent when nothing was folded.
+   */
+  folded?: Partial<Record<'model' | 'user' | 'tenant' | 'feature' | 'route', number>>;
 }
 
 /** One day of the series the planner reads (`tokenmeter compare --series`). */
@@ -190,4 +196,14 @@ export interface Store {
   flush?(): void | Promise<void>;
   /** Flushes buffered writes and releases connections. */
   close(): void | Promise<void>;
+  /**
+   * One small write that proves the store takes writes again (the failure policy's circuit-breaker probe).
+   * Stores without it are probed by letting a single budget operation through.
+   */
+  probe?(): void | Promise<void>;
+  /**
+   * Checks at startup what waiting cannot fix (credentials, database, server features): rejects with
+   * `StoreConfigurationError` for those and `StoreUnavailableError` when the store cannot be reached.
+   */
+  connect?(): Promise<void>;
 }

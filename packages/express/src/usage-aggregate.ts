@@ -25,6 +25,11 @@ export const USAGE_GROUP_BYS: readonly UsageGroupBy[] = [
 
 /** Group key for events that have no value in the grouped dimension (no user, no tenant…). */
 export const NONE_KEY = '(none)';
+/** Stored instead of a value beyond a day's bound of distinct values for its dimension (see `folded`). */
+export const FOLDED_KEY = '(other)';
+/** The dimensions a client can fill with values of its choosing, each bounded per day by the Redis store. */
+export const FOLDABLE_DIMENSIONS = ['model', 'user', 'tenant', 'feature', 'route'] as const;
+export type FoldableDimension = (typeof FOLDABLE_DIMENSIONS)[number];
 
 export interface NormalizedQuery {
   from: number;

@@ -83,7 +83,7 @@ describe('startProxy(): the standalone gateway', () => {
   });
 
   it('counts every spelling of a route toward the same route budget, and forwards only the canonical path', async () => {
-    const running = await startProxy({ port: 0, upstream: `${upstream.url}/v1`, budgets: ['route:60tokens/day'] });
+    const running = await startProxy({ port: 0, upstream: `${upstream.url}/v1`, budgets: ['route:80tokens/day'] });
     const { port } = running;
     // Sent byte for byte (fetch would tidy the path first, as a front end might not).
     const post = (path: string) =>
@@ -101,7 +101,7 @@ describe('startProxy(): the standalone gateway', () => {
         );
       });
     try {
-      // Each call reserves 8 prompt + 20 output tokens and settles at the reported 25: two fit in 60, a third does not.
+      // Each call reserves its bound (25 prompt + 20 output) and settles at the reported 25: two fit in 80, a third does not.
       expect(await post('/v1/chat/completions')).toBe(200);
       expect(await post('/V1/Chat/Completions')).toBe(200);
       expect(upstream.requests.at(-1)).toMatchObject({ method: 'POST', path: '/v1/chat/completions' });

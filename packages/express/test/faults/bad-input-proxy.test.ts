@@ -181,6 +181,38 @@ describe('hostile input at the metered proxy', { timeout: 120_000 }, () => {
     expect(events.length).toBe(eventsBefore);
   });
 
+  it('invalid UTF-8 inside a JSON string gets 400 invalid_json and is not forwarded', async () => {
+    // Sequences a strict decoder refuses: a stray continuation byte, 0xff, an overlong "/", a UTF-16 surrogate
+    // encoded as UTF-8, a code point above U+10FFFF, and a lead byte cut short by the closing quote.
+    const invalid = fc.constantFrom(
+      [0x80],
+      [0xff],
+      [0xc0, 0xaf],
+      [0xed, 0xa0, 0x80],
+      [0xf4, 0x90, 0x80, 0x80],
+      [0xe2, 0x82],
+    );
+    const text = fc.string({ maxLength: 30 }).filter((value) => !value.includes('\u0000'));
+    const receivedBefore = upstream.received;
+    const eventsBefore = events.length;
+    await fc.assert(
+      fc.asyncProperty(text, invalid, text, async (before, bad, after) => {
+        const [head, tail] = JSON.stringify({
+          model: 'gpt-4o-mini',
+          messages: [{ role: 'user', content: `${before}\u0000${after}` }],
+        }).split('\\u0000') as [string, string];
+        const result = await send(url, Buffer.concat([Buffer.from(head), Buffer.from(bad), Buffer.from(tail)]));
+        expect(result.status).toBe(400);
+        expect(JSON.parse(result.body.toString('utf8'))).toMatchObject({
+          error: { type: 'invalid_request_error', code: 'invalid_json' },
+        });
+      }),
+      { numRuns: 60 },
+    );
+    expect(upstream.received).toBe(receivedBefore);
+    expect(events.length).toBe(eventsBefore);
+  });
+
   it('broken SSE framing and invalid UTF-8 from the upstream reach the client untouched, recorded once', async () => {
     const stream = fc.oneof(
       fc.string({ maxLength: 400 }).map((text) => Buffer.from(text)),
