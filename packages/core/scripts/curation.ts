@@ -74,7 +74,8 @@ export const CURATION: ProviderCuration[] = [
     provider: 'google',
     litellmProviders: ['google'],
     name: stripPrefix('gemini/'),
-    group: (name) => name.replace(/-(?:\d{3})$/, ''),
+    // `-001` is a snapshot of a chat model, but part of the name of `gemini-embedding-001`.
+    group: (name) => (name.includes('embedding') ? name : name.replace(/-(?:\d{3})$/, '')),
     include:
       /^gemini-(?:2\.0-flash(?:-lite)?|2\.5-(?:pro|flash|flash-lite)(?:-preview-\d{2}-\d{4})?|3(?:\.\d)?-(?:pro|flash|flash-lite)(?:-preview)?|flash-latest|flash-lite-latest|pro-latest|embedding-001|embedding-2(?:-preview)?|2\.5-(?:flash|pro)-preview-tts|live-2\.5-flash-preview-native-audio-09-2025)$/,
     genaiProvider: 'google',

@@ -285,6 +285,9 @@ describe('PriceCatalog.resolve', () => {
     ['us.meta.llama3-1-70b-instruct-v1:0', 'meta.llama3-1-70b-instruct-v1:0', 'alias'],
     // A stale `-latest` row was refused: the name resolves to the newest dated snapshot.
     ['codestral-latest', 'codestral-2508', 'alias'],
+    ['gemini-embedding-001', 'gemini-embedding-001', 'exact'],
+    ['moonshot/kimi-k2-0905-preview', 'kimi-k2-0905-preview', 'prefix-stripped'],
+    ['groq/llama-3.3-70b-versatile', 'groq/llama-3.3-70b-versatile', 'exact'],
     ['gemini-2.5-pro-preview-05-06', 'gemini-2.5-pro', 'snapshot'],
     ['ft:gpt-4o-mini:acme::abc123', 'ft:gpt-4o-mini', 'fine-tune'],
     ['ft:gpt-5:acme::abc123', 'gpt-5', 'fine-tune'],
