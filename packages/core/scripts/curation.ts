@@ -336,15 +336,18 @@ export interface PriceRule {
   apply(set: PriceSet): boolean;
 }
 
-function halfPriceBatch(set: PriceSet): boolean {
+function halfPriceBatch(set: PriceSet, keep: Array<keyof TokenPrices> = []): boolean {
   if (set.batch) return false;
   const batch: Partial<TokenPrices> = {};
   for (const [field, price] of Object.entries(set.standard) as Array<[keyof TokenPrices, string]>) {
-    batch[field] = HALF(price);
+    batch[field] = keep.includes(field) ? price : HALF(price);
   }
   set.batch = batch;
   return true;
 }
+
+/** Google: "the discounts for cache and batch don't stack": a cache hit in a batch keeps the cache price. */
+const googleBatch = (set: PriceSet) => halfPriceBatch(set, ['cachedInput', 'cachedInputAudio']);
 
 const CHAT_LIKE = new Set(['chat', 'responses', 'completion']);
 
@@ -368,7 +371,8 @@ export const PRICE_RULES: PriceRule[] = [
     apply: halfPriceBatch,
   },
   {
-    // "Batch Mode … at a 50% discount compared to our synchronous APIs" (Gemini 2.x and later text models).
+    // "Batch Mode … at a 50% discount compared to our synchronous APIs" (Gemini 2.x and later text models);
+    // cache hits keep the cache price, as Google's Vertex batch page says (discounts do not stack).
     name: 'batch=50%:gemini',
     url: 'https://ai.google.dev/gemini-api/docs/batch-mode',
     appliesTo: (entry) =>
@@ -376,7 +380,16 @@ export const PRICE_RULES: PriceRule[] = [
       CHAT_LIKE.has(entry.mode) &&
       /^gemini-(?:[23]|flash|pro)/.test(entry.id) &&
       !/tts|live|image/.test(entry.id),
-    apply: halfPriceBatch,
+    apply: googleBatch,
+  },
+  {
+    // "Batch processing is offered at a 50% discounted rate compared to real-time inference … the discounts
+    // for cache and batch don't stack" (Gemini 2.x and later on Vertex AI).
+    name: 'batch=50%:vertex-gemini',
+    url: 'https://cloud.google.com/vertex-ai/generative-ai/docs/multimodal/batch-prediction-gemini',
+    appliesTo: (entry) =>
+      entry.provider === 'vertex' && CHAT_LIKE.has(entry.mode) && /^vertex_ai\/gemini-[23]/.test(entry.id),
+    apply: googleBatch,
   },
   {
     // "1-hour cache write tokens are 2 times the base input tokens price", also above the long-context

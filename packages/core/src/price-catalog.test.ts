@@ -178,6 +178,9 @@ describe('PriceCatalog.default(): checked and curated prices', () => {
     expect(latest('gpt-5').batch).toEqual({ input: '0.625', cachedInput: '0.0625', output: '5' });
     expect(latest('o3').batch).toEqual({ input: '1', cachedInput: '0.25', output: '4' });
     expect(latest('models/gemini-2.5-flash').batch).toMatchObject({ input: '0.15', output: '1.25' });
+    // Google: batch and cache discounts do not stack, so a cache hit in a batch keeps the cache price.
+    expect(latest('gemini-2.5-pro').batch).toEqual({ input: '0.625', cachedInput: '0.125', output: '5' });
+    expect(latest('vertex_ai/gemini-2.5-pro').batch).toMatchObject({ input: '0.625', cachedInput: '0.125' });
     expect(latest('gpt-4o').batch).toEqual({ input: '1.25', output: '5' });
     expect(latest('o3').source?.rules).toContain('batch=50%:openai');
   });
