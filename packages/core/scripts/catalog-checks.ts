@@ -42,6 +42,9 @@ function exact(price: string): bigint {
 
 type Problem = { row: string; reason: string };
 
+/** Modes whose models write output tokens: a $0 output price there is a missing price, not a free one. */
+const GENERATES = new Set(['chat', 'responses', 'completion', 'realtime']);
+
 function ratioProblem(variant: string, base: string): string | undefined {
   const value = exact(variant);
   const reference = exact(base);
@@ -109,6 +112,14 @@ export function refuseImplausible(
         }
       }
     }
+    const standard = latestSet(entry).standard;
+    // Unknown is never zero: a row with no price at all (a router, a per-second model) would bill nothing.
+    const nothing = standard.input === '0' && standard.output === '0' && !standard.inputAudio && !standard.outputAudio;
+    const silent =
+      GENERATES.has(entry.mode) && standard.output === '0' && standard.input !== '0' && !standard.outputAudio;
+    if (nothing && refuse({ row: entry.id, reason: 'priced $0 for input and output' })) dropped.add(entry.id);
+    if (silent && refuse({ row: entry.id, reason: `a ${entry.mode} model priced $0 for output` }))
+      dropped.add(entry.id);
     const parentId = variantOf.get(entry.id);
     const parent = parentId ? byId.get(parentId) : undefined;
     if (parent) {

@@ -440,7 +440,17 @@ export const CORRECTIONS: Correction[] = [
  * Rows that fail a plausibility check but are right, each with the reason (`id`, `id#batch|flex|priority`,
  * or a `-latest` name). Everything else that fails a check is refused.
  */
-export const ACCEPTED: Record<string, string> = {};
+export const ACCEPTED: Record<string, string> = {
+  'glm-4.7-flash': 'free model: Z.ai lists GLM-4.7-Flash at $0 (https://docs.z.ai/guides/overview/pricing)',
+  'glm-4.5-flash': 'free model: Z.ai lists GLM-4.5-Flash at $0 (https://docs.z.ai/guides/overview/pricing)',
+  'together_ai/meta-llama/Llama-3.3-70B-Instruct-Turbo-Free': "Together's free endpoint of the model",
+  'openrouter/openrouter/free': "OpenRouter's router over its free models",
+  'vercel_ai_gateway/amazon/titan-embed-text-v2':
+    'an embedding model LiteLLM files as chat: it writes no output tokens',
+  'vercel_ai_gateway/cohere/embed-v4.0': 'an embedding model LiteLLM files as chat: it writes no output tokens',
+  'vercel_ai_gateway/mistral/codestral-embed': 'an embedding model LiteLLM files as chat: it writes no output tokens',
+  'vercel_ai_gateway/mistral/mistral-embed': 'an embedding model LiteLLM files as chat: it writes no output tokens',
+};
 
 /** Release dates of models whose ids carry no date: the first price set applies from here. */
 export const RELEASE_DATES: Record<string, string> = {

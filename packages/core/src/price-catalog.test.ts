@@ -199,6 +199,10 @@ describe('PriceCatalog.default(): checked and curated prices', () => {
     expect(catalog.priceSetAt(haiku.entry).standard.input).toBe('0.8');
     expect(latest('gpt-5-nano').priority).toBeUndefined();
     expect(latest('gpt-5-nano').flex).toMatchObject({ input: '0.025' });
+    // Rows priced $0 that are not free: a router and per-second speech models are unknown, not free.
+    expect(catalog.tryResolve('openrouter/openrouter/auto')).toBeUndefined();
+    expect(catalog.tryResolve('fireworks_ai/accounts/fireworks/models/fireworks-asr-v2')).toBeUndefined();
+    expect(latest('glm-4.5-flash').standard).toMatchObject({ input: '0', output: '0' });
   });
 
   it('gives grok-4 the >128k tier of the snapshot that serves it', () => {

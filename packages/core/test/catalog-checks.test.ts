@@ -93,6 +93,26 @@ describe('catalog plausibility checks', () => {
     ]);
   });
 
+  it('refuses a row with no price at all, or a generating model with a $0 output price (unknown is never zero)', () => {
+    const embed = { ...entry('embed', { standard: { input: '0.02', output: '0' } }), mode: 'embedding' as const };
+    const voice = entry('voice', { standard: { input: '0', output: '0', outputAudio: '12' } });
+    const result = refuseImplausible(
+      [
+        entry('router', { standard: { input: '0', output: '0' } }),
+        entry('no-output', { standard: { input: '0.5', output: '0' } }),
+        embed,
+        voice,
+      ],
+      new Map(),
+      {},
+    );
+    expect(result.kept.map((kept) => kept.id)).toEqual(['embed', 'voice']);
+    expect(result.refused).toEqual([
+      'router: priced $0 for input and output',
+      'no-output: a chat model priced $0 for output',
+    ]);
+  });
+
   it('ships a failing row that the curation accepts with a reason, and reports it', () => {
     const result = refuseImplausible(
       [entry('promo', { standard: { input: '1', output: '1' }, batch: { input: '0.1' } })],
