@@ -422,7 +422,8 @@ export interface Correction {
 export const CORRECTIONS: Correction[] = [
   {
     // LiteLLM files the data-zone cached-input price ($1.375) as a cache-write price; Azure charges no cache
-    // writes, so those tokens would bill at $1.38 and cache reads at the full $2.75.
+    // writes, so those tokens would bill at $1.38 and cache reads at the full $2.75. $1.375 is the page's
+    // global cached-input $1.25 plus the data-zone 10 %, and LiteLLM's own azure/eu/gpt-4o-2024-08-06 row.
     name: 'fix:azure-data-zone-gpt-4o-cached-input',
     ids: ['azure/eu/gpt-4o', 'azure/us/gpt-4o'],
     url: 'https://azure.microsoft.com/en-us/pricing/details/cognitive-services/openai-service/',
