@@ -218,7 +218,14 @@ export const CURATION: ProviderCuration[] = [
   }),
   owner({ provider: 'ai21', litellm: ['ai21'], prefix: 'ai21', url: 'https://www.ai21.com/pricing/' }),
   // Inference hosts: their ids keep the host prefix, since the same open model costs differently at each.
-  host({ provider: 'fireworks', litellm: 'fireworks_ai', genai: 'fireworks', url: 'https://fireworks.ai/pricing' }),
+  host({
+    provider: 'fireworks',
+    litellm: 'fireworks_ai',
+    genai: 'fireworks',
+    url: 'https://fireworks.ai/pricing',
+    // Image models LiteLLM files as chat with a per-step price in the token field.
+    exclude: /\/flux-/,
+  }),
   host({ provider: 'together', litellm: 'together_ai', genai: 'together', url: 'https://www.together.ai/pricing' }),
   host({ provider: 'groq', litellm: 'groq', genai: 'groq', url: 'https://groq.com/pricing/' }),
   host({ provider: 'cerebras', litellm: 'cerebras', genai: 'cerebras', url: 'https://www.cerebras.ai/pricing' }),
@@ -278,6 +285,7 @@ interface HostOptions {
   prefix?: string;
   genai?: string;
   url: string;
+  exclude?: RegExp;
 }
 
 /** An inference host: ids keep the `host/` prefix; genai-prices rules are tried on the name after it. */
@@ -289,6 +297,7 @@ function host(options: HostOptions): ProviderCuration {
     name: (key) => (key.startsWith(prefix) ? key : undefined),
     group: (name) => name,
     include: /./,
+    ...(options.exclude ? { exclude: options.exclude } : {}),
     ...(options.genai ? { genaiProvider: options.genai } : {}),
     genaiName: (name) => name.slice(prefix.length),
     prefer: 'litellm',
@@ -445,7 +454,6 @@ export const ACCEPTED: Record<string, string> = {
   'glm-4.7-flash': 'free model: Z.ai lists GLM-4.7-Flash at $0 (https://docs.z.ai/guides/overview/pricing)',
   'glm-4.5-flash': 'free model: Z.ai lists GLM-4.5-Flash at $0 (https://docs.z.ai/guides/overview/pricing)',
   'together_ai/meta-llama/Llama-3.3-70B-Instruct-Turbo-Free': "Together's free endpoint of the model",
-  'openrouter/openrouter/free': "OpenRouter's router over its free models",
   'vercel_ai_gateway/amazon/titan-embed-text-v2':
     'an embedding model LiteLLM files as chat: it writes no output tokens',
   'vercel_ai_gateway/cohere/embed-v4.0': 'an embedding model LiteLLM files as chat: it writes no output tokens',

@@ -201,6 +201,9 @@ describe('PriceCatalog.default(): checked and curated prices', () => {
     expect(latest('gpt-5-nano').flex).toMatchObject({ input: '0.025' });
     // Rows priced $0 that are not free: a router and per-second speech models are unknown, not free.
     expect(catalog.tryResolve('openrouter/openrouter/auto')).toBeUndefined();
+    expect(catalog.tryResolve('openrouter/openrouter/free')).toBeUndefined();
+    // An image model LiteLLM files as chat (its per-step price in the token field) is not a chat model.
+    expect(catalog.tryResolve('fireworks_ai/accounts/fireworks/models/flux-1-dev')).toBeUndefined();
     expect(catalog.tryResolve('fireworks_ai/accounts/fireworks/models/fireworks-asr-v2')).toBeUndefined();
     expect(latest('glm-4.5-flash').standard).toMatchObject({ input: '0', output: '0' });
   });
