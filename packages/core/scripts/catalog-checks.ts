@@ -54,6 +54,12 @@ function ratioProblem(variant: string, base: string): string | undefined {
   return undefined;
 }
 
+/** Batch and flex are discounts and priority a premium: a variant on the wrong side of standard is a typo. */
+function directionProblem(variant: (typeof VARIANT_NAMES)[number], value: string, base: string): string | undefined {
+  if (variant === 'priority') return exact(value) < exact(base) ? `${value} is below standard ${base}` : undefined;
+  return exact(value) > exact(base) ? `${value} is above standard ${base}` : undefined;
+}
+
 function cacheProblems(prices: Partial<TokenPrices>, where: string): Problem[] {
   const problems: Problem[] = [];
   for (const [cached, input] of [
@@ -104,7 +110,10 @@ export function refuseImplausible(
         const reasons = STANDARD_FIELDS.flatMap((field) => {
           const value = prices[field];
           const base = set.standard[field];
-          const problem = value !== undefined && base !== undefined ? ratioProblem(value, base) : undefined;
+          const problem =
+            value !== undefined && base !== undefined
+              ? (ratioProblem(value, base) ?? directionProblem(variant, value, base))
+              : undefined;
           return problem ? [`${variant} ${field} ${problem}`] : [];
         });
         if (reasons.length > 0 && refuse({ row: `${entry.id}#${variant}`, reason: reasons.join('; ') })) {

@@ -78,6 +78,26 @@ describe('catalog plausibility checks', () => {
     );
   });
 
+  it('refuses a batch or flex price above standard and a priority price below it', () => {
+    const result = refuseImplausible(
+      [
+        entry('m', {
+          standard: { input: '1', output: '4' },
+          batch: { input: '1.000000000001' },
+          flex: { input: '0.5', output: '4' },
+          priority: { output: '3.999999999999' },
+        }),
+      ],
+      new Map(),
+      {},
+    );
+    expect(result.refused).toEqual([
+      'm#batch: batch input 1.000000000001 is above standard 1',
+      'm#priority: priority output 3.999999999999 is below standard 4',
+    ]);
+    expect(result.kept[0]?.prices[0]?.flex).toEqual({ input: '0.5', output: '4' });
+  });
+
   it('refuses a regional or dated variant priced below half or above 10× of its family', () => {
     const family = entry('anthropic.claude-3-5-haiku', { standard: { input: '0.8', output: '4' } });
     const cheap = entry('eu.anthropic.claude-3-5-haiku', { standard: { input: '0.25', output: '1.25' } });
