@@ -13,6 +13,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { importGenAiPrices, matchesGenAiRule } from '../src/import-genai-prices';
 import { importLiteLLM, UNKNOWN_EFFECTIVE_FROM } from '../src/import-litellm';
+import { formatScaled, PRICE_DECIMALS, parseDecimal } from '../src/money';
 import { orderPriceFields } from '../src/price-values';
 import type { Catalog, CatalogEntry, CatalogStats, PriceSet, TokenPrices } from '../src/types';
 import { corePrices, refuseImplausible, STANDARD_FIELDS, VARIANT_NAMES } from './catalog-checks';
@@ -131,6 +132,7 @@ function mergeGenAi(base: CatalogEntry, genai: CatalogEntry | undefined, curatio
   }
   if (!agrees) {
     warnings.push(`${conflict} (genai-prices history kept: LiteLLM has an earlier set)`);
+    carryCacheRatios(sets, litellmSet);
   } else {
     // Fields genai-prices does not carry come from LiteLLM when both agree on the base prices.
     let filled = false;
@@ -175,6 +177,45 @@ function mergeGenAi(base: CatalogEntry, genai: CatalogEntry | undefined, curatio
     prices: sets,
     contextWindow: base.contextWindow ?? genai.contextWindow,
   };
+}
+
+const CACHE_FIELDS = ['cachedInput', 'cacheWrite5m', 'cacheWrite1h'] as const;
+
+/**
+ * LiteLLM is behind genai-prices' history: its row fills the earlier set it matches, and a later set gets the
+ * cache prices it lacks at the same multiple of input (providers price cache reads and writes as fixed
+ * multiples of input: 0.1×, 1.25×, 2× for Claude), only where the multiple gives an exact 12-place price.
+ */
+function carryCacheRatios(sets: PriceSet[], litellmSet: PriceSet): void {
+  const key = litellmSet.source?.key ?? 'litellm';
+  sets.forEach((set, index) => {
+    const previous = sets[index - 1];
+    let filled = false;
+    if (set.standard.input === litellmSet.standard.input && set.standard.output === litellmSet.standard.output) {
+      for (const field of CACHE_FIELDS) {
+        const value = litellmSet.standard[field];
+        if (set.standard[field] === undefined && value !== undefined) {
+          set.standard[field] = value;
+          filled = true;
+        }
+      }
+      if (filled) addRule(set, `fill:litellm:${key}`);
+      return;
+    }
+    if (!previous) return;
+    const input = parseDecimal(set.standard.input, PRICE_DECIMALS);
+    const before = parseDecimal(previous.standard.input, PRICE_DECIMALS);
+    if (before === 0n) return;
+    for (const field of CACHE_FIELDS) {
+      const earlier = previous.standard[field];
+      if (set.standard[field] !== undefined || earlier === undefined) continue;
+      const product = input * parseDecimal(earlier, PRICE_DECIMALS);
+      if (product % before !== 0n) continue;
+      set.standard[field] = formatScaled(product / before, PRICE_DECIMALS, true);
+      filled = true;
+    }
+    if (filled) addRule(set, `fill:cache-multiple:${previous.effectiveFrom}`);
+  });
 }
 
 function finalize(entry: CatalogEntry, curation: ProviderCuration, checkedAt: string): CatalogEntry {

@@ -208,6 +208,26 @@ describe('PriceCatalog.default(): checked and curated prices', () => {
     expect(latest('glm-4.5-flash').standard).toMatchObject({ input: '0', output: '0' });
   });
 
+  it('keeps genai-prices history where LiteLLM is behind it, with the cache prices at the same multiples', () => {
+    // Bedrock Claude Sonnet 5: LiteLLM lists the $2 / $10 launch price, genai-prices also the $3 / $15 from
+    // 2026-09-01; LiteLLM's row fills the launch set and the later set keeps Claude's 0.1× / 1.25× / 2× cache multiples.
+    const { entry } = catalog.resolve('us.anthropic.claude-sonnet-5');
+    expect(catalog.priceSetAt(entry, '2026-08-01').standard).toEqual({
+      input: '2.2',
+      cachedInput: '0.22',
+      cacheWrite5m: '2.75',
+      cacheWrite1h: '4.4',
+      output: '11',
+    });
+    expect(catalog.priceSetAt(entry, '2026-10-01').standard).toEqual({
+      input: '3.3',
+      cachedInput: '0.33',
+      cacheWrite5m: '4.125',
+      cacheWrite1h: '6.6',
+      output: '16.5',
+    });
+  });
+
   it('gives grok-4 the >128k tier of the snapshot that serves it', () => {
     expect(latest('grok-4').tiers?.[0]).toMatchObject({ threshold: 128000, prices: { input: '6', output: '30' } });
   });
