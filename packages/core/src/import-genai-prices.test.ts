@@ -15,6 +15,7 @@ describe('importGenAiPrices (hand-written fixture)', () => {
       'acme-night',
       'acme-cache',
       'acme-voice-realtime',
+      'acme-mini-tts',
       'reseller/acme-pro',
       'reseller/house-model',
     ]);
@@ -60,6 +61,13 @@ describe('importGenAiPrices (hand-written fixture)', () => {
         source: { feed: 'genai-prices', key: 'acme/acme-mini' },
       },
     ]);
+  });
+
+  it('marks speech models as audio, with their audio output price and no text output price', () => {
+    expect(byId.get('acme-mini-tts')).toMatchObject({
+      mode: 'audio',
+      prices: [{ standard: { input: '0.6', output: '0', outputAudio: '12' } }],
+    });
   });
 
   it('reads audio prices (input, cached input, output) and marks realtime models', () => {
