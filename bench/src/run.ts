@@ -6,6 +6,7 @@
 import { writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
+import { catalogBenchmark } from './catalog';
 import { machineFacts } from './machine';
 import { overheadBenchmark } from './overhead';
 import { prCheckBenchmark } from './pr-check';
@@ -18,6 +19,7 @@ const BENCHMARKS: Record<string, () => Promise<BenchSection>> = {
   overhead: overheadBenchmark,
   stores: storesBenchmark,
   'pr-check': prCheckBenchmark,
+  catalog: catalogBenchmark,
 };
 
 const requested = process.argv.slice(2).filter((name) => name !== '--');

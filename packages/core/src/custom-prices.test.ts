@@ -78,4 +78,43 @@ describe('parseCustomPrices', () => {
     expect(errorOf(() => parseCustomPrices('just text')).message).toMatch(/expected a list of models/);
     expect(errorOf(() => parseCustomPrices('x')).code).toBe('INVALID_PRICE_FILE');
   });
+
+  it("reads audio prices and a price set's provenance, and names a bad one", () => {
+    const [entry] = parseCustomPrices(
+      JSON.stringify([
+        {
+          id: 'acme-voice',
+          mode: 'realtime',
+          prices: [
+            {
+              effectiveFrom: '2026-01-01',
+              standard: { input: 4, output: 16, inputAudio: 32, cachedInputAudio: '0.4', outputAudio: 64 },
+              source: { feed: 'curated', url: 'https://example.com/pricing', checkedAt: '2026-08-21' },
+            },
+          ],
+        },
+      ]),
+    );
+    expect(entry?.mode).toBe('realtime');
+    expect(entry?.prices[0]?.standard).toEqual({
+      input: '4',
+      output: '16',
+      inputAudio: '32',
+      cachedInputAudio: '0.4',
+      outputAudio: '64',
+    });
+    expect(entry?.prices[0]?.source).toEqual({
+      feed: 'curated',
+      url: 'https://example.com/pricing',
+      checkedAt: '2026-08-21',
+    });
+    const bad = (source: unknown) =>
+      errorOf(() =>
+        parseCustomPrices(JSON.stringify([{ id: 'x', prices: [{ standard: { input: 1, output: 1 }, source }] }])),
+      ).message;
+    expect(bad({ feed: 'rumour' })).toMatch(/prices\[0\]\.source\.feed/);
+    expect(bad({ feed: 'litellm', key: 7 })).toMatch(/source\.key/);
+    expect(bad({ feed: 'curated', checkedAt: 'yesterday' })).toMatch(/source\.checkedAt/);
+    expect(bad({ feed: 'curated', note: 'x' })).toMatch(/unknown field "note"/);
+  });
 });

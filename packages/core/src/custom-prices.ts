@@ -2,11 +2,30 @@ import { UNKNOWN_EFFECTIVE_FROM } from './import-litellm';
 import { InvalidPriceFileError } from './invalid-price-file-error';
 import { normalizePerMillion, orderPriceFields, priceProblem } from './price-values';
 import { safeYaml } from './safe-yaml';
-import type { CatalogEntry, LongContextTier, ModelMode, PriceSet, TokenEncodingName, TokenPrices } from './types';
+import type {
+  CatalogEntry,
+  LongContextTier,
+  ModelMode,
+  PriceSet,
+  PriceSource,
+  TokenEncodingName,
+  TokenPrices,
+} from './types';
 
-const PRICE_FIELDS = ['input', 'cachedInput', 'cacheWrite5m', 'cacheWrite1h', 'output', 'reasoning'] as const;
+const PRICE_FIELDS = [
+  'input',
+  'cachedInput',
+  'cacheWrite5m',
+  'cacheWrite1h',
+  'output',
+  'reasoning',
+  'inputAudio',
+  'cachedInputAudio',
+  'outputAudio',
+] as const;
 const VARIANTS = ['batch', 'flex', 'priority'] as const;
-const MODES: ModelMode[] = ['chat', 'responses', 'completion', 'embedding'];
+const MODES: ModelMode[] = ['chat', 'responses', 'completion', 'embedding', 'realtime', 'audio'];
+const SOURCE_FEEDS: Array<PriceSource['feed']> = ['litellm', 'genai-prices', 'curated'];
 const ENCODINGS: TokenEncodingName[] = ['o200k_base', 'cl100k_base', 'p50k_base', 'r50k_base', 'o200k_harmony'];
 const ENTRY_FIELDS = new Set([
   'id',
@@ -26,7 +45,7 @@ const ENTRY_FIELDS = new Set([
   ...PRICE_FIELDS,
   ...VARIANTS,
 ]);
-const SET_FIELDS = new Set(['effectiveFrom', 'standard', 'tiers', ...VARIANTS]);
+const SET_FIELDS = new Set(['effectiveFrom', 'standard', 'tiers', 'source', ...VARIANTS]);
 const TIER_FIELDS = new Set(['threshold', 'comparison', 'counts', 'prices']);
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -173,7 +192,33 @@ function validateSet(raw: unknown, path: string, flat = false): PriceSet {
     if (!Array.isArray(raw.tiers)) fail(`${path}.tiers`, 'expected a list of tiers');
     set.tiers = raw.tiers.map((tier, index) => validateTier(tier, `${path}.tiers[${index}]`));
   }
+  if (!flat && raw.source !== undefined) set.source = validateSource(raw.source, `${path}.source`);
   return set;
+}
+
+function validateSource(raw: unknown, path: string): PriceSource {
+  if (!isRecord(raw) || !SOURCE_FEEDS.includes(raw.feed as PriceSource['feed'])) {
+    fail(`${path}.feed`, `expected one of ${SOURCE_FEEDS.join(', ')}`);
+  }
+  const source: PriceSource = { feed: raw.feed as PriceSource['feed'] };
+  for (const field of ['key', 'url'] as const) {
+    const value = raw[field];
+    if (value === undefined) continue;
+    if (typeof value !== 'string' || value === '') fail(`${path}.${field}`, 'expected a non-empty string');
+    source[field] = value;
+  }
+  const checkedAt = date(raw.checkedAt, `${path}.checkedAt`);
+  if (checkedAt) source.checkedAt = checkedAt;
+  if (raw.rules !== undefined) {
+    if (!Array.isArray(raw.rules) || raw.rules.some((rule) => typeof rule !== 'string')) {
+      fail(`${path}.rules`, 'expected a list of rule names');
+    }
+    source.rules = raw.rules as string[];
+  }
+  for (const key of Object.keys(raw)) {
+    if (!['feed', 'key', 'url', 'checkedAt', 'rules'].includes(key)) fail(`${path}.${key}`, `unknown field "${key}"`);
+  }
+  return source;
 }
 
 function validatePrices(raw: unknown, path: string, complete: boolean): Partial<TokenPrices> {

@@ -14,6 +14,8 @@ describe('importGenAiPrices (hand-written fixture)', () => {
       'acme-mini',
       'acme-night',
       'acme-cache',
+      'acme-voice-realtime',
+      'acme-mini-tts',
       'reseller/acme-pro',
       'reseller/house-model',
     ]);
@@ -41,15 +43,49 @@ describe('importGenAiPrices (hand-written fixture)', () => {
             prices: { input: '2.5', cachedInput: '0.25', output: '15' },
           },
         ],
+        source: { feed: 'genai-prices', key: 'acme/acme-pro' },
       },
     ]);
   });
 
   it('keeps dated price sets as history, oldest first', () => {
     expect(byId.get('acme-mini')?.prices).toEqual([
-      { effectiveFrom: '1970-01-01', standard: { input: '10', cachedInput: '0.5', output: '40' } },
-      { effectiveFrom: '2025-06-10', standard: { input: '2', cachedInput: '0.5', output: '8' } },
+      {
+        effectiveFrom: '1970-01-01',
+        standard: { input: '10', cachedInput: '0.5', output: '40' },
+        source: { feed: 'genai-prices', key: 'acme/acme-mini' },
+      },
+      {
+        effectiveFrom: '2025-06-10',
+        standard: { input: '2', cachedInput: '0.5', output: '8' },
+        source: { feed: 'genai-prices', key: 'acme/acme-mini' },
+      },
     ]);
+  });
+
+  it('marks speech models as audio, with their audio output price and no text output price', () => {
+    expect(byId.get('acme-mini-tts')).toMatchObject({
+      mode: 'audio',
+      prices: [{ standard: { input: '0.6', output: '0', outputAudio: '12' } }],
+    });
+  });
+
+  it('reads audio prices (input, cached input, output) and marks realtime models', () => {
+    expect(byId.get('acme-voice-realtime')).toMatchObject({
+      mode: 'realtime',
+      prices: [
+        {
+          standard: {
+            input: '4',
+            cachedInput: '0.4',
+            output: '16',
+            inputAudio: '32',
+            cachedInputAudio: '0.4',
+            outputAudio: '64',
+          },
+        },
+      ],
+    });
   });
 
   it('skips time-of-day price sets and models without token prices; reads both cache-write lifetimes', () => {

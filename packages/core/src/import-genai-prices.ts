@@ -21,6 +21,9 @@ const FIELDS: Array<[string, keyof TokenPrices]> = [
   ['cache_write_1h_mtok', 'cacheWrite1h'],
   ['output_mtok', 'output'],
   ['output_reasoning_mtok', 'reasoning'],
+  ['input_audio_mtok', 'inputAudio'],
+  ['cache_audio_read_mtok', 'cachedInputAudio'],
+  ['output_audio_mtok', 'outputAudio'],
 ];
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -95,6 +98,7 @@ export function importGenAiPrices(json: unknown, options: ImportOptions = {}): C
       }
       const sets = priceSets(model.prices, `${path}(${model.id}).prices`, effectiveFrom);
       if (sets.length === 0) return;
+      for (const set of sets) set.source = { feed: 'genai-prices', key: `${providerId}/${model.id}` };
       const owner = owners.find((candidate) => matchesGenAiRule(candidate.model_match, model.id as string));
       const ownsIt = owner === provider || (owner === undefined && provider.model_match !== undefined);
       let id = ownsIt ? model.id : `${providerId}/${model.id}`;
@@ -108,7 +112,13 @@ export function importGenAiPrices(json: unknown, options: ImportOptions = {}): C
         id,
         provider: isClaudeOnGoogle ? 'vertex' : providerName,
         aliases,
-        mode: /embed/.test(model.id) ? 'embedding' : 'chat',
+        mode: /embed/.test(model.id)
+          ? 'embedding'
+          : /realtime/.test(model.id)
+            ? 'realtime'
+            : /transcribe|tts/.test(model.id)
+              ? 'audio'
+              : 'chat',
         prices: sets,
         sourceUrl,
         checkedAt,

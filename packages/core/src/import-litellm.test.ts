@@ -8,11 +8,13 @@ const entries = importLiteLLM(fixture, { checkedAt: '2026-08-21' });
 const byId = new Map(entries.map((entry) => [entry.id, entry]));
 
 describe('importLiteLLM (hand-written fixture)', () => {
-  it('keeps token-priced chat and embedding models, skips the spec, images and unpriced keys', () => {
+  it('keeps token-priced chat, embedding, realtime and audio models, skips the spec, per-second and unpriced keys', () => {
     expect(entries.map((entry) => entry.id).sort()).toEqual([
       'acme-chat',
       'acme-embed',
       'acme-long',
+      'acme-transcribe',
+      'acme-voice',
       'deepseek/acme-hit',
       'gemini/acme-flash',
     ]);
@@ -27,6 +29,7 @@ describe('importLiteLLM (hand-written fixture)', () => {
         batch: { input: '1.25', output: '5' },
         flex: { input: '1.25', output: '5' },
         priority: { input: '4.25', cachedInput: '2.125', output: '17' },
+        source: { feed: 'litellm', key: 'acme-chat' },
       },
     ]);
     expect(chat).toMatchObject({ provider: 'openai', mode: 'chat', contextWindow: 128000, maxOutputTokens: 16384 });
@@ -65,6 +68,23 @@ describe('importLiteLLM (hand-written fixture)', () => {
       output: '0.42',
     });
     expect(byId.get('acme-embed')?.mode).toBe('embedding');
+  });
+
+  it('reads audio token prices (input, cached input, output) into their own fields', () => {
+    const voice = byId.get('acme-voice');
+    expect(voice?.mode).toBe('realtime');
+    expect(voice?.prices[0]?.standard).toEqual({
+      input: '4',
+      cachedInput: '0.4',
+      output: '16',
+      inputAudio: '32',
+      cachedInputAudio: '0.4',
+      outputAudio: '64',
+    });
+    expect(byId.get('acme-transcribe')).toMatchObject({
+      mode: 'audio',
+      prices: [{ standard: { input: '2.5', output: '10', inputAudio: '2.5' } }],
+    });
   });
 
   it('rejects a document that is not an object and a price that is not a number', () => {

@@ -18,6 +18,9 @@ const MODES: Record<string, ModelMode> = {
   responses: 'responses',
   completion: 'completion',
   embedding: 'embedding',
+  realtime: 'realtime',
+  audio_transcription: 'audio',
+  audio_speech: 'audio',
 };
 
 // Base keys for each bucket, longest first so `…_above_1hr` is not read as `cache_creation_input_token_cost`.
@@ -28,12 +31,15 @@ const BUCKET_KEYS: Array<[string, keyof TokenPrices]> = [
   ['output_cost_per_reasoning_token', 'reasoning'],
   ['input_cost_per_token', 'input'],
   ['output_cost_per_token', 'output'],
+  ['input_cost_per_audio_token', 'inputAudio'],
+  ['cache_read_input_audio_token_cost', 'cachedInputAudio'],
+  ['output_cost_per_audio_token', 'outputAudio'],
 ];
 const VARIANTS = { batches: 'batch', flex: 'flex', priority: 'priority' } as const;
 type Variant = (typeof VARIANTS)[keyof typeof VARIANTS];
 
 const PRICE_KEY =
-  /^(cache_creation_input_token_cost_above_1hr|cache_creation_input_token_cost|cache_read_input_token_cost|output_cost_per_reasoning_token|input_cost_per_token|output_cost_per_token)(?:_above_(\d+)k_tokens)?(?:_(batches|flex|priority))?$/;
+  /^(cache_creation_input_token_cost_above_1hr|cache_creation_input_token_cost|cache_read_input_token_cost|output_cost_per_reasoning_token|input_cost_per_token|output_cost_per_token|input_cost_per_audio_token|cache_read_input_audio_token_cost|output_cost_per_audio_token)(?:_above_(\d+)k_tokens)?(?:_(batches|flex|priority))?$/;
 
 function today(): string {
   return new Date().toISOString().slice(0, 10);
@@ -50,8 +56,9 @@ function positiveInteger(value: unknown): number | undefined {
 /**
  * Imports LiteLLM's `model_prices_and_context_window.json`. Conditions live in key names: `_above_200k_tokens`
  * (a long-context tier; LiteLLM compares prompt tokens, cached included, with `>`), `_batches`, `_flex`,
- * `_priority` (service-tier variants), `_above_1hr` (1-hour cache writes). Entries without a per-token input
- * price (images, audio, rerank…) and modes other than chat/responses/completion/embedding are skipped.
+ * `_priority` (service-tier variants), `_above_1hr` (1-hour cache writes); `…_audio_token…` keys are the audio
+ * prices. Entries without a per-token input price (images, per-second audio, rerank…) and other modes are
+ * skipped. Every set names its feed key (`source`), so a price in the catalog can be traced to its row.
  * Tiered variant prices (`…_above_272k_tokens_priority`) are not kept: a variant has no tiers of its own.
  */
 export function importLiteLLM(json: unknown, options: ImportOptions = {}): CatalogEntry[] {
@@ -128,6 +135,7 @@ function priceSetFromLiteLLM(key: string, value: Record<string, unknown>, effect
   const set: PriceSet = {
     effectiveFrom,
     standard: orderPriceFields({ ...standard, input: standard.input, output: standard.output ?? '0' }),
+    source: { feed: 'litellm', key },
   };
   for (const variant of ['batch', 'flex', 'priority'] as const) {
     const prices = variants[variant];

@@ -80,9 +80,12 @@ describe('PriceCatalog.default(): published prices', () => {
     });
   });
 
-  it('meets the coverage bar: ≥150 chat models from ≥8 providers, each with source, dates and prices', () => {
+  it('meets the coverage bar: ≥1,000 models from ≥25 providers, each with source, dates and prices', () => {
     const entries = catalog.entries();
-    expect(entries.length).toBeGreaterThanOrEqual(150);
+    expect(entries.length).toBeGreaterThanOrEqual(1000);
+    expect(new Set(entries.map((entry) => entry.provider)).size).toBeGreaterThanOrEqual(25);
+    const modes = new Set(entries.map((entry) => entry.mode));
+    for (const mode of ['chat', 'embedding', 'audio', 'realtime']) expect(modes).toContain(mode);
     const providers = new Set(entries.map((entry) => entry.provider));
     for (const provider of [
       'openai',
@@ -98,10 +101,20 @@ describe('PriceCatalog.default(): published prices', () => {
       expect(providers).toContain(provider);
     }
     for (const entry of entries) {
+      // The provider's own pricing page, never the feed's repository, even when a feed gave the number.
       expect(entry.sourceUrl).toMatch(/^https:\/\//);
+      expect(entry.sourceUrl).not.toMatch(/github\.com|githubusercontent/);
       expect(entry.checkedAt).toMatch(/^\d{4}-\d{2}-\d{2}$/);
       expect(entry.prices.length).toBeGreaterThan(0);
-      for (const set of entry.prices) expect(set.effectiveFrom).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+      for (const set of entry.prices) {
+        expect(set.effectiveFrom).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+        // Provenance: the feed and its key, or the page a person checked and when.
+        const source = set.source;
+        expect(source, entry.id).toBeDefined();
+        if (source?.feed === 'curated')
+          expect(source).toMatchObject({ url: expect.any(String), checkedAt: expect.any(String) });
+        else expect(source?.key, entry.id).toEqual(expect.any(String));
+      }
     }
     expect(catalog.generatedAt).toMatch(/^\d{4}-\d{2}-\d{2}$/);
   });
@@ -138,6 +151,116 @@ describe('PriceCatalog.default(): published prices', () => {
   });
 });
 
+// Issue #12: rows the feeds got wrong or left out. Sources: Anthropic batch processing and prompt caching
+// pages (batch = 50 % of every price, 1-hour writes = 2 × input), OpenAI Batch API guide, Gemini batch mode,
+// Azure OpenAI pricing (data-zone gpt-4o cached input $1.375), xAI models page (grok-4 above 128k: $6 / $30).
+describe('PriceCatalog.default(): checked and curated prices', () => {
+  it('prices Anthropic batch at half of every standard price', () => {
+    expect(latest('claude-sonnet-4-5').batch).toEqual({
+      input: '1.5',
+      cachedInput: '0.15',
+      cacheWrite5m: '1.875',
+      cacheWrite1h: '3',
+      output: '7.5',
+    });
+    expect(latest('claude-haiku-4-5').batch).toMatchObject({ input: '0.5', output: '2.5' });
+  });
+
+  it('keeps the 1-hour cache write above 200k for Sonnet 4 ($12 = 2 × the $6 tier input)', () => {
+    const set = latest('claude-sonnet-4-0');
+    expect(set.tiers?.[0]).toMatchObject({
+      threshold: 200000,
+      prices: { input: '6', cachedInput: '0.6', cacheWrite5m: '7.5', cacheWrite1h: '12', output: '22.5' },
+    });
+  });
+
+  it('prices gpt-5, o3 and Gemini 2.5 batch at half, keeping published batch prices where the feeds have them', () => {
+    expect(latest('gpt-5').batch).toEqual({ input: '0.625', cachedInput: '0.0625', output: '5' });
+    expect(latest('o3').batch).toEqual({ input: '1', cachedInput: '0.25', output: '4' });
+    expect(latest('models/gemini-2.5-flash').batch).toMatchObject({ input: '0.15', output: '1.25' });
+    // Google: batch and cache discounts do not stack, so a cache hit in a batch keeps the cache price.
+    expect(latest('gemini-2.5-pro').batch).toEqual({ input: '0.625', cachedInput: '0.125', output: '5' });
+    expect(latest('vertex_ai/gemini-2.5-pro').batch).toMatchObject({ input: '0.625', cachedInput: '0.125' });
+    expect(latest('gpt-4o').batch).toEqual({ input: '1.25', output: '5' });
+    expect(latest('o3').source?.rules).toContain('batch=50%:openai');
+  });
+
+  it('corrects Azure data-zone gpt-4o: $1.375 cached input, no cache-write price', () => {
+    for (const id of ['azure/eu/gpt-4o', 'azure/us/gpt-4o']) {
+      const set = latest(id);
+      expect(set.standard).toEqual({ input: '2.75', cachedInput: '1.375', output: '11' });
+      expect(set.source).toMatchObject({ feed: 'litellm', url: expect.stringContaining('azure.microsoft.com') });
+    }
+  });
+
+  it('refuses implausible rows: EU Claude 3.5 Haiku at Claude 3 Haiku prices, gpt-5-nano priority at 50×', () => {
+    const haiku = catalog.resolve('eu.anthropic.claude-3-5-haiku-20241022-v1:0');
+    expect(haiku.entry.id).toBe('anthropic.claude-3-5-haiku-20241022-v1:0');
+    expect(catalog.priceSetAt(haiku.entry).standard.input).toBe('0.8');
+    expect(latest('gpt-5-nano').priority).toBeUndefined();
+    expect(latest('gpt-5-nano').flex).toMatchObject({ input: '0.025' });
+    // Rows priced $0 that are not free: a router and per-second speech models are unknown, not free.
+    expect(catalog.tryResolve('openrouter/openrouter/auto')).toBeUndefined();
+    expect(catalog.tryResolve('openrouter/openrouter/free')).toBeUndefined();
+    // An image model LiteLLM files as chat (its per-step price in the token field) is not a chat model.
+    expect(catalog.tryResolve('fireworks_ai/accounts/fireworks/models/flux-1-dev')).toBeUndefined();
+    expect(catalog.tryResolve('fireworks_ai/accounts/fireworks/models/fireworks-asr-v2')).toBeUndefined();
+    expect(latest('glm-4.5-flash').standard).toMatchObject({ input: '0', output: '0' });
+  });
+
+  it('keeps genai-prices history where LiteLLM is behind it, with the cache prices at the same multiples', () => {
+    // Bedrock Claude Sonnet 5: LiteLLM lists the $2 / $10 launch price, genai-prices also the $3 / $15 from
+    // 2026-09-01; LiteLLM's row fills the launch set and the later set keeps Claude's 0.1× / 1.25× / 2× cache multiples.
+    const { entry } = catalog.resolve('us.anthropic.claude-sonnet-5');
+    expect(catalog.priceSetAt(entry, '2026-08-01').standard).toEqual({
+      input: '2.2',
+      cachedInput: '0.22',
+      cacheWrite5m: '2.75',
+      cacheWrite1h: '4.4',
+      output: '11',
+    });
+    expect(catalog.priceSetAt(entry, '2026-10-01').standard).toEqual({
+      input: '3.3',
+      cachedInput: '0.33',
+      cacheWrite5m: '4.125',
+      cacheWrite1h: '6.6',
+      output: '16.5',
+    });
+  });
+
+  it('gives grok-4 the >128k tier of the snapshot that serves it', () => {
+    expect(latest('grok-4').tiers?.[0]).toMatchObject({ threshold: 128000, prices: { input: '6', output: '30' } });
+  });
+
+  it('imports audio token prices for audio and realtime models', () => {
+    expect(latest('gpt-4o-audio-preview').standard).toMatchObject({
+      input: '2.5',
+      output: '10',
+      inputAudio: '40',
+      outputAudio: '80',
+    });
+    expect(catalog.resolve('gpt-realtime').entry.mode).toBe('realtime');
+    expect(latest('gpt-realtime-mini').standard).toMatchObject({
+      inputAudio: '10',
+      cachedInputAudio: '0.3',
+      outputAudio: '20',
+    });
+  });
+
+  it('states its coverage and checks in stats, and the numbers match the entries', () => {
+    const stats = catalog.stats;
+    const entries = catalog.entries();
+    expect(stats).toBeDefined();
+    expect(stats?.models).toBe(entries.length);
+    expect(stats?.providers).toBe(new Set(entries.map((entry) => entry.provider)).size);
+    expect(stats?.aliases).toBe(entries.reduce((sum, entry) => sum + entry.aliases.length, 0));
+    expect(stats?.modes.embedding).toBe(entries.filter((entry) => entry.mode === 'embedding').length);
+    expect(stats?.refused).toBeGreaterThanOrEqual(3);
+    expect(stats?.compared).toBeGreaterThan(stats?.disagreements ?? Number.POSITIVE_INFINITY);
+    expect(catalog.withEntries([]).stats).toBeUndefined();
+  });
+});
+
 describe('PriceCatalog.resolve', () => {
   const cases: Array<[string, string, string]> = [
     ['gpt-4o', 'gpt-4o', 'exact'],
@@ -171,7 +294,30 @@ describe('PriceCatalog.resolve', () => {
     // An older snapshot with its own (higher) price is its own entry.
     ['gpt-4o-2024-05-13', 'gpt-4o-2024-05-13', 'exact'],
     ['gpt-4o-2031-01-01', 'gpt-4o', 'snapshot'],
-    ['claude-3-5-sonnet-latest', 'claude-3-5-sonnet', 'snapshot'],
+    ['claude-3-5-sonnet-latest', 'claude-3-5-sonnet', 'alias'],
+    ['claude-3-5-sonnet-20991231-latest', 'claude-3-5-sonnet', 'snapshot'],
+    // Anthropic's own aliases, Gemini and Vertex resource names, models the feeds dropped or never grouped.
+    ['claude-sonnet-4-0', 'claude-sonnet-4', 'alias'],
+    ['claude-opus-4-0', 'claude-opus-4', 'alias'],
+    ['models/gemini-2.5-flash', 'gemini-2.5-flash', 'prefix-stripped'],
+    [
+      'projects/acme/locations/us-central1/publishers/google/models/gemini-2.5-flash',
+      'vertex_ai/gemini-2.5-flash',
+      'prefix-stripped',
+    ],
+    ['publishers/anthropic/models/claude-sonnet-4-5@20250929', 'vertex_ai/claude-sonnet-4-5', 'prefix-stripped'],
+    ['models/gemini-2.5-pro-preview-05-06', 'gemini-2.5-pro', 'snapshot'],
+    ['o1-mini', 'o1-mini', 'exact'],
+    ['o1-mini-2024-09-12', 'o1-mini', 'alias'],
+    ['text-embedding-3-small', 'text-embedding-3-small', 'exact'],
+    ['gpt-4o-transcribe', 'gpt-4o-transcribe', 'exact'],
+    ['meta.llama3-1-70b-instruct-v1:0', 'meta.llama3-1-70b-instruct-v1:0', 'exact'],
+    ['us.meta.llama3-1-70b-instruct-v1:0', 'meta.llama3-1-70b-instruct-v1:0', 'alias'],
+    // A stale `-latest` row was refused: the name resolves to the newest dated snapshot.
+    ['codestral-latest', 'codestral-2508', 'alias'],
+    ['gemini-embedding-001', 'gemini-embedding-001', 'exact'],
+    ['moonshot/kimi-k2-0905-preview', 'kimi-k2-0905-preview', 'prefix-stripped'],
+    ['groq/llama-3.3-70b-versatile', 'groq/llama-3.3-70b-versatile', 'exact'],
     ['gemini-2.5-pro-preview-05-06', 'gemini-2.5-pro', 'snapshot'],
     ['ft:gpt-4o-mini:acme::abc123', 'ft:gpt-4o-mini', 'fine-tune'],
     ['ft:gpt-5:acme::abc123', 'gpt-5', 'fine-tune'],

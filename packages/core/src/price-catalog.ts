@@ -2,7 +2,7 @@ import generatedCatalog from './catalog.generated.json';
 import { validateCatalogEntries } from './custom-prices';
 import { closestIds } from './model-suggestions';
 import { MODEL_NAME_PREFIXES } from './provider-names';
-import type { Catalog, CatalogEntry, MatchKind, PriceSet, ResolvedModel } from './types';
+import type { Catalog, CatalogEntry, CatalogStats, MatchKind, PriceSet, ResolvedModel } from './types';
 import { UnknownModelError } from './unknown-model-error';
 
 export interface PriceCatalogOptions {
@@ -12,6 +12,8 @@ export interface PriceCatalogOptions {
   deployments?: Record<string, string>;
   /** Ids of entries the user added: their names win over the shipped catalog's. */
   customIds?: Iterable<string>;
+  /** Coverage and check counts of a generated catalog. */
+  stats?: CatalogStats;
 }
 
 interface Match {
@@ -28,6 +30,9 @@ const BEDROCK_REGION = /^(?:us|eu|apac|au|jp|ca|sa|global|us-gov)\./;
 // `-preview-05-20`, `-09-2025`, `-0613`/`-2411`, `-001`, Bedrock `-v1:0`.
 const SNAPSHOT_SUFFIX =
   /(?:-\d{4}-\d{2}-\d{2}|-\d{8}|-latest|-preview-\d{2}-\d{2}|-preview-\d{2}-\d{4}|-\d{2}-\d{4}|-\d{4}|-\d{3}|-v\d+(?::\d+)?|:\d+)$/;
+// API resource names: Gemini's `models/gemini-2.5-flash`, Vertex's
+// `projects/p/locations/l/publishers/google/models/gemini-2.5-flash` (the publisher names the platform's entry).
+const RESOURCE_NAME = /^(?:projects\/[^/]+\/locations\/[^/]+\/)?(?:publishers\/([^/]+)\/)?models\/([^/]+)$/;
 const CACHE_LIMIT = 10_000;
 const MAX_DEPTH = 6;
 
@@ -40,6 +45,11 @@ let defaultCatalog: PriceCatalog | undefined;
  */
 export class PriceCatalog {
   readonly generatedAt: string;
+  /**
+   * What the generator produced and held back (models, providers, aliases, rows compared, refused, curated):
+   * set on the shipped catalog; absent once other entries are layered over it, since they change the counts.
+   */
+  readonly stats?: CatalogStats;
   private readonly list: CatalogEntry[];
   private readonly names = new Map<string, Match>();
   private readonly deployments: Map<string, string>;
@@ -48,6 +58,7 @@ export class PriceCatalog {
 
   constructor(entries: CatalogEntry[], options: PriceCatalogOptions = {}) {
     this.generatedAt = options.generatedAt ?? new Date().toISOString().slice(0, 10);
+    if (options.stats) this.stats = options.stats;
     this.customIds = new Set(options.customIds ?? []);
     this.deployments = new Map(
       Object.entries(options.deployments ?? {}).map(([name, id]) => [name.toLowerCase(), id] as const),
@@ -74,7 +85,10 @@ export class PriceCatalog {
   static default(): PriceCatalog {
     if (!defaultCatalog) {
       const data = generatedCatalog as unknown as Catalog;
-      defaultCatalog = new PriceCatalog(data.entries, { generatedAt: data.generatedAt });
+      defaultCatalog = new PriceCatalog(data.entries, {
+        generatedAt: data.generatedAt,
+        ...(data.stats ? { stats: data.stats } : {}),
+      });
     }
     return defaultCatalog;
   }
@@ -163,6 +177,14 @@ export class PriceCatalog {
     const direct = this.direct(name);
     if (direct) return direct;
 
+    const resource = RESOURCE_NAME.exec(name);
+    if (resource) {
+      const [, publisher, model = ''] = resource;
+      const inner =
+        (publisher ? this.lookup(`vertex_ai/${model}`, depth + 1) : undefined) ?? this.lookup(model, depth + 1);
+      return inner && { entry: inner.entry, matchedBy: this.keptKind(inner.matchedBy) };
+    }
+
     const slash = name.indexOf('/');
     if (slash > 0 && PREFIXES.has(name.slice(0, slash))) {
       // A platform's own entries carry its prefix (`azure/gpt-4o`): try its snapshots before leaving it.
@@ -176,8 +198,7 @@ export class PriceCatalog {
         inner = this.lookup(rest, depth + 1);
       }
       if (!inner) return undefined;
-      const kept: MatchKind[] = ['snapshot', 'platform', 'deployment', 'fine-tune'];
-      return { entry: inner.entry, matchedBy: kept.includes(inner.matchedBy) ? inner.matchedBy : 'prefix-stripped' };
+      return { entry: inner.entry, matchedBy: this.keptKind(inner.matchedBy) };
     }
 
     const bedrock = BEDROCK_ID.exec(name);
@@ -209,6 +230,12 @@ export class PriceCatalog {
       if (tuned) return { entry: tuned.entry, matchedBy: 'fine-tune' };
     }
     return undefined;
+  }
+
+  /** How a name found after stripping a prefix matched: the inner rule when it says more than the stripping. */
+  private keptKind(inner: MatchKind): MatchKind {
+    const kept: MatchKind[] = ['snapshot', 'platform', 'deployment', 'fine-tune'];
+    return kept.includes(inner) ? inner : 'prefix-stripped';
   }
 
   /** Strips snapshot suffixes one at a time, looking each shorter name up directly. */

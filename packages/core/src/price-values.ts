@@ -54,7 +54,17 @@ export function normalizePerMillion(value: number | string): string {
   return finish(dropFloatNoise(scaled(value)), WORK_SCALE);
 }
 
-const PRICE_FIELDS = ['input', 'cachedInput', 'cacheWrite5m', 'cacheWrite1h', 'output', 'reasoning'] as const;
+const PRICE_FIELDS = [
+  'input',
+  'cachedInput',
+  'cacheWrite5m',
+  'cacheWrite1h',
+  'output',
+  'reasoning',
+  'inputAudio',
+  'cachedInputAudio',
+  'outputAudio',
+] as const;
 
 /** The same prices with fields in one fixed order, so generated JSON and printed entries read alike. */
 export function orderPriceFields<T extends Partial<Record<(typeof PRICE_FIELDS)[number], string>>>(prices: T): T {

@@ -68,4 +68,14 @@ export const MODEL_NAME_PREFIXES = [
   'xai',
   'x-ai',
   'openrouter',
+  // Model makers whose catalog ids drop LiteLLM's prefix: `moonshot/kimi-k2.5` → `kimi-k2.5`.
+  'cohere',
+  'cohere_chat',
+  'voyage',
+  'moonshot',
+  'zai',
+  'dashscope',
+  'perplexity',
+  'minimax',
+  'ai21',
 ];

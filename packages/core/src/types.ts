@@ -115,6 +115,21 @@ export interface LongContextTier {
 
 export type ServiceTier = 'standard' | 'batch' | 'flex' | 'priority';
 
+/**
+ * Where a price set's numbers come from: a feed and the key it was read under, or a pricing page a person
+ * checked on a date. `rules` names the curated rules applied on top (docs/catalog.md explains each).
+ */
+export interface PriceSource {
+  feed: 'litellm' | 'genai-prices' | 'curated';
+  /** The feed's key (`gpt-4o-2024-08-06`, genai-prices `openai/gpt-4o`). */
+  key?: string;
+  /** The page checked, for curated prices. */
+  url?: string;
+  /** ISO date the page was checked, for curated prices. */
+  checkedAt?: string;
+  rules?: string[];
+}
+
 /** The prices in force from one date on. */
 export interface PriceSet {
   /** ISO date (YYYY-MM-DD) from which these prices apply; the earliest set applies to all earlier dates too. */
@@ -124,9 +139,12 @@ export interface PriceSet {
   flex?: Partial<TokenPrices>;
   priority?: Partial<TokenPrices>;
   tiers?: LongContextTier[];
+  /** Provenance of these prices. */
+  source?: PriceSource;
 }
 
-export type ModelMode = 'chat' | 'responses' | 'completion' | 'embedding';
+/** `realtime`: speech-to-speech sessions; `audio`: token-priced transcription and speech models. */
+export type ModelMode = 'chat' | 'responses' | 'completion' | 'embedding' | 'realtime' | 'audio';
 
 /** One model in the catalog. */
 export interface CatalogEntry {
@@ -153,7 +171,27 @@ export interface CatalogEntry {
 export interface Catalog {
   /** ISO date the catalog's prices were taken from their sources. */
   generatedAt: string;
+  /** What the generator produced and held back (the shipped catalog has it; custom catalogs need not). */
+  stats?: CatalogStats;
   entries: CatalogEntry[];
+}
+
+/** Coverage and checks of a generated catalog, written by `scripts/generate-catalog.ts`. */
+export interface CatalogStats {
+  models: number;
+  providers: number;
+  aliases: number;
+  /** Entries per mode (`chat`, `embedding`, `audio`…). */
+  modes: Record<string, number>;
+  /** Models both feeds price, and how many of those disagreed on input or output. */
+  compared: number;
+  disagreements: number;
+  /** Rows the plausibility checks refused (left out of the catalog). */
+  refused: number;
+  /** Rows that failed a check but ship because the curation says why, plus curated corrections. */
+  curated: number;
+  /** Price sets given variant or cache prices by a documented flat rule (batch = 50 % of standard…). */
+  derived: number;
 }
 
 /** How a model name matched the catalog. */
