@@ -1,4 +1,6 @@
+import { PriceCatalog } from '@tokenmeter/core';
 import type { Command } from 'commander';
+import { activeCatalog, describeCatalog } from './command-prices';
 import { CliInputError, parseCount, printLine } from './output';
 
 interface ProxyCommandOptions {
@@ -42,6 +44,8 @@ export function register(program: Command): void {
       }
       const { startProxy } = await import('@tokenmeter/express');
       const running = await startProxy({
+        // The catalog the CLI loaded: refreshed prices when cached, with the --prices overrides on top.
+        catalog: PriceCatalog.default(),
         port,
         host: options.host,
         upstream: options.upstream,
@@ -57,6 +61,8 @@ export function register(program: Command): void {
       printLine(`  OpenAI SDKs:    baseURL ${running.url}/v1   → ${options.upstream}`);
       printLine(`  Anthropic SDKs: baseURL ${running.url}      → ${options.anthropicUpstream}`);
       printLine(`  usage: ${running.url}/tokenmeter/usage   metrics: ${running.url}/metrics`);
+      const prices = activeCatalog();
+      if (prices) printLine(`  prices: ${describeCatalog(prices)}`);
       const signal = await new Promise<NodeJS.Signals>((resolve) => {
         process.once('SIGINT', () => resolve('SIGINT'));
         process.once('SIGTERM', () => resolve('SIGTERM'));
