@@ -73,6 +73,7 @@ export {
   type UpdatePriceCacheOptions,
   type UpdatePriceCacheResult,
   updatePriceCache,
+  withPriceSources,
 } from './price-cache';
 export { PriceCatalog, type PriceCatalogOptions } from './price-catalog';
 export {

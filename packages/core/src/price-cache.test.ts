@@ -12,6 +12,7 @@ import {
   readPriceCache,
   staleCatalogWarning,
   updatePriceCache,
+  withPriceSources,
 } from './price-cache';
 import { PriceCatalog } from './price-catalog';
 import { PriceFeedUnavailableError } from './price-feed-unavailable-error';
@@ -256,5 +257,27 @@ describe('staleCatalogWarning', () => {
       /^The price catalog is from 2026-08-21 \(61 days old\).*tokenmeter prices update/,
     );
     expect(staleCatalogWarning('2026-08-21', new Date('2026-08-01T00:00:00Z'))).toBeUndefined();
+  });
+});
+
+describe('withPriceSources', () => {
+  it('reads paths through the reader and fetches URLs, later sources winning; a missing path is an error', async () => {
+    const files: Record<string, string> = {
+      'prices/negotiated.yaml': 'models:\n  - id: gpt-4o\n    input: "2"\n    output: "9"\n',
+    };
+    const read = async (path: string) => files[path];
+    const catalog = await withPriceSources(
+      PriceCatalog.bundled(),
+      [`${base}/feed.json`, 'prices/negotiated.yaml'],
+      read,
+    );
+    expect(catalog.priceSetAt(catalog.resolve('gpt-4o').entry).standard).toEqual({ input: '2', output: '9' });
+    expect(catalog.resolve('acme-refresh-model').matchedBy).toBe('custom');
+    await expect(withPriceSources(PriceCatalog.bundled(), ['prices/missing.yaml'], read)).rejects.toThrow(
+      'Cannot load price feed prices/missing.yaml: not found',
+    );
+    await expect(
+      withPriceSources(PriceCatalog.bundled(), ['prices/negotiated.yaml'], read, { maxBytes: 10 }),
+    ).rejects.toThrow(/larger than 10 bytes/);
   });
 });

@@ -259,12 +259,45 @@ export function staleCatalogWarning(
   generatedAt: string,
   now: Date = new Date(),
   maxAgeDays: number = STALE_CATALOG_DAYS,
+  advice = 'Refresh with `tokenmeter prices update` or give your own with `--prices FILE|URL`.',
 ): string | undefined {
   const age = catalogAgeDays(generatedAt, now);
   if (!(age > maxAgeDays)) return undefined;
-  return `The price catalog is from ${generatedAt} (${age} days old): prices may have changed since. Refresh with \`tokenmeter prices update\` or give your own with \`--prices FILE|URL\`.`;
+  return `The price catalog is from ${generatedAt} (${age} days old): prices may have changed since. ${advice}`;
 }
 
 function laterDate(a: string, b: string): string {
   return a > b ? a : b;
+}
+
+/**
+ * Layers price sources over a catalog with `withEntries`, in order: URLs are fetched, anything else is a path
+ * given to `read` (the Action and `tokenmeter diff` read `.tokenmeter.yml`'s `prices:` from the repository at a
+ * commit). `read` resolving to undefined means the file does not exist.
+ */
+export async function withPriceSources(
+  catalog: PriceCatalog,
+  sources: readonly string[],
+  read: (path: string) => Promise<string | undefined>,
+  options: { timeoutMs?: number; maxBytes?: number } = {},
+): Promise<PriceCatalog> {
+  let result = catalog;
+  for (const source of sources) {
+    let entries: CatalogEntry[];
+    if (isUrl(source)) {
+      entries = await loadPriceFeed(source, options);
+    } else {
+      const text = await read(source);
+      if (text === undefined) throw new PriceFeedUnavailableError(source, 'not found');
+      if (Buffer.byteLength(text) > (options.maxBytes ?? DEFAULT_MAX_FEED_BYTES)) {
+        throw new PriceFeedUnavailableError(
+          source,
+          `file larger than ${options.maxBytes ?? DEFAULT_MAX_FEED_BYTES} bytes`,
+        );
+      }
+      entries = parsePriceFeed(text, source).entries;
+    }
+    result = result.withEntries(entries);
+  }
+  return result;
 }
