@@ -6,6 +6,7 @@ import {
   costReportJson,
   createPromptEngine,
   diffPrompts,
+  displaySource,
   exceededThreshold,
   matchPromptRule,
   PriceCatalog,
@@ -169,7 +170,7 @@ async function priceCatalog(
 ): Promise<PriceCatalog> {
   const sources = [...(config.prices ?? []), ...inputs.prices];
   if (sources.length === 0) return PriceCatalog.default();
-  core.info(`Prices layered over the catalog: ${sources.join(', ')}`);
+  core.info(`Prices layered over the catalog: ${sources.map(displaySource).join(', ')}`);
   return withPriceSources(PriceCatalog.default(), sources, async (path) => {
     const content = (await source.read(path, headSha)) ?? (await source.read(path, baseSha));
     if (content === undefined) return undefined;

@@ -24,7 +24,7 @@ import {
   withPriceSources,
 } from '@tokenmeter/core';
 import { type Command, Option } from 'commander';
-import { activeCatalog } from './command-prices';
+import { activeOverrides } from './command-prices';
 import { CliInputError, EXIT_FAILED_CHECK, printJson } from './output';
 
 interface DiffCommandOptions {
@@ -271,7 +271,7 @@ async function configCatalog(
     if (!(content instanceof Uint8Array)) throw new CliInputError(`Cannot read ${path}: ${content.skipped}`);
     return Buffer.from(content).toString('utf8');
   });
-  const overrides = activeCatalog()?.overrides ?? [];
+  const overrides = activeOverrides();
   return withPriceSources(fromRepository, overrides, async (path) => readFile(path, 'utf8'));
 }
 

@@ -12,10 +12,16 @@ import type { Command } from 'commander';
 import { printJson, printLine } from './output';
 
 let active: ActiveCatalog | undefined;
+let overrideSources: string[] = [];
 
 /** The catalog this run prices with (see `useActiveCatalog`); the bundled one before the hook ran. */
 export function activeCatalog(): ActiveCatalog | undefined {
   return active;
+}
+
+/** The `--prices` sources of this run as given (`ActiveCatalog.overrides` masks URL tokens for display). */
+export function activeOverrides(): string[] {
+  return overrideSources;
 }
 
 /**
@@ -24,6 +30,7 @@ export function activeCatalog(): ActiveCatalog | undefined {
  * Warns on stderr when its prices are older than 60 days.
  */
 export async function useActiveCatalog(prices: string[], options: { warn: boolean }): Promise<ActiveCatalog> {
+  overrideSources = [...prices];
   active = await loadActiveCatalog({ prices });
   PriceCatalog.setDefault(active.catalog);
   if (options.warn) {
@@ -37,6 +44,7 @@ export async function useActiveCatalog(prices: string[], options: { warn: boolea
 /** Back to the bundled catalog: the CLI runs in-process in tests, one command after another. */
 export function resetActiveCatalog(): void {
   active = undefined;
+  overrideSources = [];
   PriceCatalog.setDefault(undefined);
 }
 

@@ -78,6 +78,7 @@ export {
 export { PriceCatalog, type PriceCatalogOptions } from './price-catalog';
 export {
   detectPriceFeedFormat,
+  displaySource,
   type FetchedPriceFeed,
   type FetchPriceFeedOptions,
   fetchPriceFeed,

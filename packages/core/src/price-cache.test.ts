@@ -47,7 +47,7 @@ const requests: Array<{ url: string; headers: IncomingHttpHeaders }> = [];
 beforeAll(async () => {
   server = createServer((request, response) => {
     requests.push({ url: request.url ?? '', headers: request.headers });
-    switch (request.url) {
+    switch (new URL(request.url ?? '/', 'http://127.0.0.1').pathname) {
       case '/feed.json':
         if (request.headers['if-none-match'] === etag) {
           response.statusCode = 304;
@@ -168,6 +168,24 @@ describe('updatePriceCache', () => {
     await updatePriceCache({ from: `${base}/other.json`, cacheDir, now: december });
     expect(requests[1]?.headers['if-none-match']).toBeUndefined();
     expect((await readPriceCache(cacheDir))?.info.etag).toBe('"other"');
+  });
+
+  it('never stores or prints a URL’s token, and still revalidates the same URL', async () => {
+    const secret = `${base}/feed.json?token=s3cret&v=1`;
+    const result = await updatePriceCache({ from: secret, cacheDir, now: december });
+    expect(result.info.source).toBe(`${base}/feed.json?token=***&v=***`);
+    expect(readFileSync(join(cacheDir, 'prices.json'), 'utf8')).not.toContain('s3cret');
+    expect(requests[0]?.url).toBe('/feed.json?token=s3cret&v=1');
+    await updatePriceCache({ from: secret, cacheDir, now: december });
+    expect(requests[1]?.headers['if-none-match']).toBe('"v1"');
+    const missing = updatePriceCache({ from: `${base}/missing.json?key=s3cret`, cacheDir });
+    await expect(missing).rejects.toThrow(
+      `Cannot load price feed ${base}/missing.json?key=*** : HTTP 404`.replace(' :', ':'),
+    );
+    const withUser = base.replace('http://', 'http://me:s3cret@');
+    await expect(updatePriceCache({ from: `${withUser}/feed.json`, cacheDir })).rejects.not.toThrow(/s3cret/);
+    const active = await loadActiveCatalog({ cacheDir, prices: [secret] });
+    expect(active.overrides).toEqual([`${base}/feed.json?token=***&v=***`]);
   });
 
   it('leaves the cache untouched on 404, 500, garbage, an empty feed and an oversized body', async () => {

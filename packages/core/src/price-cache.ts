@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { mkdir, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { homedir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -6,6 +7,7 @@ import { InvalidPriceFileError } from './invalid-price-file-error';
 import { PriceCatalog } from './price-catalog';
 import {
   DEFAULT_MAX_FEED_BYTES,
+  displaySource,
   fetchPriceFeed,
   isUrl,
   loadPriceFeed,
@@ -24,8 +26,10 @@ const CACHE_VERSION = 1;
 
 /** What `tokenmeter prices update` stored: where the prices came from and when. */
 export interface PriceCacheInfo {
-  /** The feed name, URL or file the prices came from. */
+  /** The URL or file the prices came from (a URL's user info and query values masked). */
   source: string;
+  /** SHA-256 of the exact source, to revalidate only the same URL without storing its secrets. */
+  sourceDigest: string;
   format: PriceFeedFormat;
   /** ISO date of the prices: the catalog's own `generatedAt`, else the day they were last fetched or confirmed. */
   generatedAt: string;
@@ -76,7 +80,9 @@ export interface UpdatePriceCacheResult {
  */
 export async function updatePriceCache(options: UpdatePriceCacheOptions = {}): Promise<UpdatePriceCacheResult> {
   const from = options.from ?? 'genai-prices';
-  const source = from in PRICE_FEED_URLS ? PRICE_FEED_URLS[from as keyof typeof PRICE_FEED_URLS] : from;
+  const source = Object.hasOwn(PRICE_FEED_URLS, from) ? PRICE_FEED_URLS[from as keyof typeof PRICE_FEED_URLS] : from;
+  const sourceDigest = createHash('sha256').update(source).digest('hex');
+  const shown = displaySource(source);
   const directory = options.cacheDir ?? priceCacheDirectory();
   const now = options.now ?? new Date();
   const today = now.toISOString().slice(0, 10);
@@ -88,7 +94,7 @@ export async function updatePriceCache(options: UpdatePriceCacheOptions = {}): P
   let text: string;
   let etag: string | undefined;
   if (isUrl(source)) {
-    const sameSource = held?.info.source === source;
+    const sameSource = held?.info.sourceDigest === sourceDigest;
     const fetched = await fetchPriceFeed(source, {
       timeoutMs: options.timeoutMs ?? 30_000,
       maxBytes,
@@ -108,12 +114,13 @@ export async function updatePriceCache(options: UpdatePriceCacheOptions = {}): P
   } else {
     text = await readFileLimited(source, maxBytes);
   }
-  const parsed = parsePriceFeed(text, source, { ...feedFormat, checkedAt: today });
-  if (parsed.entries.length === 0) throw new InvalidPriceFileError(`${source} lists no priced models`);
+  const parsed = parsePriceFeed(text, shown, { ...feedFormat, checkedAt: today });
+  if (parsed.entries.length === 0) throw new InvalidPriceFileError(`${shown} lists no priced models`);
   // Layering over the bundled catalog is what every command will do with it: fail now, not on first use.
   PriceCatalog.bundled().withFeed(parsed.entries, { asOf: parsed.generatedAt ?? today });
   const info: PriceCacheInfo = {
-    source,
+    source: shown,
+    sourceDigest,
     format: parsed.format,
     generatedAt: parsed.generatedAt ?? today,
     fetchedAt: now.toISOString(),
@@ -244,7 +251,7 @@ export async function loadActiveCatalog(options: LoadActiveCatalogOptions = {}):
     generatedAt,
     bundledGeneratedAt: bundled.generatedAt,
     ...(cache ? { cache } : {}),
-    overrides: [...(options.prices ?? [])],
+    overrides: (options.prices ?? []).map(displaySource),
     notes,
   };
 }

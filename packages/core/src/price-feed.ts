@@ -56,13 +56,33 @@ export async function loadPriceFeed(source: string, options: LoadPriceFeedOption
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_FEED_BYTES;
   if (isUrl(source)) {
     const fetched = await fetchPriceFeed(source, { timeoutMs: options.timeoutMs ?? 30_000, maxBytes });
-    return parsePriceFeed(fetched.text ?? '', source, options).entries;
+    return parsePriceFeed(fetched.text ?? '', displaySource(source), options).entries;
   }
   return parsePriceFeed(await readText(source, maxBytes), source, options).entries;
 }
 
 export function isUrl(source: string): boolean {
   return /^https?:\/\//i.test(source);
+}
+
+/**
+ * A source as it may be shown or stored: a private price server's URL can carry a token in its user info or
+ * query, and secrets are never logged, so those are masked (`https://***@host/p.json?key=***`).
+ */
+export function displaySource(source: string): string {
+  if (!isUrl(source)) return source;
+  let url: URL;
+  try {
+    url = new URL(source);
+  } catch {
+    return source;
+  }
+  if (url.username || url.password) {
+    url.username = '***';
+    url.password = '';
+  }
+  for (const key of new Set(url.searchParams.keys())) url.searchParams.set(key, '***');
+  return url.toString();
 }
 
 /** A parsed feed: its entries, the format it was in, and its own date when it states one (tokenmeter catalogs). */
@@ -135,13 +155,16 @@ export interface FetchedPriceFeed {
  */
 export async function fetchPriceFeed(url: string, options: FetchPriceFeedOptions = {}): Promise<FetchedPriceFeed> {
   const maxBytes = options.maxBytes ?? DEFAULT_MAX_FEED_BYTES;
+  const shown = displaySource(url);
   const headers: Record<string, string> = { accept: 'application/json' };
   if (options.etag) headers['if-none-match'] = options.etag;
   let response: Response;
   try {
     response = await fetch(url, { signal: AbortSignal.timeout(options.timeoutMs ?? 30_000), headers });
   } catch (error) {
-    throw new PriceFeedUnavailableError(url, (error as Error).message, { cause: error });
+    // fetch's own messages (and so the cause) quote the URL, token and all.
+    const reason = (error as Error).message.split(url).join(shown);
+    throw new PriceFeedUnavailableError(shown, reason, shown === url ? { cause: error } : {});
   }
   const etag = response.headers.get('etag') ?? undefined;
   if (response.status === 304 && options.etag) {
@@ -150,12 +173,12 @@ export async function fetchPriceFeed(url: string, options: FetchPriceFeedOptions
   }
   if (!response.ok) {
     await response.body?.cancel();
-    throw new PriceFeedUnavailableError(url, `HTTP ${response.status}`);
+    throw new PriceFeedUnavailableError(shown, `HTTP ${response.status}`);
   }
   const declared = Number(response.headers.get('content-length'));
   if (Number.isFinite(declared) && declared > maxBytes) {
     await response.body?.cancel();
-    throw new PriceFeedUnavailableError(url, `response larger than ${maxBytes} bytes`);
+    throw new PriceFeedUnavailableError(shown, `response larger than ${maxBytes} bytes`);
   }
   const chunks: Uint8Array[] = [];
   let total = 0;
@@ -167,13 +190,15 @@ export async function fetchPriceFeed(url: string, options: FetchPriceFeedOptions
       total += chunk.value.byteLength;
       if (total > maxBytes) {
         await reader?.cancel();
-        throw new PriceFeedUnavailableError(url, `response larger than ${maxBytes} bytes`);
+        throw new PriceFeedUnavailableError(shown, `response larger than ${maxBytes} bytes`);
       }
       chunks.push(chunk.value);
     }
   } catch (error) {
     if (error instanceof PriceFeedUnavailableError) throw error;
-    throw new PriceFeedUnavailableError(url, (error as Error).message, { cause: error });
+    // fetch's own messages (and so the cause) quote the URL, token and all.
+    const reason = (error as Error).message.split(url).join(shown);
+    throw new PriceFeedUnavailableError(shown, reason, shown === url ? { cause: error } : {});
   }
   return { notModified: false, text: Buffer.concat(chunks).toString('utf8'), ...(etag ? { etag } : {}) };
 }
