@@ -76,6 +76,8 @@ describe('tokenmeter prices and the catalog every command uses', () => {
     const update = await runCli('prices', 'update', '--from', `${base}/prices.json`);
     expect(update.code).toBe(0);
     expect(update.stdout).toContain(`Cached 1 models from ${base}/prices.json`);
+    expect(update.stdout).toContain('1 bundled models are priced differently from');
+    expect(update.stdout).toContain('  gpt-4o: input $2.50 → $2.00, output $10.00 → $8.00 per million');
     expect(existsSync(join(cacheDir, 'prices.json'))).toBe(true);
     const today = daysAfterBundled(100).toISOString().slice(0, 10);
 

@@ -9,7 +9,10 @@ import {
   updatePriceCache,
 } from '@tokenmeter/core';
 import type { Command } from 'commander';
+import { formatPrice } from './command-models';
 import { printJson, printLine } from './output';
+
+const CHANGES_SHOWN = 20;
 
 let active: ActiveCatalog | undefined;
 let overrideSources: string[] = [];
@@ -68,8 +71,8 @@ export function register(program: Command): void {
     .description(`Fetch, check and cache a newer catalog (in ${priceCacheDirectory()}; TOKENMETER_CACHE_DIR moves it)`)
     .option(
       '--from <source>',
-      `litellm, genai-prices (${PRICE_FEED_URLS['genai-prices']}), an http(s) URL or a file`,
-      'genai-prices',
+      `litellm (${PRICE_FEED_URLS.litellm}), genai-prices, an http(s) URL or a file`,
+      'litellm',
     )
     .option('--json', 'print JSON instead of text')
     .action(async (options: { from: string; json?: boolean }) => {
@@ -85,6 +88,18 @@ export function register(program: Command): void {
           : `${info.source} is unchanged (HTTP 304): the cached prices are confirmed as of ${info.generatedAt}.`,
       );
       printLine(`Cache: ${result.path}`);
+      if (result.changes.length > 0) {
+        // Feeds are not curated: list what changes so a person can check it against the providers' pages.
+        printLine(`${result.changes.length} bundled models are priced differently from ${info.generatedAt}:`);
+        for (const change of result.changes.slice(0, CHANGES_SHOWN)) {
+          printLine(
+            `  ${change.id}: input ${formatPrice(change.before.input)} → ${formatPrice(change.after.input)}, output ${formatPrice(change.before.output)} → ${formatPrice(change.after.output)} per million`,
+          );
+        }
+        if (result.changes.length > CHANGES_SHOWN) {
+          printLine(`  … and ${result.changes.length - CHANGES_SHOWN} more (--json lists them all)`);
+        }
+      }
       const now = await loadActiveCatalog({});
       printLine(`Every command now prices with ${describeCatalog(now)}.`);
     });

@@ -66,6 +66,7 @@ export {
   type LoadActiveCatalogOptions,
   loadActiveCatalog,
   type PriceCacheInfo,
+  type PriceChange,
   priceCacheDirectory,
   readPriceCache,
   STALE_CATALOG_DAYS,

@@ -132,6 +132,10 @@ describe('updatePriceCache', () => {
       models: 2,
     });
     expect(requests[0]?.headers['if-none-match']).toBeUndefined();
+    // The one bundled model the feed reprices, for review (the new model is not a change).
+    expect(result.changes).toEqual([
+      { id: 'gpt-4o', before: { input: '2.5', output: '10' }, after: { input: '2', output: '8' } },
+    ]);
 
     const active = await loadActiveCatalog({ cacheDir });
     expect(active.origin).toBe('cache');
@@ -151,6 +155,7 @@ describe('updatePriceCache', () => {
     const revalidated = await updatePriceCache({ from: `${base}/feed.json`, cacheDir, now: later });
     expect(requests[1]?.headers['if-none-match']).toBe('"v1"');
     expect(revalidated.status).toBe('not-modified');
+    expect(revalidated.changes).toEqual([]);
     expect(revalidated.info).toMatchObject({ generatedAt: '2026-12-05', fetchedAt: later.toISOString(), models: 2 });
     expect((await readPriceCache(cacheDir))?.entries).toHaveLength(2);
 

@@ -56,7 +56,10 @@ export function priceCacheDirectory(env: NodeJS.ProcessEnv = process.env): strin
 }
 
 export interface UpdatePriceCacheOptions {
-  /** `litellm`, `genai-prices`, an http(s) URL or a file path. Default `genai-prices`. */
+  /**
+   * `litellm`, `genai-prices`, an http(s) URL or a file path. Default `litellm`: where the two feeds disagree,
+   * the catalog generator's curation keeps LiteLLM's price unless it is one of genai-prices' older dated sets.
+   */
   from?: string;
   /** Default `priceCacheDirectory()`. */
   cacheDir?: string;
@@ -66,11 +69,20 @@ export interface UpdatePriceCacheOptions {
   now?: Date;
 }
 
+/** A bundled model whose standard input or output price the refresh changes (USD per million tokens). */
+export interface PriceChange {
+  id: string;
+  before: { input: string; output: string };
+  after: { input: string; output: string };
+}
+
 export interface UpdatePriceCacheResult {
   /** `not-modified`: the server answered 304 to the held copy's ETag; its date moved to today. */
   status: 'updated' | 'not-modified';
   info: PriceCacheInfo;
   path: string;
+  /** Bundled models priced differently from the new prices' date on, for a person to review. Empty on a 304. */
+  changes: PriceChange[];
 }
 
 /**
@@ -79,7 +91,7 @@ export interface UpdatePriceCacheResult {
  * the held copy's ETag when the source is the same.
  */
 export async function updatePriceCache(options: UpdatePriceCacheOptions = {}): Promise<UpdatePriceCacheResult> {
-  const from = options.from ?? 'genai-prices';
+  const from = options.from ?? 'litellm';
   const source = Object.hasOwn(PRICE_FEED_URLS, from) ? PRICE_FEED_URLS[from as keyof typeof PRICE_FEED_URLS] : from;
   const sourceDigest = createHash('sha256').update(source).digest('hex');
   const shown = displaySource(source);
@@ -107,7 +119,7 @@ export async function updatePriceCache(options: UpdatePriceCacheOptions = {}): P
         generatedAt: laterDate(held.info.generatedAt, today),
       };
       const path = await writeCache(directory, { version: CACHE_VERSION, info, entries: held.entries });
-      return { status: 'not-modified', info, path };
+      return { status: 'not-modified', info, path, changes: [] };
     }
     text = fetched.text ?? '';
     etag = fetched.etag;
@@ -117,7 +129,21 @@ export async function updatePriceCache(options: UpdatePriceCacheOptions = {}): P
   const parsed = parsePriceFeed(text, shown, { ...feedFormat, checkedAt: today });
   if (parsed.entries.length === 0) throw new InvalidPriceFileError(`${shown} lists no priced models`);
   // Layering over the bundled catalog is what every command will do with it: fail now, not on first use.
-  PriceCatalog.bundled().withFeed(parsed.entries, { asOf: parsed.generatedAt ?? today });
+  const asOf = parsed.generatedAt ?? today;
+  const bundled = PriceCatalog.bundled();
+  const merged = bundled.withFeed(parsed.entries, { asOf });
+  const changes: PriceChange[] = [];
+  for (const entry of bundled.entries()) {
+    const before = bundled.priceSetAt(entry, asOf).standard;
+    const after = merged.priceSetAt(merged.resolve(entry.id).entry, asOf).standard;
+    if (before.input !== after.input || before.output !== after.output) {
+      changes.push({
+        id: entry.id,
+        before: { input: before.input, output: before.output },
+        after: { input: after.input, output: after.output },
+      });
+    }
+  }
   const info: PriceCacheInfo = {
     source: shown,
     sourceDigest,
@@ -128,7 +154,7 @@ export async function updatePriceCache(options: UpdatePriceCacheOptions = {}): P
     models: parsed.entries.length,
   };
   const path = await writeCache(directory, { version: CACHE_VERSION, info, entries: parsed.entries });
-  return { status: 'updated', info, path };
+  return { status: 'updated', info, path, changes };
 }
 
 async function readFileLimited(path: string, maxBytes: number): Promise<string> {

@@ -86,6 +86,10 @@ describe('PriceCatalog.withFeed', () => {
   it('adds nothing when the feed agrees with the curated price, and merges a feed id that is a curated alias', () => {
     const same = base.withFeed([feedEntry('acme-pro', '2', '8')], { asOf: '2026-12-01' });
     expect(same.resolve('acme-pro').entry.prices).toBe(curated.prices);
+    // Same input and output, a different secondary price: the curated value stands (feeds err there).
+    const secondary = feedEntry('acme-pro', '2', '8');
+    secondary.prices[0] = { effectiveFrom: '1970-01-01', standard: { input: '2', cacheWrite1h: '48', output: '8' } };
+    expect(base.withFeed([secondary], { asOf: '2026-12-01' }).resolve('acme-pro').entry.prices).toBe(curated.prices);
     const viaAlias = base.withFeed([feedEntry('acme-latest', '3', '9')], { asOf: '2026-12-01' });
     expect(viaAlias.resolve('acme-latest').entry.id).toBe('acme-pro');
     expect(viaAlias.resolve('acme-pro').entry.prices.at(-1)?.standard.input).toBe('3');

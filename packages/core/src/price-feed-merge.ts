@@ -16,7 +16,7 @@ export interface MergeFeedOptions {
  * - a curated name wins: a feed entry whose id is a curated id or alias is merged into that entry, and feed
  *   aliases that name another curated entry are dropped, so a feed cannot re-route a curated name;
  * - history is kept: every curated price set stays; the feed adds the dated sets the entry lacks, and an
- *   undated feed price that differs from the current one becomes a new set from `asOf`;
+ *   undated feed price whose input or output differs from the current one becomes a new set from `asOf`;
  * - curated metadata (provider, display name, encoding, context window) stays; the feed fills what is missing.
  * Entries the base does not know are added with the aliases no curated entry claims.
  */
@@ -114,10 +114,16 @@ function mergePriceSets(current: PriceSet[], incoming: PriceSet[], asOf: string)
 }
 
 /**
- * The in-force set with what the feed states laid over it, or undefined when the feed states nothing new.
- * A feed that lacks a curated field (a 1-hour cache write, a batch price) says nothing about it, so it stays.
+ * The in-force set with what the feed states laid over it, or undefined when the feed states no new price.
+ * Only a change of the standard input or output price counts as one: feeds disagree with the curated catalog
+ * on secondary fields the curation settled on purpose (LiteLLM's 1-hour cache write for claude-3-haiku is
+ * 12× Anthropic's), so those alone never override it. A feed that lacks a curated field (a 1-hour cache write,
+ * a batch price) says nothing about it, so it stays.
  */
 function overlay(inForce: PriceSet, feed: PriceSet, asOf: string): PriceSet | undefined {
+  if (feed.standard.input === inForce.standard.input && feed.standard.output === inForce.standard.output) {
+    return undefined;
+  }
   let differs = false;
   const merge = <T extends object>(curated: T | undefined, stated: T | undefined): T | undefined => {
     if (stated === undefined) return curated;
