@@ -1,3 +1,3 @@
 import { packageProject } from '../../vitest.shared.ts';
 
-export default packageProject('cli');
+export default packageProject('cli', { setupFiles: ['./test/setup.ts'] });

@@ -11,6 +11,8 @@ export interface ActionInputs {
   maxIncreaseUsd?: Money;
   /** Percent as a decimal string (`"10"`, `"2.5"`). */
   maxIncreasePercent?: string;
+  /** Price files (paths in the repository) or URLs layered over the catalog after the config's `prices:`. */
+  prices: string[];
 }
 
 /** Reads and validates the step's `with:` inputs (`INPUT_<NAME>` variables). */
@@ -24,9 +26,16 @@ export function readInputs(): ActionInputs {
   if (token) core.setSecret(token);
   const maxIncreaseUsd = decimalInput('max-increase-usd');
   const maxIncreasePercent = decimalInput('max-increase-percent');
+  // One source per line or comma-separated: `prices: prices/negotiated.yaml`.
+  const prices = core
+    .getInput('prices')
+    .split(/[\n,]/)
+    .map((source) => source.trim().replace(/^\.\//, ''))
+    .filter((source) => source !== '');
   return {
     token,
     configPath: configPath.replace(/^\.\//, ''),
+    prices,
     commentMode: mode,
     ...(maxIncreaseUsd === undefined ? {} : { maxIncreaseUsd: Money.from(maxIncreaseUsd) }),
     ...(maxIncreasePercent === undefined ? {} : { maxIncreasePercent }),

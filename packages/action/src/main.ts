@@ -6,16 +6,20 @@ import {
   costReportJson,
   createPromptEngine,
   diffPrompts,
+  displaySource,
   exceededThreshold,
   matchPromptRule,
+  PriceCatalog,
   type PromptDiff,
   type PromptFileContent,
   parseCheckConfig,
   parseUsageVolume,
   type RunStamp,
   renderCostReport,
+  staleCatalogWarning,
   TokenmeterError,
   type UsageVolume,
+  withPriceSources,
 } from '@tokenmeter/core';
 import { apiFileSource, type FileSource, gitFileSource } from './file-source';
 import { type ActionInputs, readInputs } from './inputs';
@@ -110,7 +114,25 @@ async function checkWith(
     };
   });
 
-  const diff = diffPrompts({ files, config, engine: createPromptEngine(), ...(usage ? { usage } : {}), notes });
+  const catalog = await priceCatalog(source, config, inputs, headSha, baseSha);
+  const stale = staleCatalogWarning(
+    catalog.generatedAt,
+    new Date(),
+    undefined,
+    `Give current or negotiated prices with the prices input or "prices:" in ${inputs.configPath}.`,
+  );
+  if (stale) {
+    core.warning(`tokenmeter: ${stale}`);
+    // In the comment too: a reviewer weighs a cost projection by how current its prices are.
+    notes.push(stale);
+  }
+  const diff = diffPrompts({
+    files,
+    config,
+    engine: createPromptEngine({ catalog }),
+    ...(usage ? { usage } : {}),
+    notes,
+  });
   const stamp: RunStamp = {
     headSha,
     ...(process.env.GITHUB_RUN_ID ? { runId: process.env.GITHUB_RUN_ID } : {}),
@@ -133,6 +155,30 @@ async function checkWith(
 
   const failure = exceededThreshold(diff, inputs);
   if (failure) core.setFailed(`tokenmeter: ${failure}`);
+}
+
+/**
+ * The bundled catalog with the config's `prices:` and then the `prices` input on top. Paths are read from the
+ * repository like the config (head commit, then base); URLs are fetched. The runner has no price cache.
+ */
+async function priceCatalog(
+  source: FileSource,
+  config: CheckConfig,
+  inputs: ActionInputs,
+  headSha: string,
+  baseSha: string,
+): Promise<PriceCatalog> {
+  const sources = [...(config.prices ?? []), ...inputs.prices];
+  if (sources.length === 0) return PriceCatalog.default();
+  core.info(`Prices layered over the catalog: ${sources.map(displaySource).join(', ')}`);
+  return withPriceSources(PriceCatalog.default(), sources, async (path) => {
+    const content = (await source.read(path, headSha)) ?? (await source.read(path, baseSha));
+    if (content === undefined) return undefined;
+    if (!(content instanceof Uint8Array) && typeof content !== 'string') {
+      throw new TokenmeterError('PRICE_FEED_UNAVAILABLE', `${path} cannot be read: ${content.skipped}`);
+    }
+    return typeof content === 'string' ? content : Buffer.from(content).toString('utf8');
+  });
 }
 
 async function readConfig(source: FileSource, path: string, headSha: string, baseSha: string): Promise<CheckConfig> {

@@ -143,4 +143,40 @@ describe('tokenmeter diff', { timeout: 60_000 }, () => {
     const notRepo = await runCli('diff', '--repo', tmpdir(), '--base', 'HEAD');
     expect(notRepo.code).toBe(2);
   });
+
+  it('prices with the config’s prices: file from the repository, and --prices wins over it', async () => {
+    const priced = mkdtempSync(join(tmpdir(), 'tokenmeter-diff-prices-'));
+    try {
+      git(priced, 'init', '-q', '-b', 'main');
+      write(priced, {
+        '.tokenmeter.yml':
+          'prompts:\n  - files: "prompts/**"\n    model: gpt-4o-mini\n    calls-per-month: 1000000\nprices: prices/ours.yaml\n',
+        'prices/ours.yaml': 'models:\n  - id: gpt-4o-mini\n    input: "1"\n    output: "4"\n',
+        'prompts/support.md': 'Hello world',
+      });
+      git(priced, 'add', '-A');
+      git(priced, 'commit', '-q', '-m', 'base');
+      const first = git(priced, 'rev-parse', 'HEAD');
+      write(priced, { 'prompts/support.md': 'Hello world, how are you?' });
+      git(priced, 'add', '-A');
+      git(priced, 'commit', '-q', '-m', 'head');
+      // 2 → 7 tokens × 1M calls at the repository's negotiated $1 per million.
+      const result = await runCli('diff', '--repo', priced, '--base', first, '--format', 'json');
+      expect(result.code, result.stderr).toBe(0);
+      expect(JSON.parse(result.stdout)).toMatchObject({ costBefore: '2', costAfter: '7' });
+      const flag = join(priced, 'flag.json');
+      writeFileSync(flag, JSON.stringify([{ id: 'gpt-4o-mini', input: '2', output: '8' }]));
+      const overridden = await runCli('diff', '--repo', priced, '--base', first, '--format', 'json', '--prices', flag);
+      expect(JSON.parse(overridden.stdout)).toMatchObject({ costBefore: '4', costAfter: '14' });
+      write(priced, {
+        '.tokenmeter.yml':
+          'prompts:\n  - files: "prompts/**"\n    model: gpt-4o-mini\n    calls-per-month: 1\nprices: prices/missing.yaml\n',
+      });
+      const missing = await runCli('diff', '--repo', priced, '--base', first, '--working-tree', '--format', 'json');
+      expect(missing.code).toBe(2);
+      expect(missing.stderr).toContain('Cannot load price feed prices/missing.yaml: not found');
+    } finally {
+      rmSync(priced, { recursive: true, force: true });
+    }
+  });
 });

@@ -15,6 +15,7 @@ import {
   Money,
   matchPromptRule,
   neutralizeInvisible,
+  PriceCatalog,
   type PromptFileContent,
   type PromptFileStatus,
   parseCheckConfig,
@@ -22,8 +23,10 @@ import {
   renderCostReport,
   renderCostReportText,
   type UsageVolume,
+  withPriceSources,
 } from '@tokenmeter/core';
 import { type Command, Option } from 'commander';
+import { activeOverrides } from './command-prices';
 import { CliInputError, EXIT_FAILED_CHECK, printJson } from './output';
 
 interface DiffCommandOptions {
@@ -89,11 +92,13 @@ async function runDiff(options: DiffCommandOptions): Promise<void> {
   const blobs = new GitBlobReader(repository, MAX_PROMPT_BYTES);
   let config: CheckConfig;
   let usage: UsageVolume | undefined;
+  let catalog: PriceCatalog;
   let files: ChangedFile[];
   try {
     const read = (revision: Revision, path: string, blob?: string) => readAt(repository, blobs, revision, path, blob);
     config = await loadConfig(options.config, (path) => readFirst([head, base], path, read));
     usage = config.usage ? await loadUsage(config, (path) => read(head, path)) : undefined;
+    catalog = await configCatalog(config, (path) => readFirst([head, base], path, read));
 
     const changes = await changedFiles(repository, base, head);
     const candidates = changes.filter(
@@ -135,7 +140,7 @@ async function runDiff(options: DiffCommandOptions): Promise<void> {
     );
   }
 
-  const diff = diffPrompts({ files, config, engine: createPromptEngine(), ...(usage ? { usage } : {}) });
+  const diff = diffPrompts({ files, config, engine: createPromptEngine({ catalog }), ...(usage ? { usage } : {}) });
   if (options.format === 'json') printJson(costReportJson(diff));
   else if (options.format === 'text') process.stdout.write(renderCostReportText(diff));
   else {
@@ -346,6 +351,25 @@ async function readFirst(
     if (content !== undefined) return content;
   }
   return undefined;
+}
+
+/**
+ * The config's `prices:` (read from the repository like the config, or fetched) over the catalog in use, then
+ * the command line's `--prices` again on top: what the user typed for this run wins over the repository.
+ */
+async function configCatalog(
+  config: CheckConfig,
+  readInRepository: (path: string) => Promise<PromptFileContent | undefined>,
+): Promise<PriceCatalog> {
+  if (!config.prices?.length) return PriceCatalog.default();
+  const fromRepository = await withPriceSources(PriceCatalog.default(), config.prices, async (path) => {
+    const content = await readInRepository(path);
+    if (content === undefined || typeof content === 'string') return content;
+    if (!(content instanceof Uint8Array)) throw new CliInputError(`Cannot read ${path}: ${content.skipped}`);
+    return Buffer.from(content).toString('utf8');
+  });
+  const overrides = activeOverrides();
+  return withPriceSources(fromRepository, overrides, async (path) => readFile(path, 'utf8'));
 }
 
 async function loadConfig(

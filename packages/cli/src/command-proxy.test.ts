@@ -1,10 +1,11 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import http from 'node:http';
 import net, { type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { PriceCatalog, staleCatalogWarning } from '@tokenmeter/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runCli } from '../test/run-cli';
 
@@ -313,5 +314,47 @@ describe.skipIf(!existsSync(BIN))('tokenmeter proxy with a Redis store (built CL
       run.child.kill('SIGKILL');
       await redis.kill();
     }
+  });
+
+  it('--prices: prices with the negotiated file, says which prices at startup, warns when the catalog is stale', async () => {
+    const directory = mkdtempSync(join(tmpdir(), 'tokenmeter-proxy-prices-'));
+    const negotiated = join(directory, 'negotiated.yaml');
+    writeFileSync(negotiated, 'models:\n  - id: gpt-4o-mini\n    input: "0.10"\n    output: "0.40"\n');
+    const child = spawn(
+      process.execPath,
+      [BIN, 'proxy', '--port', '0', '--upstream', upstreamUrl, '--prices', negotiated],
+      { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, TOKENMETER_CACHE_DIR: join(directory, 'cache') } },
+    );
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      stdout += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      stderr += chunk.toString();
+    });
+    const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+    for (let attempt = 0; attempt < 200 && !/prices: .*\n/.test(stdout); attempt += 1) {
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const bundled = PriceCatalog.bundled().generatedAt;
+    expect(stdout).toMatch(
+      new RegExp(`prices: the bundled catalog \\(${bundled}, \\d+ days old\\), overridden by ${negotiated}`),
+    );
+    // The bundled catalog's age depends on the day the suite runs: expect the warning exactly when it is due.
+    const due = staleCatalogWarning(bundled);
+    if (due) expect(stderr).toContain(`tokenmeter: warning: ${due}`);
+    else expect(stderr).not.toContain('warning');
+    const base = /listening on (http:\S+)/.exec(stdout)?.[1];
+    const response = await fetch(`${base}/v1/chat/completions`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', authorization: 'Bearer sk-cli' },
+      body: JSON.stringify({ model: 'gpt-4o-mini', messages: [{ role: 'user', content: 'Hi' }], max_tokens: 10 }),
+    });
+    // Negotiated $0.10 / $0.40 per million: 1000 × 0.10 + 500 × 0.40 = 300 µ$.
+    expect(response.headers.get('x-tokenmeter-cost')).toBe('0.0003');
+    await response.arrayBuffer();
+    child.kill('SIGTERM');
+    expect(await exited).toBe(0);
   });
 });

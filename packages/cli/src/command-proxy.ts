@@ -1,5 +1,7 @@
 import { readFile } from 'node:fs/promises';
+import { PriceCatalog } from '@tokenmeter/core';
 import type { Command } from 'commander';
+import { activeCatalog, describeCatalog } from './command-prices';
 import { CliInputError, parseCount, printLine } from './output';
 
 interface ProxyCommandOptions {
@@ -113,6 +115,8 @@ export function register(program: Command): void {
         options.unpricedPolicy === undefined ? undefined : parseUnpricedPolicy(options.unpricedPolicy);
       const { startProxy } = await import('@tokenmeter/express');
       const running = await startProxy({
+        // The catalog the CLI loaded: refreshed prices when cached, with the --prices overrides on top.
+        catalog: PriceCatalog.default(),
         port,
         host: options.host,
         upstream: options.upstream,
@@ -147,6 +151,8 @@ export function register(program: Command): void {
             ? '  usage and metrics are open to anyone who can reach this address (--admin-open)'
             : '  usage and metrics are closed: start with --admin-token or TOKENMETER_ADMIN_TOKEN to read them',
       );
+      const prices = activeCatalog();
+      if (prices) printLine(`  prices: ${describeCatalog(prices)}`);
       const signal = await new Promise<NodeJS.Signals>((resolve) => {
         process.once('SIGINT', () => resolve('SIGINT'));
         process.once('SIGTERM', () => resolve('SIGTERM'));

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Help, type Option } from 'commander';
+import { resetActiveCatalog, useActiveCatalog } from './command-prices';
 import { examplesFor } from './help-examples';
 import { reportError, reportUsageError } from './output';
 
@@ -16,6 +17,7 @@ const commands: Array<() => Promise<CommandModule>> = [
   () => import('./command-project'),
   () => import('./command-compare'),
   () => import('./command-diff'),
+  () => import('./command-prices'),
 ];
 
 /** The package's own version: `package.json` sits one folder up from both `src/` and `dist/`. */
@@ -40,7 +42,21 @@ export async function createProgram(): Promise<Command> {
     .version(packageVersion(), '-V, --version', 'print the version')
     .showHelpAfterError()
     .exitOverride()
-    .configureOutput({ writeErr: (text) => process.stderr.write(text) });
+    .configureOutput({ writeErr: (text) => process.stderr.write(text) })
+    .option(
+      '--prices <file|url>',
+      'your own prices (negotiated, private models) over the catalog: a price file or feed, path or URL; repeatable',
+      (value: string, previous: string[]) => [...previous, value],
+      [] as string[],
+    );
+  program.hook('preAction', async (_program, command) => {
+    const inPrices = command.parent?.name() === 'prices';
+    // An update must work even when the catalog in use cannot be loaded (a broken --prices file).
+    if (inPrices && command.name() === 'update') return;
+    // With --json, stderr carries only a JSON error; `prices status --json` reports staleness to machines.
+    const json = command.opts<{ json?: boolean }>().json === true;
+    await useActiveCatalog(program.opts<{ prices: string[] }>().prices, { warn: !inPrices && !json });
+  });
   program.createHelp = () => Object.assign(new TokenmeterHelp(), program.configureHelp());
   for (const load of commands) (await load()).register(program);
   for (const command of program.commands) {
@@ -64,5 +80,7 @@ export async function main(argv: string[]): Promise<number> {
       return error.exitCode === 0 ? 0 : reportUsageError(error.code, error.message, argv);
     }
     return reportError(error, argv);
+  } finally {
+    resetActiveCatalog();
   }
 }

@@ -61,8 +61,37 @@ export {
   wholeTokenRequest,
 } from './per-token-pricing';
 export { DEFAULT_PEAK_FACTOR, flatRatePlan, formatCount, type PlanCostOptions, parsePlans, planCost } from './plans';
+export {
+  type ActiveCatalog,
+  catalogAgeDays,
+  type LoadActiveCatalogOptions,
+  loadActiveCatalog,
+  type PriceCacheInfo,
+  type PriceChange,
+  priceCacheDirectory,
+  readPriceCache,
+  STALE_CATALOG_DAYS,
+  staleCatalogWarning,
+  type UpdatePriceCacheOptions,
+  type UpdatePriceCacheResult,
+  updatePriceCache,
+  withPriceSources,
+} from './price-cache';
 export { PriceCatalog, type PriceCatalogOptions } from './price-catalog';
-export { detectPriceFeedFormat, type LoadPriceFeedOptions, loadPriceFeed, type PriceFeedFormat } from './price-feed';
+export {
+  detectPriceFeedFormat,
+  displaySource,
+  type FetchedPriceFeed,
+  type FetchPriceFeedOptions,
+  fetchPriceFeed,
+  type LoadPriceFeedOptions,
+  loadPriceFeed,
+  type ParsedPriceFeed,
+  PRICE_FEED_URLS,
+  type PriceFeedFormat,
+  parsePriceFeed,
+} from './price-feed';
+export { type MergeFeedOptions, mergeFeedEntries } from './price-feed-merge';
 export { PriceFeedUnavailableError } from './price-feed-unavailable-error';
 export { normalizePerMillion, perTokenToPerMillion } from './price-values';
 export {

@@ -416,3 +416,30 @@ describe('PriceCatalog.withEntries / withDeployments', () => {
     expect(() => catalog.withEntries([broken])).toThrow(/\("acme-llama"\)\.prices\[0\]\.standard\.input/);
   });
 });
+
+describe('PriceCatalog.setDefault', () => {
+  it('replaces what default() returns until reset; bundled() stays the shipped catalog', () => {
+    const bundled = PriceCatalog.bundled();
+    expect(PriceCatalog.default()).toBe(bundled);
+    const mine = bundled.withEntries([
+      {
+        id: 'acme-default',
+        provider: 'acme',
+        aliases: [],
+        mode: 'chat',
+        prices: [{ effectiveFrom: '2026-01-01', standard: { input: '1', output: '2' } }],
+        sourceUrl: 'custom',
+        checkedAt: '2026-01-01',
+      },
+    ]);
+    try {
+      PriceCatalog.setDefault(mine);
+      expect(PriceCatalog.default()).toBe(mine);
+      expect(PriceCatalog.default().tryResolve('acme-default')).toBeDefined();
+      expect(PriceCatalog.bundled().tryResolve('acme-default')).toBeUndefined();
+    } finally {
+      PriceCatalog.setDefault(undefined);
+    }
+    expect(PriceCatalog.default()).toBe(bundled);
+  });
+});

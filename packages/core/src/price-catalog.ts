@@ -1,6 +1,7 @@
 import generatedCatalog from './catalog.generated.json';
 import { validateCatalogEntries } from './custom-prices';
 import { closestIds } from './model-suggestions';
+import { type MergeFeedOptions, mergeFeedEntries } from './price-feed-merge';
 import { MODEL_NAME_PREFIXES } from './provider-names';
 import type { Catalog, CatalogEntry, CatalogStats, MatchKind, PriceSet, ResolvedModel } from './types';
 import { UnknownModelError } from './unknown-model-error';
@@ -36,6 +37,7 @@ const RESOURCE_NAME = /^(?:projects\/[^/]+\/locations\/[^/]+\/)?(?:publishers\/(
 const CACHE_LIMIT = 10_000;
 const MAX_DEPTH = 6;
 
+let bundledCatalog: PriceCatalog | undefined;
 let defaultCatalog: PriceCatalog | undefined;
 
 /**
@@ -81,16 +83,32 @@ export class PriceCatalog {
     }
   }
 
-  /** The catalog shipped with this package (generated from the public feeds and curated), loaded once. */
+  /**
+   * The catalog every function uses when it is given none: the bundled one, unless the program replaced it
+   * with `PriceCatalog.setDefault` (the CLI does, with refreshed prices and `--prices` overrides).
+   */
   static default(): PriceCatalog {
-    if (!defaultCatalog) {
+    return defaultCatalog ?? PriceCatalog.bundled();
+  }
+
+  /** The catalog shipped with this package (generated from the public feeds and curated), loaded once. */
+  static bundled(): PriceCatalog {
+    if (!bundledCatalog) {
       const data = generatedCatalog as unknown as Catalog;
-      defaultCatalog = new PriceCatalog(data.entries, {
+      bundledCatalog = new PriceCatalog(data.entries, {
         generatedAt: data.generatedAt,
         ...(data.stats ? { stats: data.stats } : {}),
       });
     }
-    return defaultCatalog;
+    return bundledCatalog;
+  }
+
+  /**
+   * Makes `catalog` what `PriceCatalog.default()` returns for the rest of the process; `undefined` restores the
+   * bundled one. Meant for a program's entry point: a library should take a `catalog` option instead.
+   */
+  static setDefault(catalog: PriceCatalog | undefined): void {
+    defaultCatalog = catalog;
   }
 
   entries(): CatalogEntry[] {
@@ -109,6 +127,23 @@ export class PriceCatalog {
       generatedAt: this.generatedAt,
       deployments: Object.fromEntries(this.deployments),
       customIds: [...this.customIds, ...checked.map((entry) => entry.id)],
+    });
+  }
+
+  /**
+   * A new catalog with a public feed (LiteLLM, genai-prices) layered under the catalog's own names: unlike
+   * `withEntries`, feed entries never win a name a curated entry holds, and price history is kept (see
+   * `mergeFeedEntries`). Entries added with `withEntries` are left untouched. `generatedAt` becomes the
+   * feed's date when that is newer.
+   */
+  withFeed(entries: CatalogEntry[], options: { asOf?: string } = {}): PriceCatalog {
+    const checked = validateCatalogEntries(entries);
+    const asOf = options.asOf ?? today();
+    const merge: MergeFeedOptions = { asOf, protectedIds: this.customIds };
+    return new PriceCatalog(mergeFeedEntries(this.list, checked, merge), {
+      generatedAt: [asOf, this.generatedAt].sort().at(-1) ?? asOf,
+      deployments: Object.fromEntries(this.deployments),
+      customIds: this.customIds,
     });
   }
 

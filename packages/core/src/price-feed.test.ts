@@ -56,6 +56,14 @@ describe('loadPriceFeed', () => {
   });
 });
 
+describe('loadPriceFeed size limit', () => {
+  it('refuses a file or a response larger than maxBytes', async () => {
+    await expect(loadPriceFeed(litellmPath, { maxBytes: 100 })).rejects.toThrow(/larger than 100 bytes/);
+    await expect(loadPriceFeed(`${base}/litellm.json`, { maxBytes: 100 })).rejects.toThrow(PriceFeedUnavailableError);
+    expect((await loadPriceFeed(litellmPath, { maxBytes: 1_000_000 })).length).toBeGreaterThan(0);
+  });
+});
+
 describe('detectPriceFeedFormat', () => {
   it('tells the three formats apart', () => {
     expect(detectPriceFeedFormat({ m: { litellm_provider: 'openai', input_cost_per_token: 1e-6 } })).toBe('litellm');

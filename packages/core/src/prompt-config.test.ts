@@ -48,6 +48,20 @@ plans:
   it('accepts measured volume instead of calls-per-month', () => {
     const config = parseCheckConfig('model: gpt-4o\nprompts:\n  files: "*.md"\nusage: usage/daily.json\n');
     expect(config.usage).toEqual({ file: 'usage/daily.json' });
+    expect(config.prices).toBeUndefined();
+    const priced = parseCheckConfig(
+      'model: gpt-4o\nprompts:\n  files: "*.md"\n  calls-per-month: 1\nprices: [./prices/ours.yaml, https://example.test/p.json]\n',
+    );
+    expect(priced.prices).toEqual(['prices/ours.yaml', 'https://example.test/p.json']);
+    expect(
+      parseCheckConfig('model: m\nprompts:\n  files: "*.md"\n  calls-per-month: 1\nprices: a.json\n').prices,
+    ).toEqual(['a.json']);
+    expect(() => parseCheckConfig('model: m\nprompts:\n  files: "*.md"\n  calls-per-month: 1\nprices: [1]\n')).toThrow(
+      /prices\[0\]/,
+    );
+    expect(() =>
+      parseCheckConfig('model: m\nprompts:\n  files: "*.md"\n  calls-per-month: 1\nprices: {a: 1}\n'),
+    ).toThrow(/prices/);
     expect(config.prompts[0]?.callsPerMonth).toBeUndefined();
   });
 

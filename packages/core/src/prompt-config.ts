@@ -39,9 +39,22 @@ export interface CheckConfig {
   defaultVariableTokens: number;
   plans: CheckConfigPlan[];
   usage?: UsageSource;
+  /**
+   * Price files or feeds layered over the catalog, in order (later wins): negotiated prices, private models.
+   * Each is a path relative to the repository root (read at the commit the config is read from) or a URL.
+   */
+  prices?: string[];
 }
 
-const TOP_LEVEL_KEYS = new Set(['prompts', 'model', 'variables', 'default-variable-tokens', 'plans', 'usage']);
+const TOP_LEVEL_KEYS = new Set([
+  'prompts',
+  'model',
+  'variables',
+  'default-variable-tokens',
+  'plans',
+  'usage',
+  'prices',
+]);
 const RULE_KEYS = new Set(['files', 'model', 'calls-per-month', 'output-tokens', 'variables']);
 const PLAN_KEYS = new Set(['name', 'monthly-usd']);
 const USAGE_KEYS = new Set(['file', 'format']);
@@ -62,6 +75,7 @@ export function parseCheckConfig(yamlText: string): CheckConfig {
   const variables = parseVariables(root.variables, 'variables');
   const defaultVariableTokens = optionalCount(root['default-variable-tokens'], 'default-variable-tokens') ?? 0;
   const usage = root.usage === undefined || root.usage === null ? undefined : parseUsageSource(root.usage);
+  const prices = root.prices === undefined || root.prices === null ? undefined : parsePriceSources(root.prices);
 
   if (root.prompts === undefined || root.prompts === null) throw new InvalidConfigError('prompts', 'is required');
   const ruleList = Array.isArray(root.prompts) ? root.prompts : [root.prompts];
@@ -123,7 +137,17 @@ export function parseCheckConfig(yamlText: string): CheckConfig {
     defaultVariableTokens,
     plans,
     ...(usage === undefined ? {} : { usage }),
+    ...(prices === undefined ? {} : { prices }),
   };
+}
+
+function parsePriceSources(value: unknown): string[] {
+  const list = typeof value === 'string' ? [value] : Array.isArray(value) ? value : undefined;
+  if (!list) throw new InvalidConfigError('prices', 'must be a price file path or URL, or a list of them');
+  return list.map((item, index) => {
+    if (typeof item !== 'string') throw new InvalidConfigError(`prices[${index}]`, 'must be a path or URL');
+    return nonEmpty(item, `prices[${index}]`).replace(/^\.\//, '');
+  });
 }
 
 /** The first rule whose globs match `path` (forward slashes, relative to the repository root). */

@@ -63,6 +63,23 @@ describe.skipIf(!present)(
       expect(pro?.prices[0]?.tiers?.[0]?.prices).toMatchObject({ input: '2.5', output: '15' });
     });
 
+    it('a whole feed layered with withFeed keeps every shipped name on its shipped entry and every price set', () => {
+      const shipped = PriceCatalog.bundled();
+      for (const entries of [
+        importLiteLLM(JSON.parse(readFileSync(litellmFile, 'utf8'))),
+        importGenAiPrices(JSON.parse(readFileSync(genaiFile, 'utf8'))),
+      ]) {
+        const refreshed = shipped.withFeed(entries, { asOf: '2026-12-01' });
+        for (const entry of shipped.entries()) {
+          for (const name of [entry.id, ...entry.aliases]) {
+            expect(refreshed.resolve(name).entry.id, name).toBe(shipped.resolve(name).entry.id);
+          }
+          for (const set of entry.prices) expect(refreshed.resolve(entry.id).entry.prices).toContainEqual(set);
+        }
+        for (const entry of entries) expect(refreshed.tryResolve(entry.id), entry.id).toBeDefined();
+      }
+    });
+
     it('regenerates the shipped catalog byte for byte from the snapshots and the curation', () => {
       const shipped = readFileSync(new URL('../src/catalog.generated.json', import.meta.url), 'utf8');
       const { generatedAt } = JSON.parse(shipped) as { generatedAt: string };
