@@ -320,13 +320,29 @@ function generate(args: Arguments): Catalog {
     }
   }
 
-  // An alias that is another entry's id would never be reached; drop it so the file says what resolves.
-  const ids = new Set(entries.map((entry) => entry.id));
-  const claimed = new Set(entries.flatMap((entry) => entry.aliases));
+  // Names resolve without regard to case: of two entries whose ids differ only in case (a feed listing
+  // `together_ai/BAAI/…` and `together_ai/baai/…`), only the first could ever be reached.
+  const firstOfName = new Map<string, string>();
+  for (let index = 0; index < entries.length; index++) {
+    const entry = entries[index] as CatalogEntry;
+    const first = firstOfName.get(entry.id.toLowerCase());
+    if (first === undefined) {
+      firstOfName.set(entry.id.toLowerCase(), entry.id);
+      continue;
+    }
+    refusals.push(`${entry.id}: the same name as ${first} but for its case`);
+    counts.refused += 1;
+    entries.splice(index--, 1);
+  }
+  // An alias that is another entry's id (in any case) would never be reached; drop it so the file says what resolves.
+  const ids = new Set(entries.map((entry) => entry.id.toLowerCase()));
+  const claimed = new Set(entries.flatMap((entry) => entry.aliases.map((alias) => alias.toLowerCase())));
   for (const entry of entries) {
-    const proposed = (proposedAliases.get(entry.id) ?? []).filter((alias) => !claimed.has(alias));
-    for (const alias of proposed) claimed.add(alias);
-    entry.aliases = [...new Set([...entry.aliases, ...proposed])].filter((alias) => !ids.has(alias)).sort();
+    const proposed = (proposedAliases.get(entry.id) ?? []).filter((alias) => !claimed.has(alias.toLowerCase()));
+    for (const alias of proposed) claimed.add(alias.toLowerCase());
+    entry.aliases = [...new Set([...entry.aliases, ...proposed])]
+      .filter((alias) => !ids.has(alias.toLowerCase()))
+      .sort();
   }
   applyCorrections(entries);
   applyPriceRules(entries);

@@ -443,3 +443,19 @@ describe('PriceCatalog.setDefault', () => {
     expect(PriceCatalog.default()).toBe(bundled);
   });
 });
+
+describe('the shipped catalog', () => {
+  // Names resolve without regard to case: a second entry or alias that differs only in case is unreachable
+  // (the feed listed together_ai/BAAI/… and together_ai/baai/…; MiniMax-M2 claimed minimax-m2.1 as an alias).
+  it('gives every name, in any case, to exactly one entry', () => {
+    const owners = new Map<string, string>();
+    for (const entry of PriceCatalog.default().entries()) {
+      for (const name of [entry.id, ...entry.aliases]) {
+        const key = name.toLowerCase();
+        const owner = owners.get(key);
+        expect(owner === undefined || owner === entry.id, `${name}: ${owner} and ${entry.id}`).toBe(true);
+        owners.set(key, entry.id);
+      }
+    }
+  });
+});
