@@ -116,7 +116,7 @@ describe('the bundled Action, run as GitHub runs it', { timeout: 180_000 }, () =
     api.pulls.set(1, { number: 1, base: sha.base ?? '', head: sha.head1 ?? '' });
     api.pulls.set(2, { number: 2, base: sha.base ?? '', head: sha.head1 ?? '' });
     api.pulls.set(3, { number: 3, base: sha.bulkBase ?? '', head: sha.bulkHead ?? '' });
-  });
+  }, 120_000); // git, and a 2 MB bundle loaded cold: slow on a loaded machine, not a speed test
 
   afterAll(async () => {
     await api?.stop();
