@@ -10,7 +10,9 @@ export function packageProject(name: string, overrides: { testTimeout?: number; 
     test: {
       name,
       include: ['src/**/*.test.ts', 'test/**/*.test.ts'],
-      testTimeout: overrides.testTimeout ?? 20_000,
+      // Timeouts only catch hangs (no test asserts on wall time): generous, so a loaded machine is not a failure.
+      testTimeout: overrides.testTimeout ?? 60_000,
+      hookTimeout: 60_000,
       setupFiles: overrides.setupFiles ?? [],
       reporters: ['default', new SkipReasons()],
     },
