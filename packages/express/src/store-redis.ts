@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { DEFAULT_RESERVATION_TTL_MS, validateActualAmounts, validateReservationRequests } from './budget-ledger';
 import { currentWindow, ROLLING_SLICES, validateBudgetWindow, type WindowInstance } from './budget-window';
 import type {
@@ -34,7 +34,13 @@ export interface RedisStoreOptions {
    * `enableOfflineQueue: false`, `maxRetriesPerRequest: 0` and a `commandTimeout`, as the store does for
    * the clients it creates.
    */
-  client?: Redis;
+  client?: Redis | Cluster;
+  /**
+   * Redis Cluster seed nodes (an ioredis `Cluster` is created; `url` is then ignored). With a cluster
+   * (this option or a `Cluster` as `client`) keys carry hash tags so that every script touches one slot:
+   * see docs/scaling.md for the key names and the migration from one Redis.
+   */
+  nodes?: { host: string; port: number }[];
   /** Prefix of every key. Default `tokenmeter:`. */
   prefix?: string;
   /** A command that has not answered after this long fails (the failure policy then decides). Default 1000 ms. */
@@ -53,7 +59,7 @@ export interface RedisStoreOptions {
 
 export interface RedisStore extends Store {
   readonly name: 'redis';
-  readonly client: Redis;
+  readonly client: Redis | Cluster;
   recordEvents(events: UsageEvent[]): Promise<void>;
   reserve(requests: BudgetReservationRequest[], now: number): Promise<ReserveResult>;
   settle(reservationId: string, actualAmounts: number[], now: number): Promise<void>;
@@ -159,7 +165,8 @@ local items = cjson.decode(record)
 for i, item in ipairs(items) do
   redis.call('ZREM', item.r, item.m)
   if settle then
-    local actual = tonumber(ARGV[2 + i] or item.a)
+    -- item.p: the position among the call's budgets when a cluster splits one call into several records.
+    local actual = tonumber(ARGV[2 + (item.p or i)] or item.a)
     if actual > 0 then
       if item.k == 'r' then
         local slice = math.floor(now / item.l)
@@ -177,7 +184,8 @@ return 1
 
 /**
  * Record one event once: KEYS[1] its id marker, KEYS[2] the hash of its 15-minute bucket, KEYS[3] the index
- * of buckets. ARGV: id TTL, bucket start, bucket expiry (ms from now), dimensions, then metric/increment pairs.
+ * of buckets (in a cluster KEYS[3] = KEYS[2]: the index is another slot, the caller adds the bucket to it).
+ * ARGV: id TTL, bucket start, bucket expiry (ms from now), dimensions, then metric/increment pairs.
  */
 const RECORD_SCRIPT = `
 if not redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then return 0 end
@@ -186,7 +194,7 @@ for i = 5, #ARGV, 2 do
   redis.call('HINCRBY', KEYS[2], ARGV[i] .. '|' .. suffix, ARGV[i + 1])
 end
 redis.call('PEXPIRE', KEYS[2], ARGV[3])
-redis.call('ZADD', KEYS[3], ARGV[2], ARGV[2])
+if KEYS[3] ~= KEYS[2] then redis.call('ZADD', KEYS[3], ARGV[2], ARGV[2]) end
 return 1
 `;
 
@@ -255,15 +263,26 @@ export function createRedisStore(options: RedisStoreOptions = {}): RedisStore {
     commandTimeout: commandTimeoutMs,
     connectTimeout: Math.max(commandTimeoutMs, 1000),
   };
-  const client =
-    options.client ?? new Redis(options.url ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', clientOptions);
+  const client: Redis | Cluster =
+    options.client ??
+    (options.nodes
+      ? new Cluster(options.nodes, {
+          enableOfflineQueue: false,
+          redisOptions: clientOptions,
+          slotsRefreshTimeout: Math.max(commandTimeoutMs, 1000),
+        })
+      : new Redis(options.url ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', clientOptions));
+  // In a cluster a script may only touch keys of one slot, and a pipeline only keys of one node: the keys of
+  // one budget share the hash tag `{b:<budget>}`, those of one aggregate bucket `{a:<bucket>}`. One Redis
+  // keeps the untagged names, so an existing deployment's keys stay readable.
+  const cluster = (client as Cluster).isCluster === true;
   // An unhandled 'error' event would crash the process; failures surface through the commands instead.
   const onError = () => {};
   client.on('error', onError);
   client.defineCommand('tokenmeterReserve', { lua: RESERVE_SCRIPT });
   client.defineCommand('tokenmeterSettle', { lua: SETTLE_SCRIPT, numberOfKeys: 1 });
   client.defineCommand('tokenmeterRecord', { lua: RECORD_SCRIPT, numberOfKeys: 3 });
-  const scripted = client as unknown as Redis & ScriptedRedis;
+  const scripted = client as unknown as Cluster & ScriptedRedis;
   const bucketsKey = `${prefix}agg-buckets`;
 
   let batch: PendingBatch = { events: [], waiters: [] };
@@ -296,13 +315,113 @@ export function createRedisStore(options: RedisStoreOptions = {}): RedisStore {
     return connecting;
   }
 
-  const spendKey = (budgetId: string, instance: WindowInstance) => `${prefix}spend:${budgetId}:${instance.key}`;
-  const reservedKey = (budgetId: string, instance: WindowInstance) => `${prefix}reserved:${budgetId}:${instance.key}`;
+  const spendKey = (budgetId: string, instance: WindowInstance) =>
+    cluster ? `${prefix}{b:${budgetId}}:spend:${instance.key}` : `${prefix}spend:${budgetId}:${instance.key}`;
+  const reservedKey = (budgetId: string, instance: WindowInstance) =>
+    cluster ? `${prefix}{b:${budgetId}}:reserved:${instance.key}` : `${prefix}reserved:${budgetId}:${instance.key}`;
   const reservationKey = (id: string) => `${prefix}reservation:${id}`;
+  const budgetReservationKey = (budgetId: string, id: string) => `${prefix}{b:${budgetId}}:reservation:${id}`;
+  const eventKey = (bucket: number, id: string) =>
+    cluster ? `${prefix}{a:${bucket}}:event:${id}` : `${prefix}event:${id}`;
+  const aggregateKey = (bucket: number | string) => (cluster ? `${prefix}{a:${bucket}}:agg` : `${prefix}agg:${bucket}`);
+
+  /**
+   * A cluster reserves budget by budget, each in its slot, in the order of the call; when one does not fit,
+   * those already held are released. Budgets are never overspent; a concurrent call may see the short-lived
+   * hold of a call that is then refused. The reservation id names the budgets so settle finds the records.
+   */
+  async function reserveInCluster(requests: BudgetReservationRequest[], now: number): Promise<ReserveResult> {
+    const id = randomUUID();
+    const groups = new Map<string, number[]>();
+    requests.forEach((request, index) => {
+      const positions = groups.get(request.budgetId) ?? [];
+      positions.push(index);
+      groups.set(request.budgetId, positions);
+    });
+    const budgetIds = [...groups.keys()];
+    const reservationId = `${id}~${Buffer.from(JSON.stringify(budgetIds)).toString('base64url')}`;
+    const remaining: number[] = new Array(requests.length).fill(0);
+    const held: string[] = [];
+    const releaseHeld = () =>
+      Promise.allSettled(held.map((key) => scripted.tokenmeterSettle(key, now, '0'))).then(() => undefined);
+    try {
+      for (const [budgetId, positions] of groups) {
+        const recordKey = budgetReservationKey(budgetId, id);
+        const reply = await reserveScript(
+          positions.map((position) => requests[position]!),
+          positions.map((position) => position + 1),
+          id,
+          recordKey,
+          now,
+        );
+        if (Number(reply[0]) !== 1) {
+          await releaseHeld();
+          const failed = requests[positions[Number(reply[1]) - 1]!]!;
+          return {
+            ok: false,
+            budgetId: failed.budgetId,
+            limit: failed.limit,
+            used: Number(reply[2]),
+            retryAfterMs: Number(reply[3]),
+          };
+        }
+        held.push(recordKey);
+        positions.forEach((position, local) => {
+          remaining[position] = Number(reply[local + 1]);
+        });
+      }
+    } catch (error) {
+      await releaseHeld();
+      throw error;
+    }
+    return { ok: true, reservationId, remaining };
+  }
+
+  /** Settles or releases every record of a reservation; `true` when the id is a cluster reservation id. */
+  async function settleInCluster(reservationId: string, now: number, args: (string | number)[]): Promise<boolean> {
+    const separator = reservationId.indexOf('~');
+    if (!cluster || separator < 0) return false;
+    const id = reservationId.slice(0, separator);
+    let budgetIds: unknown;
+    try {
+      budgetIds = JSON.parse(Buffer.from(reservationId.slice(separator + 1), 'base64url').toString('utf8'));
+    } catch {
+      return true;
+    }
+    if (!Array.isArray(budgetIds)) return true;
+    await Promise.all(
+      budgetIds.map((budgetId) => scripted.tokenmeterSettle(budgetReservationKey(String(budgetId), id), now, ...args)),
+    );
+    return true;
+  }
 
   async function reserve(requests: BudgetReservationRequest[], now: number): Promise<ReserveResult> {
     validateReservationRequests(requests);
+    await ready();
+    if (cluster) return reserveInCluster(requests, now);
     const reservationId = randomUUID();
+    const reply = await reserveScript(requests, undefined, reservationId, reservationKey(reservationId), now);
+    if (Number(reply[0]) === 1) {
+      return { ok: true, reservationId, remaining: reply.slice(1).map(Number) };
+    }
+    const failed = requests[Number(reply[1]) - 1]!;
+    return {
+      ok: false,
+      budgetId: failed.budgetId,
+      limit: failed.limit,
+      used: Number(reply[2]),
+      retryAfterMs: Number(reply[3]),
+    };
+  }
+
+  /** Runs the reserve script; `positions` (1-based, in the whole call) when a cluster splits the call. */
+  function reserveScript(
+    requests: BudgetReservationRequest[],
+    positions: number[] | undefined,
+    reservationId: string,
+    recordKey: string,
+    now: number,
+  ): Promise<ScriptReply> {
     const keys: string[] = [];
     const budgetArguments: (string | number)[] = [];
     const record: unknown[] = [];
@@ -329,11 +448,11 @@ export function createRedisStore(options: RedisStoreOptions = {}): RedisStore {
         e: rolling ? 0 : instance.end,
         l: rolling ? instance.sliceMs : 0,
         d: rolling ? (request.window as { durationMs: number }).durationMs : 0,
+        ...(positions ? { p: positions[index] } : {}),
       });
     });
-    keys.push(reservationKey(reservationId));
-    await ready();
-    const reply = await scripted.tokenmeterReserve(
+    keys.push(recordKey);
+    return scripted.tokenmeterReserve(
       keys.length,
       ...keys,
       now,
@@ -344,17 +463,6 @@ export function createRedisStore(options: RedisStoreOptions = {}): RedisStore {
       JSON.stringify(record),
       ...budgetArguments,
     );
-    if (Number(reply[0]) === 1) {
-      return { ok: true, reservationId, remaining: reply.slice(1).map(Number) };
-    }
-    const failed = requests[Number(reply[1]) - 1]!;
-    return {
-      ok: false,
-      budgetId: failed.budgetId,
-      limit: failed.limit,
-      used: Number(reply[2]),
-      retryAfterMs: Number(reply[3]),
-    };
   }
 
   async function budgetUsage(budgetId: string, window: BudgetWindow, now: number): Promise<number> {
@@ -403,9 +511,10 @@ export function createRedisStore(options: RedisStoreOptions = {}): RedisStore {
     }
     const bucketTtl = Math.max(1, bucket + aggregateRetentionMs - Date.now());
     return [
-      `${prefix}event:${event.id}`,
-      `${prefix}agg:${bucket}`,
-      bucketsKey,
+      eventKey(bucket, event.id),
+      aggregateKey(bucket),
+      // In a cluster the index lives in another slot: send() adds the bucket to it before the events.
+      cluster ? aggregateKey(bucket) : bucketsKey,
       eventIdTtlMs,
       bucket,
       bucketTtl,
@@ -417,6 +526,11 @@ export function createRedisStore(options: RedisStoreOptions = {}): RedisStore {
   async function send(current: PendingBatch): Promise<Error | undefined> {
     try {
       await ready();
+      if (cluster) {
+        await sendToCluster(current.events);
+        for (const waiter of current.waiters) waiter.resolve();
+        return undefined;
+      }
       const pipeline = client.pipeline() as unknown as ScriptedPipeline;
       for (const event of current.events) pipeline.tokenmeterRecord(...recordArguments(event));
       const results = (await pipeline.exec()) ?? [];
@@ -430,6 +544,20 @@ export function createRedisStore(options: RedisStoreOptions = {}): RedisStore {
       for (const waiter of current.waiters) waiter.reject(error);
       return error instanceof Error ? error : new Error(String(error));
     }
+  }
+
+  /**
+   * A cluster pipeline may only hold keys of one node, so events go as separate commands (ioredis writes
+   * them without waiting for each answer). Buckets are indexed first: an indexed bucket that stays empty
+   * reads as nothing, an event in an unindexed bucket would be missed by queries.
+   */
+  async function sendToCluster(events: UsageEvent[]): Promise<void> {
+    const calls = events.map(recordArguments);
+    const buckets = [...new Set(calls.map((call) => Number(call[4])))];
+    await client.zadd(bucketsKey, ...buckets.flatMap((bucket) => [bucket, bucket]));
+    const outcomes = await Promise.allSettled(calls.map((call) => scripted.tokenmeterRecord(...call)));
+    const failure = outcomes.find((outcome) => outcome.status === 'rejected');
+    if (failure) throw (failure as PromiseRejectedResult).reason;
   }
 
   function sendBatch(): void {
@@ -464,9 +592,19 @@ export function createRedisStore(options: RedisStoreOptions = {}): RedisStore {
     const chunkSize = 500;
     for (let offset = 0; offset < buckets.length; offset += chunkSize) {
       const chunk = buckets.slice(offset, offset + chunkSize);
-      const pipeline = client.pipeline();
-      for (const bucket of chunk) pipeline.hgetall(`${prefix}agg:${bucket}`);
-      const results = (await pipeline.exec()) ?? [];
+      let results: [Error | null, unknown][];
+      if (cluster) {
+        // Buckets live on different nodes, which one pipeline cannot span.
+        results = await Promise.all(
+          chunk.map((bucket) =>
+            client.hgetall(aggregateKey(bucket)).then((fields) => [null, fields] as [null, unknown]),
+          ),
+        );
+      } else {
+        const pipeline = client.pipeline();
+        for (const bucket of chunk) pipeline.hgetall(aggregateKey(bucket));
+        results = (await pipeline.exec()) ?? [];
+      }
       results.forEach(([error, fields], index) => {
         if (error) throw error;
         const instant = Number(chunk[index]);
@@ -535,10 +673,12 @@ export function createRedisStore(options: RedisStoreOptions = {}): RedisStore {
     async settle(reservationId: string, actualAmounts: number[], now: number) {
       validateActualAmounts(actualAmounts);
       await ready();
+      if (await settleInCluster(reservationId, now, ['1', ...actualAmounts])) return;
       await scripted.tokenmeterSettle(reservationKey(reservationId), now, '1', ...actualAmounts);
     },
     async release(reservationId: string, now: number) {
       await ready();
+      if (await settleInCluster(reservationId, now, ['0'])) return;
       await scripted.tokenmeterSettle(reservationKey(reservationId), now, '0');
     },
     budgetUsage,

@@ -1,7 +1,7 @@
 /**
  * Child process for the multi-process fault tests: one Express app with the metered proxy.
  *   TM_UPSTREAM      OpenAI-compatible base URL (with /v1)
- *   TM_STORE         `redis:<prefix>` (REDIS_URL) or `sqlite:<file>`
+ *   TM_STORE         `redis:<prefix>` (REDIS_URL, or REDIS_CLUSTER_NODES `host:port,…`) or `sqlite:<file>`
  *   TM_BUDGET_TOKENS a global token budget per day (optional)
  * Prints `port N` when listening. With SQLite it also flushes every few milliseconds and prints
  * `ack id,id,…` once those events are committed (the acknowledgement the SIGKILL test relies on).
@@ -19,7 +19,18 @@ const budgetTokens = Number(process.env.TM_BUDGET_TOKENS ?? '0');
 const sqlite = spec.startsWith('sqlite:') ? createSqliteStore({ path: spec.slice('sqlite:'.length) }) : undefined;
 const store =
   sqlite ??
-  createRedisStore({ url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', prefix: spec.slice('redis:'.length) });
+  createRedisStore({
+    url: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    prefix: spec.slice('redis:'.length),
+    ...(process.env.REDIS_CLUSTER_NODES
+      ? {
+          nodes: process.env.REDIS_CLUSTER_NODES.split(',').map((node) => {
+            const [host, port] = node.split(':');
+            return { host: host as string, port: Number(port) };
+          }),
+        }
+      : {}),
+  });
 const seen: string[] = [];
 const proxy = meteredProxy({
   upstream,
