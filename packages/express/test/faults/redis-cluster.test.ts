@@ -1,4 +1,6 @@
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { promisify } from 'node:util';
 import type { Cluster } from 'ioredis';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { InvalidMeterOptionsError } from '../../src/invalid-meter-options-error';
@@ -9,6 +11,8 @@ import type { Store } from '../../src/types';
 import { chatBody, type FaultUpstream, post, startFaultUpstream } from './fault-upstream';
 import { keysPerNode, type LocalCluster, startLocalCluster } from './redis-cluster';
 import { type Instance, startInstance } from './spawn-instance';
+
+const run = promisify(execFile);
 
 describe('the Redis store on a local 3-primary Redis Cluster', { timeout: 120_000 }, () => {
   let cluster: LocalCluster;
@@ -119,6 +123,37 @@ describe('the Redis store on a local 3-primary Redis Cluster', { timeout: 120_00
     await store.release(again.reservationId, now + 2000);
     expect(await store.budgetUsage(first, DAY_UTC, now + 2000)).toBe(25);
     expect(await store.budgetUsage(second, DAY_UTC, now + 2000)).toBe(15);
+  });
+
+  it('releases the budgets already held when a later one fails (its primary stops answering)', async () => {
+    const store = createRedisStore({
+      nodes: cluster.nodes,
+      prefix: `tm-${randomBytes(4).toString('hex')}:`,
+      commandTimeoutMs: 300,
+    });
+    stores.push(store);
+    const first = 'tenant:paused-test';
+    let second = '';
+    for (let index = 0; index < 100 && second === ''; index++) {
+      const candidate = `user:p${index}`;
+      if ((await nodeOf(store, `x{b:${candidate}}`)) !== (await nodeOf(store, `x{b:${first}}`))) second = candidate;
+    }
+    const pausedPort = (await nodeOf(store, `x{b:${second}}`)).split(':')[1] as string;
+    // Scripts on the second budget's primary wait 1.5 s: longer than the 300 ms command timeout.
+    await run('redis-cli', ['-p', pausedPort, 'CLIENT', 'PAUSE', '1500', 'WRITE']);
+    const now = Date.now();
+    await expect(
+      store.reserve(
+        [
+          { budgetId: first, window: DAY_UTC, limit: 100, amount: 60 },
+          { budgetId: second, window: DAY_UTC, limit: 100, amount: 60 },
+        ],
+        now,
+      ),
+    ).rejects.toThrow(/timed out/);
+    // The first budget, on a primary that answers, holds nothing of the failed call.
+    expect(await store.budgetUsage(first, DAY_UTC, now)).toBe(0);
+    await new Promise((resolve) => setTimeout(resolve, 1600));
   });
 
   it('never overspends nor leaks holds when 200 concurrent calls over two budgets race from four stores', async () => {
