@@ -24,7 +24,7 @@ export interface StartProxyOptions
   port?: number;
   /** Default `'127.0.0.1'` (only this machine); `'0.0.0.0'` to serve others. */
   host?: string;
-  /** A Store, or `memory` (default), `sqlite:FILE`, `redis://…` / `rediss://…`. */
+  /** A Store, or `memory` (default), `sqlite:FILE`, `redis://…` / `rediss://…`, `redis-cluster://host:port,…`. */
   store?: Store | string;
   /** What a store failure does to requests: `open` (default: serve, buffer events) or `closed` (503). */
   storeFailure?: 'open' | 'closed';
@@ -71,7 +71,7 @@ export interface RunningProxy {
   close(): Promise<ShutdownReport>;
 }
 
-/** Opens a store from its command-line spelling: `memory`, `sqlite:FILE`, `redis://…`. */
+/** Opens a store from its command-line spelling: `memory`, `sqlite:FILE`, `redis://…`, `redis-cluster://h:p,h:p`. */
 export function storeFromSpec(spec: string, redisOptions: Pick<RedisStoreOptions, 'onFold'> = {}): Store {
   if (spec === 'memory') return createMemoryStore();
   if (spec.startsWith('sqlite:')) {
@@ -81,9 +81,25 @@ export function storeFromSpec(spec: string, redisOptions: Pick<RedisStoreOptions
   }
   if (spec.startsWith('redis://') || spec.startsWith('rediss://'))
     return createRedisStore({ ...redisOptions, url: spec });
+  if (spec.startsWith('redis-cluster://')) {
+    const nodes = spec
+      .slice('redis-cluster://'.length)
+      .split(',')
+      .map((node) => {
+        const match = /^([^:/]+):(\d+)$/.exec(node.trim());
+        if (!match) {
+          throw new InvalidMeterOptionsError(
+            'store',
+            `redis-cluster:// needs host:port seed nodes separated by commas, got ${JSON.stringify(node)}`,
+          );
+        }
+        return { host: match[1] as string, port: Number(match[2]) };
+      });
+    return createRedisStore({ ...redisOptions, nodes });
+  }
   throw new InvalidMeterOptionsError(
     'store',
-    `unknown store ${JSON.stringify(spec)}; expected memory, sqlite:FILE or redis://…`,
+    `unknown store ${JSON.stringify(spec)}; expected memory, sqlite:FILE or redis://… (redis-cluster://host:port,… for a cluster)`,
   );
 }
 

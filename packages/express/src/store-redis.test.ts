@@ -61,6 +61,31 @@ describe('createRedisStore', () => {
     expect(withoutTtl).toEqual(['agg-buckets']);
   });
 
+  it('keeps the key names of one Redis unchanged (no hash tags), so an upgraded deployment reads its keys', async () => {
+    const prefix = newPrefix();
+    const now = Date.parse('2026-03-10T12:00:00Z');
+    // What a deployment wrote before hash tags existed: 70 spent today on user:a, 15-minute bucket 12:00.
+    const day = `calendar:day:UTC:${Date.parse('2026-03-10T00:00:00Z')}`;
+    await admin.hset(`${prefix}spend:user:a:${day}`, '0', '70');
+    const store = open(prefix);
+    expect(await store.budgetUsage('user:a', DAY_UTC, now)).toBe(70);
+    const held = await store.reserve([{ budgetId: 'user:a', window: DAY_UTC, limit: 100, amount: 20 }], now);
+    expect(held).toMatchObject({ ok: true, remaining: [10] });
+    if (held.ok) await store.settle(held.reservationId, [20], now);
+    await store.recordEvents([usageEvent({ id: 'event-old-names', timestamp: now })]);
+    await store.flush();
+    expect((await admin.keys(`${prefix}*`)).map((key) => key.slice(prefix.length)).sort()).toEqual([
+      'agg-buckets',
+      `agg:${now}`,
+      'event:event-old-names',
+      // The reservation set emptied by the settle is gone; its name is `reserved:user:a:<window>`.
+      // The day's distinct-value sets (cardinality bound), untagged too.
+      ...['model', 'route', 'user'].map((dimension) => `seen:${Math.floor(now / 86_400_000)}:${dimension}`),
+      `spend:user:a:${day}`,
+    ]);
+    expect(await admin.hget(`${prefix}spend:user:a:${day}`, '0')).toBe('90');
+  });
+
   it('never overspends a budget shared by four instances under 200 concurrent reservations', async () => {
     const prefix = newPrefix();
     const instances = [open(prefix), open(prefix), open(prefix), open(prefix)];

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { DEFAULT_RESERVATION_TTL_MS, validateActualAmounts, validateReservationRequests } from './budget-ledger';
 import { currentWindow, ROLLING_SLICES, validateBudgetWindow, type WindowInstance } from './budget-window';
 import { InvalidMeterOptionsError } from './invalid-meter-options-error';
@@ -40,7 +40,13 @@ export interface RedisStoreOptions {
    * `enableOfflineQueue: false`, `maxRetriesPerRequest: 0` and a `commandTimeout`, as the store does for
    * the clients it creates.
    */
-  client?: Redis;
+  client?: Redis | Cluster;
+  /**
+   * Redis Cluster seed nodes (an ioredis `Cluster` is created; `url` is then ignored). With a cluster
+   * (this option or a `Cluster` as `client`) keys carry hash tags so that every script touches one slot:
+   * see docs/scaling.md for the key names and the migration from one Redis.
+   */
+  nodes?: { host: string; port: number }[];
   /** Prefix of every key. Default `tokenmeter:`. */
   prefix?: string;
   /** A command that has not answered after this long fails (the failure policy then decides). Default 1000 ms. */
@@ -68,7 +74,7 @@ export interface RedisStoreOptions {
 
 export interface RedisStore extends Store {
   readonly name: 'redis';
-  readonly client: Redis;
+  readonly client: Redis | Cluster;
   recordEvents(events: UsageEvent[]): Promise<void>;
   reserve(requests: BudgetReservationRequest[], now: number): Promise<ReserveResult>;
   settle(reservationId: string, actualAmounts: number[], now: number): Promise<void>;
@@ -182,7 +188,8 @@ local items = cjson.decode(record)
 for i, item in ipairs(items) do
   redis.call('ZREM', item.r, item.m)
   if settle then
-    local actual = tonumber(ARGV[2 + i] or item.a)
+    -- item.p: the position among the call's budgets when a cluster splits one call into several records.
+    local actual = tonumber(ARGV[2 + (item.p or i)] or item.a)
     if actual > 0 then
       if item.k == 'r' then
         local slice = math.floor(now / item.l)
@@ -200,11 +207,14 @@ return 1
 
 /**
  * Record one event once: KEYS[1] its id marker, KEYS[2] the hash of its 15-minute bucket, KEYS[3] the index
- * of buckets, KEYS[4] the bucket's fold counts, KEYS[5..9] the day's sets of distinct model, user, tenant,
+ * of buckets (in a cluster KEYS[3] = KEYS[2]: the index is another slot, the caller adds the bucket to it),
+ * KEYS[4] the bucket's fold counts, KEYS[5..9] the day's sets of distinct model, user, tenant,
  * feature and route values. ARGV: id TTL, bucket start, bucket expiry (ms from now), dimensions (JSON), the
  * distinct-value bound, the sets' expiry, the five values ('' for none), then metric/increment pairs. A value
  * new to a full set is stored as (other) and counted. Returns 0 for a duplicate, else 1 + 2 × the fold mask.
  */
+/** KEYS of the record script: event, aggregate, bucket index, fold counts, five distinct-value sets. */
+const RECORD_KEYS = 9;
 const RECORD_SCRIPT = `
 if not redis.call('SET', KEYS[1], '1', 'NX', 'PX', ARGV[1]) then return 0 end
 local suffix = ARGV[4]
@@ -235,7 +245,7 @@ for i = 12, #ARGV, 2 do
   redis.call('HINCRBY', KEYS[2], ARGV[i] .. '|' .. suffix, ARGV[i + 1])
 end
 redis.call('PEXPIRE', KEYS[2], ARGV[3])
-redis.call('ZADD', KEYS[3], ARGV[2], ARGV[2])
+if KEYS[3] ~= KEYS[2] then redis.call('ZADD', KEYS[3], ARGV[2], ARGV[2]) end
 return 1 + 2 * mask
 `;
 
@@ -309,8 +319,19 @@ export function createRedisStore(options: RedisStoreOptions = {}): RedisStore {
     commandTimeout: commandTimeoutMs,
     connectTimeout: Math.max(commandTimeoutMs, 1000),
   };
-  const client =
-    options.client ?? new Redis(options.url ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', clientOptions);
+  const client: Redis | Cluster =
+    options.client ??
+    (options.nodes
+      ? new Cluster(options.nodes, {
+          enableOfflineQueue: false,
+          redisOptions: clientOptions,
+          slotsRefreshTimeout: Math.max(commandTimeoutMs, 1000),
+        })
+      : new Redis(options.url ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379', clientOptions));
+  // In a cluster a script may only touch keys of one slot, and a pipeline only keys of one node: the keys of
+  // one budget share the hash tag `{b:<budget>}`, those of one aggregate bucket `{a:<bucket>}`. One Redis
+  // keeps the untagged names, so an existing deployment's keys stay readable.
+  const cluster = (client as Cluster).isCluster === true;
   /**
    * A refusal no retry will fix (authentication, database index, ACL), remembered from the client's events:
    * ioredis reports them only there and then keeps reconnecting — or, for a bad database index, carries on
@@ -330,8 +351,8 @@ export function createRedisStore(options: RedisStoreOptions = {}): RedisStore {
   client.on('ready', onReady);
   client.defineCommand('tokenmeterReserve', { lua: RESERVE_SCRIPT });
   client.defineCommand('tokenmeterSettle', { lua: SETTLE_SCRIPT, numberOfKeys: 1 });
-  client.defineCommand('tokenmeterRecord', { lua: RECORD_SCRIPT, numberOfKeys: 9 });
-  const scripted = client as unknown as Redis & ScriptedRedis;
+  client.defineCommand('tokenmeterRecord', { lua: RECORD_SCRIPT, numberOfKeys: RECORD_KEYS });
+  const scripted = client as unknown as Cluster & ScriptedRedis;
   const bucketsKey = `${prefix}agg-buckets`;
 
   let batch: PendingBatch = { events: [], waiters: [] };
@@ -380,13 +401,113 @@ export function createRedisStore(options: RedisStoreOptions = {}): RedisStore {
     return hint ? new StoreConfigurationError('redis', error.message, hint, { cause: error }) : error;
   }
 
-  const spendKey = (budgetId: string, instance: WindowInstance) => `${prefix}spend:${budgetId}:${instance.key}`;
-  const reservedKey = (budgetId: string, instance: WindowInstance) => `${prefix}reserved:${budgetId}:${instance.key}`;
+  const spendKey = (budgetId: string, instance: WindowInstance) =>
+    cluster ? `${prefix}{b:${budgetId}}:spend:${instance.key}` : `${prefix}spend:${budgetId}:${instance.key}`;
+  const reservedKey = (budgetId: string, instance: WindowInstance) =>
+    cluster ? `${prefix}{b:${budgetId}}:reserved:${instance.key}` : `${prefix}reserved:${budgetId}:${instance.key}`;
   const reservationKey = (id: string) => `${prefix}reservation:${id}`;
+  const budgetReservationKey = (budgetId: string, id: string) => `${prefix}{b:${budgetId}}:reservation:${id}`;
+  const eventKey = (bucket: number, id: string) =>
+    cluster ? `${prefix}{a:${bucket}}:event:${id}` : `${prefix}event:${id}`;
+  const aggregateKey = (bucket: number | string) => (cluster ? `${prefix}{a:${bucket}}:agg` : `${prefix}agg:${bucket}`);
+
+  /**
+   * A cluster reserves budget by budget, each in its slot, in the order of the call; when one does not fit,
+   * those already held are released. Budgets are never overspent; a concurrent call may see the short-lived
+   * hold of a call that is then refused. The reservation id names the budgets so settle finds the records.
+   */
+  async function reserveInCluster(requests: BudgetReservationRequest[], now: number): Promise<ReserveResult> {
+    const id = randomUUID();
+    const groups = new Map<string, number[]>();
+    requests.forEach((request, index) => {
+      const positions = groups.get(request.budgetId) ?? [];
+      positions.push(index);
+      groups.set(request.budgetId, positions);
+    });
+    const budgetIds = [...groups.keys()];
+    const reservationId = `${id}~${Buffer.from(JSON.stringify(budgetIds)).toString('base64url')}`;
+    const remaining: number[] = new Array(requests.length).fill(0);
+    const held: string[] = [];
+    const releaseHeld = () =>
+      Promise.allSettled(held.map((key) => scripted.tokenmeterSettle(key, now, '0'))).then(() => undefined);
+    try {
+      for (const [budgetId, positions] of groups) {
+        const recordKey = budgetReservationKey(budgetId, id);
+        const reply = await reserveScript(
+          positions.map((position) => requests[position]!),
+          positions.map((position) => position + 1),
+          id,
+          recordKey,
+          now,
+        );
+        if (Number(reply[0]) !== 1) {
+          await releaseHeld();
+          const failed = requests[positions[Number(reply[1]) - 1]!]!;
+          return {
+            ok: false,
+            budgetId: failed.budgetId,
+            limit: failed.limit,
+            used: Number(reply[2]),
+            retryAfterMs: Number(reply[3]),
+          };
+        }
+        held.push(recordKey);
+        positions.forEach((position, local) => {
+          remaining[position] = Number(reply[local + 1]);
+        });
+      }
+    } catch (error) {
+      await releaseHeld();
+      throw error;
+    }
+    return { ok: true, reservationId, remaining };
+  }
+
+  /** Settles or releases every record of a reservation; `true` when the id is a cluster reservation id. */
+  async function settleInCluster(reservationId: string, now: number, args: (string | number)[]): Promise<boolean> {
+    const separator = reservationId.indexOf('~');
+    if (!cluster || separator < 0) return false;
+    const id = reservationId.slice(0, separator);
+    let budgetIds: unknown;
+    try {
+      budgetIds = JSON.parse(Buffer.from(reservationId.slice(separator + 1), 'base64url').toString('utf8'));
+    } catch {
+      return true;
+    }
+    if (!Array.isArray(budgetIds)) return true;
+    await Promise.all(
+      budgetIds.map((budgetId) => scripted.tokenmeterSettle(budgetReservationKey(String(budgetId), id), now, ...args)),
+    );
+    return true;
+  }
 
   async function reserve(requests: BudgetReservationRequest[], now: number): Promise<ReserveResult> {
     validateReservationRequests(requests);
+    await ready();
+    if (cluster) return reserveInCluster(requests, now);
     const reservationId = randomUUID();
+    const reply = await reserveScript(requests, undefined, reservationId, reservationKey(reservationId), now);
+    if (Number(reply[0]) === 1) {
+      return { ok: true, reservationId, remaining: reply.slice(1).map(Number) };
+    }
+    const failed = requests[Number(reply[1]) - 1]!;
+    return {
+      ok: false,
+      budgetId: failed.budgetId,
+      limit: failed.limit,
+      used: Number(reply[2]),
+      retryAfterMs: Number(reply[3]),
+    };
+  }
+
+  /** Runs the reserve script; `positions` (1-based, in the whole call) when a cluster splits the call. */
+  function reserveScript(
+    requests: BudgetReservationRequest[],
+    positions: number[] | undefined,
+    reservationId: string,
+    recordKey: string,
+    now: number,
+  ): Promise<ScriptReply> {
     const keys: string[] = [];
     const budgetArguments: (string | number)[] = [];
     const record: unknown[] = [];
@@ -413,11 +534,11 @@ export function createRedisStore(options: RedisStoreOptions = {}): RedisStore {
         e: rolling ? 0 : instance.end,
         l: rolling ? instance.sliceMs : 0,
         d: rolling ? (request.window as { durationMs: number }).durationMs : 0,
+        ...(positions ? { p: positions[index] } : {}),
       });
     });
-    keys.push(reservationKey(reservationId));
-    await ready();
-    const reply = await scripted.tokenmeterReserve(
+    keys.push(recordKey);
+    return scripted.tokenmeterReserve(
       keys.length,
       ...keys,
       now,
@@ -428,17 +549,6 @@ export function createRedisStore(options: RedisStoreOptions = {}): RedisStore {
       JSON.stringify(record),
       ...budgetArguments,
     );
-    if (Number(reply[0]) === 1) {
-      return { ok: true, reservationId, remaining: reply.slice(1).map(Number) };
-    }
-    const failed = requests[Number(reply[1]) - 1]!;
-    return {
-      ok: false,
-      budgetId: failed.budgetId,
-      limit: failed.limit,
-      used: Number(reply[2]),
-      retryAfterMs: Number(reply[3]),
-    };
   }
 
   async function budgetUsage(budgetId: string, window: BudgetWindow, now: number): Promise<number> {
@@ -491,11 +601,16 @@ export function createRedisStore(options: RedisStoreOptions = {}): RedisStore {
     // backfilled day keeps its set an hour after its last event.
     const seenTtl = Math.max(3_600_000, (day + 2) * 86_400_000 - Date.now());
     return [
-      `${prefix}event:${event.id}`,
-      `${prefix}agg:${bucket}`,
-      bucketsKey,
-      `${prefix}folds:${bucket}`,
-      ...FOLDABLE_DIMENSIONS.map((dimension) => `${prefix}seen:${day}:${dimension}`),
+      eventKey(bucket, event.id),
+      aggregateKey(bucket),
+      // In a cluster the index lives in another slot: send() adds the bucket to it before the events.
+      cluster ? aggregateKey(bucket) : bucketsKey,
+      // Fold counts and distinct-value sets: per day on one Redis; in a cluster they must share the bucket's
+      // slot, so there the bound holds per 15-minute bucket instead of per day.
+      cluster ? `${prefix}{a:${bucket}}:folds` : `${prefix}folds:${bucket}`,
+      ...FOLDABLE_DIMENSIONS.map((dimension) =>
+        cluster ? `${prefix}{a:${bucket}}:seen:${dimension}` : `${prefix}seen:${day}:${dimension}`,
+      ),
       eventIdTtlMs,
       bucket,
       bucketTtl,
@@ -510,6 +625,11 @@ export function createRedisStore(options: RedisStoreOptions = {}): RedisStore {
   async function send(current: PendingBatch): Promise<Error | undefined> {
     try {
       await ready();
+      if (cluster) {
+        await sendToCluster(current.events);
+        for (const waiter of current.waiters) waiter.resolve();
+        return undefined;
+      }
       const pipeline = client.pipeline() as unknown as ScriptedPipeline;
       for (const event of current.events) pipeline.tokenmeterRecord(...recordArguments(event));
       const results = (await pipeline.exec()) ?? [];
@@ -539,6 +659,23 @@ export function createRedisStore(options: RedisStoreOptions = {}): RedisStore {
           }
         }
       });
+    }
+  }
+
+  /**
+   * A cluster pipeline may only hold keys of one node, so events go as separate commands (ioredis writes
+   * them without waiting for each answer). Buckets are indexed first: an indexed bucket that stays empty
+   * reads as nothing, an event in an unindexed bucket would be missed by queries.
+   */
+  async function sendToCluster(events: UsageEvent[]): Promise<void> {
+    const calls = events.map(recordArguments);
+    const buckets = [...new Set(calls.map((call) => Number(call[RECORD_KEYS + 1])))];
+    await client.zadd(bucketsKey, ...buckets.flatMap((bucket) => [bucket, bucket]));
+    const outcomes = await Promise.allSettled(calls.map((call) => scripted.tokenmeterRecord(...call)));
+    const failure = outcomes.find((outcome) => outcome.status === 'rejected');
+    if (failure) throw (failure as PromiseRejectedResult).reason;
+    if (onFold) {
+      reportFolds(outcomes.map((outcome) => [null, (outcome as PromiseFulfilledResult<unknown>).value]));
     }
   }
 
@@ -575,9 +712,27 @@ export function createRedisStore(options: RedisStoreOptions = {}): RedisStore {
     const chunkSize = 500;
     for (let offset = 0; offset < buckets.length; offset += chunkSize) {
       const chunk = buckets.slice(offset, offset + chunkSize);
-      const pipeline = client.pipeline();
-      for (const bucket of chunk) pipeline.hgetall(`${prefix}agg:${bucket}`).hgetall(`${prefix}folds:${bucket}`);
-      const replies = (await pipeline.exec()) ?? [];
+      let replies: [Error | null, unknown][];
+      if (cluster) {
+        // Buckets live on different nodes, which one pipeline cannot span; a bucket's two hashes share its slot.
+        const perBucket = await Promise.all(
+          chunk.map(async (bucket) => {
+            const [fields, folds] = await Promise.all([
+              client.hgetall(aggregateKey(bucket)),
+              client.hgetall(`${prefix}{a:${bucket}}:folds`),
+            ]);
+            return [
+              [null, fields],
+              [null, folds],
+            ] as [Error | null, unknown][];
+          }),
+        );
+        replies = perBucket.flat();
+      } else {
+        const pipeline = client.pipeline();
+        for (const bucket of chunk) pipeline.hgetall(aggregateKey(bucket)).hgetall(`${prefix}folds:${bucket}`);
+        replies = (await pipeline.exec()) ?? [];
+      }
       const results = replies.filter((_, index) => index % 2 === 0);
       replies.forEach(([error, fields], index) => {
         if (index % 2 === 0) return;
@@ -657,10 +812,12 @@ export function createRedisStore(options: RedisStoreOptions = {}): RedisStore {
     async settle(reservationId: string, actualAmounts: number[], now: number) {
       validateActualAmounts(actualAmounts);
       await ready();
+      if (await settleInCluster(reservationId, now, ['1', ...actualAmounts])) return;
       await scripted.tokenmeterSettle(reservationKey(reservationId), now, '1', ...actualAmounts);
     },
     async release(reservationId: string, now: number) {
       await ready();
+      if (await settleInCluster(reservationId, now, ['0'])) return;
       await scripted.tokenmeterSettle(reservationKey(reservationId), now, '0');
     },
     budgetUsage,
@@ -677,7 +834,7 @@ export function createRedisStore(options: RedisStoreOptions = {}): RedisStore {
         // Loading the scripts proves scripting works and that this user may use it; the database index is
         // checked from the server's side since ioredis goes on in database 0 when SELECT fails.
         for (const script of [RESERVE_SCRIPT, SETTLE_SCRIPT, RECORD_SCRIPT]) await client.script('LOAD', script);
-        const wanted = client.options.db ?? 0;
+        const wanted = cluster ? 0 : ((client as Redis).options.db ?? 0);
         if (wanted !== 0) {
           const info = String(await client.call('CLIENT', 'INFO'));
           const db = /\bdb=(\d+)/.exec(info)?.[1];
