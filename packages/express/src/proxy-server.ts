@@ -11,6 +11,7 @@ import { createMetrics } from './metrics';
 import { createIdentityGate, type ProxyIdentityOptions } from './proxy-identity';
 import { withFailurePolicy } from './store-failure-policy';
 import { createMemoryStore } from './store-memory';
+import { postgresStoreFromUrl } from './store-postgres-spec';
 import { createRedisStore } from './store-redis';
 import { createSqliteStore } from './store-sqlite';
 import type { Store } from './types';
@@ -63,7 +64,7 @@ export interface RunningProxy {
   close(): Promise<void>;
 }
 
-/** Opens a store from its command-line spelling: `memory`, `sqlite:FILE`, `redis://…`. */
+/** Opens a store from its command-line spelling: `memory`, `sqlite:FILE`, `redis://…`, `postgres://…`. */
 export function storeFromSpec(spec: string): Store {
   if (spec === 'memory') return createMemoryStore();
   if (spec.startsWith('sqlite:')) {
@@ -72,9 +73,10 @@ export function storeFromSpec(spec: string): Store {
     return createSqliteStore({ path });
   }
   if (spec.startsWith('redis://') || spec.startsWith('rediss://')) return createRedisStore({ url: spec });
+  if (spec.startsWith('postgres://') || spec.startsWith('postgresql://')) return postgresStoreFromUrl(spec);
   throw new InvalidMeterOptionsError(
     'store',
-    `unknown store ${JSON.stringify(spec)}; expected memory, sqlite:FILE or redis://…`,
+    `unknown store ${JSON.stringify(spec)}; expected memory, sqlite:FILE, redis://… or postgres://…`,
   );
 }
 

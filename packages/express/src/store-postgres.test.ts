@@ -2,6 +2,8 @@ import { randomBytes } from 'node:crypto';
 import fc from 'fast-check';
 import pg from 'pg';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
+import { InvalidMeterOptionsError } from './invalid-meter-options-error';
+import { storeFromSpec } from './proxy-server';
 import { createMemoryStore } from './store-memory';
 import { createPostgresStore, type PostgresStore, type PostgresStoreOptions } from './store-postgres';
 import { checkStoreContract, DAY_UTC, usageEvent } from './store-test-support';
@@ -222,6 +224,30 @@ describe('createPostgresStore', () => {
     );
     await expect(store.recordEvents([usageEvent()])).rejects.toThrow(/ECONNREFUSED/);
     await store.close();
+  });
+});
+
+describe("storeFromSpec('postgres://…')", () => {
+  it('opens a PostgreSQL store with the schema and table prefix from the URL', async () => {
+    const schema = newSchema();
+    const separator = connectionString.includes('?') ? '&' : '?';
+    const store = storeFromSpec(`${connectionString}${separator}schema=${schema}&tablePrefix=spec_`) as PostgresStore;
+    stores.push(store);
+    expect(store.name).toBe('postgres');
+    expect(store.tables.events).toBe(`"${schema}"."spec_events"`);
+    // The two parameters are tokenmeter's: pg must not send them to the server.
+    await store.recordEvents([usageEvent()]);
+    expect((await store.query({})).totals.requests).toBe(1);
+    expect(
+      (await admin.query('SELECT count(*)::int AS n FROM information_schema.tables WHERE table_schema = $1', [schema]))
+        .rows[0].n,
+    ).toBe(3);
+  });
+
+  it('accepts postgresql:// and refuses a bad schema as an options error', () => {
+    expect(() => storeFromSpec('postgresql://postgres@127.0.0.1:5432/test?schema=a-b')).toThrow(
+      InvalidMeterOptionsError,
+    );
   });
 });
 
