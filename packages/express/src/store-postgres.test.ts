@@ -101,6 +101,42 @@ describe('createPostgresStore', () => {
     ).toMatchObject({ ok: true, remaining: [99] });
   });
 
+  it('keeps spend until its window ends, then deletes it', async () => {
+    const schema = newSchema();
+    const store = open(schema);
+    const rolling = { kind: 'rolling', durationMs: 3_600_000 } as const;
+    const result = await store.reserve(
+      [
+        { budgetId: 'day', window: DAY_UTC, limit: 100, amount: 10 },
+        { budgetId: 'hour', window: rolling, limit: 100, amount: 10 },
+      ],
+      now,
+    );
+    if (!result.ok) throw new Error('expected a reservation');
+    // Settled two minutes later: the rolling spend lands in that minute's slice.
+    await store.settle(result.reservationId, [4, 5], now + 120_000);
+    const spendRows = async () =>
+      (
+        await admin.query(
+          `SELECT budget_id, slice::float8 AS slice, amount::float8 AS amount, expires_at::float8 AS expires_at
+           FROM ${store.tables.spend} ORDER BY budget_id`,
+        )
+      ).rows;
+    const slice = (now + 120_000) / 60_000;
+    expect(await spendRows()).toEqual([
+      { budget_id: 'day', slice: 0, amount: 4, expires_at: Date.parse('2026-03-11T00:00:00Z') },
+      { budget_id: 'hour', slice, amount: 5, expires_at: (slice + 60) * 60_000 },
+    ]);
+    // A reservation a minute later runs the housekeeping: nothing has ended yet.
+    await store.reserve([{ budgetId: 'other', window: DAY_UTC, limit: 1, amount: 1 }], now + 180_000);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(await spendRows()).toHaveLength(2);
+    expect(await store.budgetUsage('day', DAY_UTC, now + 180_000)).toBe(4);
+    // The next day both windows have ended: their rows go.
+    await store.reserve([{ budgetId: 'other', window: DAY_UTC, limit: 1, amount: 1 }], now + 86_400_000);
+    await vi.waitFor(async () => expect(await spendRows()).toEqual([]), { timeout: 5000, interval: 50 });
+  });
+
   it('holds both amounts when one call names the same budget twice', async () => {
     const store = open(newSchema());
     const twice = [

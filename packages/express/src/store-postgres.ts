@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { DEFAULT_RESERVATION_TTL_MS, validateActualAmounts, validateReservationRequests } from './budget-ledger';
-import { currentWindow, retryAfterMs, sliceExpiresAt, validateBudgetWindow } from './budget-window';
+import { currentWindow, ROLLING_SLICES, retryAfterMs, validateBudgetWindow } from './budget-window';
 import type {
   BudgetReservationRequest,
   BudgetWindow,
@@ -265,9 +265,10 @@ CREATE TABLE IF NOT EXISTS ${reservations} (
   position integer NOT NULL,
   budget_id text NOT NULL,
   window_key text NOT NULL,
-  window_definition text NOT NULL,
   amount bigint NOT NULL,
   expires_at bigint NOT NULL,
+  slice_ms bigint NOT NULL,
+  spend_expires_at bigint NOT NULL,
   PRIMARY KEY (id, position)
 );
 CREATE INDEX IF NOT EXISTS ${index('reservations_budget')} ON ${reservations} (budget_id, window_key, expires_at);
@@ -291,13 +292,31 @@ CREATE INDEX IF NOT EXISTS ${index('reservations_budget')} ON ${reservations} (b
     ) AS locks`;
   const slicesSql = `SELECT slice::text AS slice, amount::text AS amount FROM ${spend}
     WHERE budget_id = $1 AND window_key = $2 AND slice >= $3`;
+  // Each row carries what its settle needs (slice length of a rolling window, end of a calendar one), so that
+  // settle is one statement: no round trips inside a transaction.
   const insertReservationSql = `INSERT INTO ${reservations}
-      (id, position, budget_id, window_key, window_definition, amount, expires_at)
-    SELECT $1, p, b, w, d, a, $7 FROM unnest($2::integer[], $3::text[], $4::text[], $5::text[], $6::bigint[]) AS t(p, b, w, d, a)`;
-  const takeReservationSql = `DELETE FROM ${reservations} WHERE id = $1
-    RETURNING position, budget_id, window_key, window_definition, amount::text AS amount`;
-  const addSpendSql = `INSERT INTO ${spend} (budget_id, window_key, slice, amount, expires_at)
-    SELECT * FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::bigint[])
+      (id, position, budget_id, window_key, amount, expires_at, slice_ms, spend_expires_at)
+    SELECT $1, p, b, w, a, $7, m, e
+    FROM unnest($2::integer[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $8::bigint[]) AS t(p, b, w, a, m, e)`;
+  // DELETE … RETURNING hands the rows to exactly one settle: a second one finds nothing to book. Rolling spend
+  // lands in the slice of the moment it was settled; calendar spend in the window the reservation was made in.
+  // One row per counter and slice (ON CONFLICT DO UPDATE may not touch a row twice), in a fixed order so two
+  // settles touching the same rows lock them in the same order.
+  const settleSql = `WITH taken AS (
+      DELETE FROM ${reservations} WHERE id = $1
+      RETURNING position, budget_id, window_key, amount, slice_ms, spend_expires_at
+    ), actual AS (
+      SELECT budget_id, window_key, slice_ms, spend_expires_at,
+        CASE WHEN slice_ms > 0 THEN $2::bigint / slice_ms ELSE 0 END AS slice,
+        COALESCE(($3::bigint[])[position + 1], amount) AS amount
+      FROM taken
+    )
+    INSERT INTO ${spend} (budget_id, window_key, slice, amount, expires_at)
+    SELECT budget_id, window_key, slice, SUM(amount),
+      MAX(CASE WHEN slice_ms > 0 THEN (slice + ${ROLLING_SLICES}) * slice_ms ELSE spend_expires_at END)
+    FROM actual WHERE amount > 0
+    GROUP BY budget_id, window_key, slice
+    ORDER BY budget_id, window_key, slice
     ON CONFLICT (budget_id, window_key, slice) DO UPDATE SET
       amount = ${spend}.amount + excluded.amount,
       expires_at = GREATEST(${spend}.expires_at, excluded.expires_at)`;
@@ -454,63 +473,19 @@ CREATE INDEX IF NOT EXISTS ${index('reservations_budget')} ON ${reservations} (b
         planned.map((_, position) => position),
         planned.map((item) => item.budgetId),
         planned.map((item) => item.windowKey),
-        planned.map((item) => JSON.stringify(item.request.window)),
         planned.map((item) => item.request.amount),
+        planned.map((item) => (item.instance.kind === 'rolling' ? item.instance.sliceMs : 0)),
         now + reservationTtlMs,
+        planned.map((item) => (item.instance.kind === 'calendar' ? item.instance.end : 0)),
       ]);
       return { ok: true, reservationId, remaining } satisfies ReserveResult;
     });
   }
 
   async function settle(reservationId: string, actualAmounts: number[] | undefined, now: number): Promise<void> {
-    if (!actualAmounts) {
-      await (await ready()).query(`DELETE FROM ${reservations} WHERE id = $1`, [reservationId]);
-      return;
-    }
-    await transaction(async (client) => {
-      // DELETE … RETURNING hands the rows to exactly one settle: a second one finds nothing to book.
-      const { rows } = await client.query(takeReservationSql, [reservationId]);
-      const additions = new Map<
-        string,
-        { budgetId: string; windowKey: string; slice: number; amount: number; expiresAt: number }
-      >();
-      for (const row of rows) {
-        const amount = actualAmounts[Number(row.position)] ?? Number(row.amount);
-        if (amount === 0) continue;
-        const budgetId = String(row.budget_id);
-        const windowKey = String(row.window_key);
-        const window = JSON.parse(String(row.window_definition)) as BudgetWindow;
-        let slice = 0;
-        let expiresAt: number;
-        if (window.kind === 'rolling') {
-          // Rolling spend lands in the slice of the moment it was settled.
-          const instance = currentWindow(window, now);
-          if (instance.kind !== 'rolling') continue;
-          slice = instance.currentSlice;
-          expiresAt = sliceExpiresAt(slice, instance.sliceMs);
-        } else {
-          // Calendar spend lands in the window the reservation was made in (its key names the window start).
-          const start = Number(windowKey.slice(windowKey.lastIndexOf(':') + 1));
-          const instance = currentWindow(window, start);
-          expiresAt = instance.kind === 'calendar' ? instance.end : start;
-        }
-        // One row per counter and slice: ON CONFLICT DO UPDATE may not touch a row twice in one statement.
-        const key = `${budgetId}\u0000${windowKey}\u0000${slice}`;
-        const existing = additions.get(key);
-        if (existing) existing.amount += amount;
-        else additions.set(key, { budgetId, windowKey, slice, amount, expiresAt });
-      }
-      if (additions.size === 0) return;
-      // Sorted, so two settles touching the same rows lock them in the same order.
-      const items = [...additions.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([, item]) => item);
-      await client.query(addSpendSql, [
-        items.map((item) => item.budgetId),
-        items.map((item) => item.windowKey),
-        items.map((item) => item.slice),
-        items.map((item) => item.amount),
-        items.map((item) => item.expiresAt),
-      ]);
-    });
+    const db = await ready();
+    if (actualAmounts) await db.query(settleSql, [reservationId, now, actualAmounts]);
+    else await db.query(`DELETE FROM ${reservations} WHERE id = $1`, [reservationId]);
   }
 
   async function writeBatch(target: Batch): Promise<void> {
