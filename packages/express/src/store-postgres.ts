@@ -187,10 +187,11 @@ interface Batch {
 /**
  * The store for apps that already run PostgreSQL: several processes (or machines) share one event log and
  * one set of budget counters. Events are buffered and written in batches (`INSERT … ON CONFLICT DO
- * NOTHING`, so a repeated id is not counted twice). A reservation runs in one transaction that first takes
- * a transaction-scoped advisory lock per budget counter (budget × window), in a fixed order, then reads
- * spent + reserved and inserts the reservation: two processes reserving against the same counter are
- * serialized, so the limit is never overspent. Costs are summed exactly as nano-dollars plus an atto-dollar
+ * NOTHING`, so a repeated id is not counted twice). A reservation is one call of a PL/pgSQL function (one
+ * round trip, one transaction) that takes a transaction-scoped advisory lock per budget counter (budget ×
+ * window), in a fixed order, then reads spent + reserved and inserts the reservation: two processes
+ * reserving against the same counter are serialized, so the limit is never overspent. Settle is one
+ * statement too. Costs are summed exactly as nano-dollars plus an atto-dollar
  * remainder, both `bigint` columns. `pg` is an optional peer dependency, loaded on first use.
  */
 export function createPostgresStore(options: PostgresStoreOptions = {}): PostgresStore {
@@ -213,6 +214,7 @@ export function createPostgresStore(options: PostgresStoreOptions = {}): Postgre
   const events = table('events');
   const spend = table('budget_spend');
   const reservations = table('reservations');
+  const reserveFunction = table('reserve');
 
   const schemaSql = `
 CREATE SCHEMA IF NOT EXISTS "${schema}";
@@ -272,6 +274,44 @@ CREATE TABLE IF NOT EXISTS ${reservations} (
   PRIMARY KEY (id, position)
 );
 CREATE INDEX IF NOT EXISTS ${index('reservations_budget')} ON ${reservations} (budget_id, window_key, expires_at);
+CREATE OR REPLACE FUNCTION ${reserveFunction}(
+  p_id text, p_lock_keys text[], p_budget text[], p_window text[], p_first_slice bigint[], p_limit bigint[],
+  p_amount bigint[], p_slice_ms bigint[], p_spend_expires_at bigint[], p_now bigint, p_expires_at bigint
+) RETURNS TABLE (failed integer, used bigint, remaining bigint[]) LANGUAGE plpgsql AS $fn$
+DECLARE
+  n integer := coalesce(array_length(p_budget, 1), 0);
+  u bigint;
+  rest bigint[] := '{}';
+BEGIN
+  -- Locks in hash order (not key order): two keys sharing a hash share a lock, and one fixed order over
+  -- the locks themselves is what rules out a deadlock between two reservations.
+  PERFORM pg_advisory_xact_lock(h) FROM (
+    SELECT DISTINCT hashtextextended(k, 0) AS h FROM unnest(p_lock_keys) AS k ORDER BY h
+  ) AS locks;
+  FOR i IN 1..n LOOP
+    -- One statement, one snapshot: a settle committing meanwhile is seen whole (spend in, reservation out)
+    -- or not at all.
+    SELECT COALESCE((SELECT SUM(s.amount) FROM ${spend} s WHERE s.budget_id = p_budget[i]
+        AND s.window_key = p_window[i] AND s.slice >= p_first_slice[i]), 0)
+      + COALESCE((SELECT SUM(r.amount) FROM ${reservations} r WHERE r.budget_id = p_budget[i]
+        AND r.window_key = p_window[i] AND r.expires_at > p_now), 0)
+      INTO u;
+    -- The same counter named twice in one call holds both amounts.
+    FOR j IN 1..i - 1 LOOP
+      IF p_budget[j] = p_budget[i] AND p_window[j] = p_window[i] THEN u := u + p_amount[j]; END IF;
+    END LOOP;
+    IF u + p_amount[i] > p_limit[i] THEN
+      RETURN QUERY SELECT i, u, NULL::bigint[];
+      RETURN;
+    END IF;
+    rest := rest || (p_limit[i] - u - p_amount[i]);
+  END LOOP;
+  INSERT INTO ${reservations} (id, position, budget_id, window_key, amount, expires_at, slice_ms, spend_expires_at)
+    SELECT p_id, (t.o - 1)::integer, t.b, t.w, t.a, p_expires_at, t.m, t.e
+    FROM unnest(p_budget, p_window, p_amount, p_slice_ms, p_spend_expires_at) WITH ORDINALITY AS t(b, w, a, m, e, o);
+  RETURN QUERY SELECT 0, 0::bigint, rest;
+END
+$fn$;
 `;
 
   const insertEvents = `INSERT INTO ${events} (${EVENT_COLUMNS.map(([name]) => name).join(', ')})
@@ -285,19 +325,8 @@ CREATE INDEX IF NOT EXISTS ${index('reservations_budget')} ON ${reservations} (b
         WHERE r.budget_id = k.budget_id AND r.window_key = k.window_key AND r.expires_at > $4), 0)::text AS reserved
     FROM unnest($1::text[], $2::text[], $3::bigint[]) WITH ORDINALITY AS k(budget_id, window_key, first_slice, position)
     ORDER BY k.position`;
-  // Locks are taken in hash order (not key order): two keys sharing a hash share a lock, and a fixed
-  // order over the locks themselves is what rules out a deadlock between two reservations.
-  const lockSql = `SELECT pg_advisory_xact_lock(h) FROM (
-      SELECT DISTINCT hashtextextended(key, 0) AS h FROM unnest($1::text[]) AS key ORDER BY h
-    ) AS locks`;
   const slicesSql = `SELECT slice::text AS slice, amount::text AS amount FROM ${spend}
     WHERE budget_id = $1 AND window_key = $2 AND slice >= $3`;
-  // Each row carries what its settle needs (slice length of a rolling window, end of a calendar one), so that
-  // settle is one statement: no round trips inside a transaction.
-  const insertReservationSql = `INSERT INTO ${reservations}
-      (id, position, budget_id, window_key, amount, expires_at, slice_ms, spend_expires_at)
-    SELECT $1, p, b, w, a, $7, m, e
-    FROM unnest($2::integer[], $3::text[], $4::text[], $5::bigint[], $6::bigint[], $8::bigint[]) AS t(p, b, w, a, m, e)`;
   // DELETE … RETURNING hands the rows to exactly one settle: a second one finds nothing to book. Rolling spend
   // lands in the slice of the moment it was settled; calendar spend in the window the reservation was made in.
   // One row per counter and slice (ON CONFLICT DO UPDATE may not touch a row twice), in a fixed order so two
@@ -367,8 +396,9 @@ CREATE INDEX IF NOT EXISTS ${index('reservations_budget')} ON ${reservations} (b
 
   async function tablesExist(client: PostgresClient): Promise<boolean> {
     const { rows } = await client.query(
-      'SELECT to_regclass($1) IS NOT NULL AND to_regclass($2) IS NOT NULL AND to_regclass($3) IS NOT NULL AS present',
-      [events, spend, reservations],
+      `SELECT to_regclass($1) IS NOT NULL AND to_regclass($2) IS NOT NULL AND to_regclass($3) IS NOT NULL
+        AND to_regproc($4) IS NOT NULL AS present`,
+      [events, spend, reservations, reserveFunction],
     );
     return rows[0]?.present === true;
   }
@@ -380,21 +410,6 @@ CREATE INDEX IF NOT EXISTS ${index('reservations_budget')} ON ${reservations} (b
       throw error;
     });
     return initializing;
-  }
-
-  async function transaction<T>(work: (client: PostgresClient) => Promise<T>): Promise<T> {
-    const client = await (await ready()).connect();
-    try {
-      await client.query('BEGIN');
-      const result = await work(client);
-      await client.query('COMMIT');
-      client.release();
-      return result;
-    } catch (error) {
-      await client.query('ROLLBACK').catch(() => undefined);
-      client.release(error instanceof Error ? error : true);
-      throw error;
-    }
   }
 
   function cleanup(now: number): void {
@@ -440,46 +455,48 @@ CREATE INDEX IF NOT EXISTS ${index('reservations_budget')} ON ${reservations} (b
       };
     });
     cleanup(now);
-    return transaction(async (client) => {
-      await client.query(lockSql, [planned.map((item) => JSON.stringify([item.budgetId, item.windowKey]))]);
-      const stored = await usedOf(client, planned, now);
-      // The same counter named twice in one call holds both amounts.
-      const pending = new Map<string, number>();
-      const remaining: number[] = [];
-      for (const [position, item] of planned.entries()) {
-        const pendingKey = `${item.budgetId}\u0000${item.windowKey}`;
-        const used = (stored[position] ?? 0) + (pending.get(pendingKey) ?? 0);
-        const { request, instance } = item;
-        if (used + request.amount > request.limit) {
-          let slices: Map<number, number> | undefined;
-          if (instance.kind === 'rolling') {
-            const { rows } = await client.query(slicesSql, [item.budgetId, item.windowKey, item.firstSlice]);
-            slices = new Map(rows.map((row) => [Number(row.slice), Number(row.amount)] as const));
-          }
-          return {
-            ok: false,
-            budgetId: request.budgetId,
-            limit: request.limit,
-            used,
-            retryAfterMs: retryAfterMs(instance, now, request.limit, used, request.amount, slices),
-          } satisfies ReserveResult;
-        }
-        pending.set(pendingKey, (pending.get(pendingKey) ?? 0) + request.amount);
-        remaining.push(request.limit - used - request.amount);
-      }
-      const reservationId = randomUUID();
-      await client.query(insertReservationSql, [
+    const db = await ready();
+    const reservationId = randomUUID();
+    // One round trip: the function locks the counters, checks them and inserts the reservation in one
+    // transaction (the statement's own).
+    const { rows } = await db.query(
+      `SELECT failed, used::text AS used, remaining::text[] AS remaining FROM ${reserveFunction}($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+      [
         reservationId,
-        planned.map((_, position) => position),
+        planned.map((item) => JSON.stringify([item.budgetId, item.windowKey])),
         planned.map((item) => item.budgetId),
         planned.map((item) => item.windowKey),
+        planned.map((item) => item.firstSlice),
+        planned.map((item) => item.request.limit),
         planned.map((item) => item.request.amount),
         planned.map((item) => (item.instance.kind === 'rolling' ? item.instance.sliceMs : 0)),
-        now + reservationTtlMs,
         planned.map((item) => (item.instance.kind === 'calendar' ? item.instance.end : 0)),
-      ]);
-      return { ok: true, reservationId, remaining } satisfies ReserveResult;
-    });
+        now,
+        now + reservationTtlMs,
+      ],
+    );
+    const row = rows[0] ?? {};
+    const failed = Number(row.failed);
+    if (failed === 0) {
+      return { ok: true, reservationId, remaining: (row.remaining as string[]).map(Number) };
+    }
+    const item = planned[failed - 1];
+    if (!item) throw new Error(`the reserve function answered an unknown position ${String(row.failed)}`);
+    const used = Number(row.used);
+    const { request, instance } = item;
+    let slices: Map<number, number> | undefined;
+    if (instance.kind === 'rolling') {
+      // Read after the lock was released: a hint of when to retry, not part of the decision.
+      const result = await db.query(slicesSql, [item.budgetId, item.windowKey, item.firstSlice]);
+      slices = new Map(result.rows.map((slice) => [Number(slice.slice), Number(slice.amount)] as const));
+    }
+    return {
+      ok: false,
+      budgetId: request.budgetId,
+      limit: request.limit,
+      used,
+      retryAfterMs: retryAfterMs(instance, now, request.limit, used, request.amount, slices),
+    };
   }
 
   async function settle(reservationId: string, actualAmounts: number[] | undefined, now: number): Promise<void> {
