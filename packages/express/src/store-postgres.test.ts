@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { type AddressInfo, createServer, type Socket } from 'node:net';
 import fc from 'fast-check';
 import pg from 'pg';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
@@ -260,6 +261,25 @@ describe('createPostgresStore', () => {
     );
     await expect(store.recordEvents([usageEvent()])).rejects.toThrow(/ECONNREFUSED/);
     await store.close();
+  });
+  it('fails within timeoutMs when the server accepts connections but never answers', async () => {
+    const sockets = new Set<Socket>();
+    const silent = createServer((socket) => sockets.add(socket));
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port } = silent.address() as AddressInfo;
+    const store = createPostgresStore({
+      connectionString: `postgres://postgres@127.0.0.1:${port}/test`,
+      timeoutMs: 300,
+    });
+    try {
+      const started = Date.now();
+      await expect(store.query({})).rejects.toThrow(/timeout/i);
+      expect(Date.now() - started).toBeLessThan(3000);
+    } finally {
+      await store.close();
+      for (const socket of sockets) socket.destroy();
+      await new Promise((resolve) => silent.close(resolve));
+    }
   });
 });
 

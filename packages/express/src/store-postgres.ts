@@ -54,6 +54,12 @@ export interface PostgresStoreOptions {
   tablePrefix?: string;
   /** Connections of the pool the store creates (not used with `pool`). Default 10. */
   maxConnections?: number;
+  /**
+   * Connecting, and every statement, fails after this long (the failure policy then decides) rather than
+   * holding a request while the database hangs. Sets the pool's `connectionTimeoutMillis`, `query_timeout` and
+   * the server's `statement_timeout`; not used with `pool` (configure yours alike). Default 2000 ms.
+   */
+  timeoutMs?: number;
   /** Events are written at most this long after they were recorded. Default 50 ms. */
   batchIntervalMs?: number;
   /** A batch this large is written at once. Default 500. */
@@ -371,7 +377,14 @@ $fn$;
         );
       }
       const Pool = (module.default?.Pool ?? module.Pool) as new (config: object) => PostgresPool;
-      pool = new Pool({ connectionString: options.connectionString, max: options.maxConnections ?? 10 });
+      const timeoutMs = options.timeoutMs ?? 2000;
+      pool = new Pool({
+        connectionString: options.connectionString,
+        max: options.maxConnections ?? 10,
+        connectionTimeoutMillis: timeoutMs,
+        query_timeout: timeoutMs,
+        statement_timeout: timeoutMs,
+      });
     }
     const client = await pool.connect();
     try {
