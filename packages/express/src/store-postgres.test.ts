@@ -241,6 +241,21 @@ describe('createPostgresStore', () => {
     );
   }, 60_000);
 
+  it('records and budgets names with a NUL character instead of failing the batch', async () => {
+    const store = open(newSchema());
+    // A NUL inside a JSON string is legal ("gpt-4o\u0000x"): PostgreSQL text cannot hold it.
+    const odd = usageEvent({ model: 'gpt-4o\u0000x', user: 'eve\u0000' });
+    await Promise.all([store.recordEvents([odd]), store.recordEvents([usageEvent()])]);
+    const report = await store.query({ groupBy: 'model', filter: { user: 'eve\u0000' } });
+    expect(report.totals.requests).toBe(1);
+    expect(report.groups.map((group) => group.key)).toEqual(['gpt-4o\uFFFDx']);
+    expect((await store.query({})).totals.requests).toBe(2);
+    const budget = { budgetId: 'model:gpt-4o\u0000x', window: DAY_UTC, limit: 10, amount: 6 };
+    expect(await store.reserve([budget], now)).toMatchObject({ ok: true, remaining: [4] });
+    expect(await store.reserve([budget], now)).toMatchObject({ ok: false, budgetId: 'model:gpt-4o\u0000x', used: 6 });
+    expect(await store.budgetUsage('model:gpt-4o\u0000x', DAY_UTC, now)).toBe(6);
+  });
+
   it('rejects bad events without writing anything', async () => {
     const store = open(newSchema());
     await expect(store.recordEvents([usageEvent({ outputTokens: Number.NaN })])).rejects.toThrow(/outputTokens/);

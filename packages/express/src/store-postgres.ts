@@ -151,19 +151,33 @@ const EVENT_COLUMNS = [
   ['error', 'text'],
 ] as const;
 
+/**
+ * PostgreSQL text cannot hold U+0000, and one such character fails the whole statement: a model name with a
+ * NUL in a request body would make every batch it is in fail for good, and a budget id with one would fail
+ * the reservation (and fail-open would then serve the call unbudgeted). NUL becomes U+FFFD, alike in writes,
+ * filters and budget ids.
+ */
+function pgText(value: string): string {
+  return value.includes('\u0000') ? value.replaceAll('\u0000', '\uFFFD') : value;
+}
+
+function pgOptionalText(value: string | undefined): string | null {
+  return value === undefined ? null : pgText(String(value));
+}
+
 function eventRow(event: UsageEvent): unknown[] {
   const { nano, remainder } = splitAtto(eventCostAtto(event));
   return [
-    event.id,
+    pgText(event.id),
     Math.trunc(event.timestamp),
-    String(event.requestId ?? ''),
-    event.route,
-    event.user ?? null,
-    event.tenant ?? null,
-    event.feature ?? null,
-    event.provider,
-    event.model,
-    event.operation,
+    pgText(String(event.requestId ?? '')),
+    pgText(event.route),
+    pgOptionalText(event.user),
+    pgOptionalText(event.tenant),
+    pgOptionalText(event.feature),
+    pgText(event.provider),
+    pgText(event.model),
+    pgText(event.operation),
     event.inputTokens,
     event.cachedInputTokens,
     event.cacheWrite5mTokens,
@@ -174,14 +188,14 @@ function eventRow(event: UsageEvent): unknown[] {
     nano.toString(),
     remainder.toString(),
     event.priced,
-    event.pricedAs ?? null,
+    pgOptionalText(event.pricedAs),
     event.unpricedPolicy ?? null,
     event.estimated,
     event.status,
     event.rejected === true,
     event.durationMs,
     event.streamed,
-    event.error ?? null,
+    pgOptionalText(event.error),
   ];
 }
 
@@ -462,7 +476,7 @@ $fn$;
       return {
         request,
         instance,
-        budgetId: request.budgetId,
+        budgetId: pgText(request.budgetId),
         windowKey: instance.key,
         firstSlice: instance.kind === 'rolling' ? instance.firstLiveSlice : 0,
       };
@@ -556,7 +570,7 @@ $fn$;
     for (const name of ['user', 'tenant', 'model', 'route'] as const) {
       const value = normalized.filter[name];
       if (value !== undefined) {
-        parameters.push(value);
+        parameters.push(pgText(value));
         where.push(`${FILTER_COLUMNS[name]} = $${parameters.length}`);
       }
     }
@@ -625,7 +639,11 @@ $fn$;
       validateBudgetWindow(window);
       const instance = currentWindow(window, now);
       const firstSlice = instance.kind === 'rolling' ? instance.firstLiveSlice : 0;
-      const [used] = await usedOf(await ready(), [{ budgetId, windowKey: instance.key, firstSlice }], now);
+      const [used] = await usedOf(
+        await ready(),
+        [{ budgetId: pgText(budgetId), windowKey: instance.key, firstSlice }],
+        now,
+      );
       return used ?? 0;
     },
     query: queryReport,
