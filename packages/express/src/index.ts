@@ -46,6 +46,8 @@ export type { FailurePolicyOptions, FailurePolicyStats, PolicedStore, StoreLogge
 export { withFailurePolicy } from './store-failure-policy';
 export type { MemoryStore, MemoryStoreOptions } from './store-memory';
 export { createMemoryStore } from './store-memory';
+export type { PostgresPool, PostgresStore, PostgresStoreOptions } from './store-postgres';
+export { createPostgresStore } from './store-postgres';
 export type { RedisStore, RedisStoreOptions } from './store-redis';
 export { createRedisStore } from './store-redis';
 export type { SqliteStore, SqliteStoreOptions } from './store-sqlite';

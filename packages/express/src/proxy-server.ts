@@ -11,6 +11,7 @@ import { createMetrics } from './metrics';
 import { createIdentityGate, type ProxyIdentityOptions } from './proxy-identity';
 import { type PolicedStore, withFailurePolicy } from './store-failure-policy';
 import { createMemoryStore } from './store-memory';
+import { postgresStoreFromUrl } from './store-postgres-spec';
 import { createRedisStore, type RedisStoreOptions } from './store-redis';
 import { createSqliteStore } from './store-sqlite';
 import type { Store } from './types';
@@ -71,7 +72,10 @@ export interface RunningProxy {
   close(): Promise<ShutdownReport>;
 }
 
-/** Opens a store from its command-line spelling: `memory`, `sqlite:FILE`, `redis://…`, `redis-cluster://h:p,h:p`. */
+/**
+ * Opens a store from its command-line spelling: `memory`, `sqlite:FILE`, `redis://…`, `redis-cluster://h:p,h:p`,
+ * `postgres://…`.
+ */
 export function storeFromSpec(spec: string, redisOptions: Pick<RedisStoreOptions, 'onFold'> = {}): Store {
   if (spec === 'memory') return createMemoryStore();
   if (spec.startsWith('sqlite:')) {
@@ -97,9 +101,10 @@ export function storeFromSpec(spec: string, redisOptions: Pick<RedisStoreOptions
       });
     return createRedisStore({ ...redisOptions, nodes });
   }
+  if (spec.startsWith('postgres://') || spec.startsWith('postgresql://')) return postgresStoreFromUrl(spec);
   throw new InvalidMeterOptionsError(
     'store',
-    `unknown store ${JSON.stringify(spec)}; expected memory, sqlite:FILE or redis://… (redis-cluster://host:port,… for a cluster)`,
+    `unknown store ${JSON.stringify(spec)}; expected memory, sqlite:FILE, redis://… (redis-cluster://host:port,… for a cluster) or postgres://…`,
   );
 }
 

@@ -152,7 +152,7 @@ describe('startProxy(): the standalone gateway', () => {
   });
 
   it('refuses unknown store specs and bad ports clearly', async () => {
-    expect(() => storeFromSpec('mongo://x')).toThrow(/expected memory, sqlite:FILE or redis/);
+    expect(() => storeFromSpec('mongo://x')).toThrow(/expected memory, sqlite:FILE, redis:\/\/… .* or postgres:\/\/…/);
     await expect(startProxy({ port: 70_000 })).rejects.toMatchObject({ code: 'INVALID_METER_OPTIONS' });
   });
 });
