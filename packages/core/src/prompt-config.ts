@@ -5,8 +5,13 @@ import { safeYaml } from './safe-yaml';
 
 /** One `prompts:` entry of `.tokenmeter.yml`: which files are prompts and how often each is called. */
 export interface PromptRule {
-  /** Glob(s) relative to the repository root. */
+  /** Glob(s) relative to the repository root (of `files:`, or of `code:` for source files). */
   files: string[];
+  /**
+   * `code` for a `code:` entry: the matching files are TypeScript/JavaScript/Python source whose OpenAI, Anthropic
+   * and Vercel AI SDK calls are each priced as one prompt. `files` otherwise.
+   */
+  kind?: 'files' | 'code';
   /** Model the prompts are sent to; a model named in a prompt's own front matter wins. */
   model?: string;
   /** Calls per month of each matching prompt; measured volume from `usage` wins over it. */
@@ -42,7 +47,7 @@ export interface CheckConfig {
 }
 
 const TOP_LEVEL_KEYS = new Set(['prompts', 'model', 'variables', 'default-variable-tokens', 'plans', 'usage']);
-const RULE_KEYS = new Set(['files', 'model', 'calls-per-month', 'output-tokens', 'variables']);
+const RULE_KEYS = new Set(['files', 'code', 'model', 'calls-per-month', 'output-tokens', 'variables']);
 const PLAN_KEYS = new Set(['name', 'monthly-usd']);
 const USAGE_KEYS = new Set(['file', 'format']);
 
@@ -70,9 +75,13 @@ export function parseCheckConfig(yamlText: string): CheckConfig {
     const field = `prompts[${index}]`;
     const rule = asObject(value, field);
     rejectUnknownKeys(rule, RULE_KEYS, field);
-    const files = parseGlobs(rule.files, `${field}.files`);
+    if (rule.files !== undefined && rule.code !== undefined) {
+      throw new InvalidConfigError(`${field}.code`, 'cannot be combined with `files` in one entry: use two entries');
+    }
+    const isCode = rule.code !== undefined;
+    const files = isCode ? parseGlobs(rule.code, `${field}.code`) : parseGlobs(rule.files, `${field}.files`);
     const ruleModel = optionalString(rule.model, `${field}.model`);
-    if (ruleModel === undefined && model === undefined) {
+    if (!isCode && ruleModel === undefined && model === undefined) {
       throw new InvalidConfigError(`${field}.model`, 'is required (or set a top-level `model`)');
     }
     const callsPerMonth = optionalCount(rule['calls-per-month'], `${field}.calls-per-month`);
@@ -84,6 +93,7 @@ export function parseCheckConfig(yamlText: string): CheckConfig {
     }
     return {
       files,
+      ...(isCode ? { kind: 'code' as const } : {}),
       ...(ruleModel === undefined ? {} : { model: ruleModel }),
       ...(callsPerMonth === undefined ? {} : { callsPerMonth }),
       ...optionalField('outputTokens', optionalCount(rule['output-tokens'], `${field}.output-tokens`)),
