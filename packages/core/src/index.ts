@@ -82,6 +82,13 @@ export {
   type UsageSource,
 } from './prompt-config';
 export {
+  type CodeCallSite,
+  type CodeLanguage,
+  type CodeMessage,
+  codeLanguage,
+  extractCodePrompts,
+} from './prompt-code';
+export {
   breakEvenVolume,
   type CallPrice,
   type ChangedFile,
@@ -108,6 +115,7 @@ export {
   type PromptCounter,
   type PromptFormat,
   type PromptVariableUse,
+  parseCodeCall,
   parsePromptFile,
   stripTemplate,
 } from './prompt-parse';
