@@ -74,6 +74,13 @@ export {
   projectWorkload,
 } from './projection';
 export {
+  type CodeCallSite,
+  type CodeLanguage,
+  type CodeMessage,
+  codeLanguage,
+  extractCodePrompts,
+} from './prompt-code';
+export {
   type CheckConfig,
   type CheckConfigPlan,
   matchPromptRule,
@@ -81,13 +88,6 @@ export {
   parseCheckConfig,
   type UsageSource,
 } from './prompt-config';
-export {
-  type CodeCallSite,
-  type CodeLanguage,
-  type CodeMessage,
-  codeLanguage,
-  extractCodePrompts,
-} from './prompt-code';
 export {
   breakEvenVolume,
   type CallPrice,

@@ -11,7 +11,11 @@ export interface PromptRule {
    * `code` for a `code:` entry: the matching files are TypeScript/JavaScript/Python source whose OpenAI, Anthropic
    * and Vercel AI SDK calls are each priced as one prompt. `files` otherwise.
    */
-  kind?: 'files' | 'code';
+  kind?: 'files' | 'code' | 'model';
+  /** For a `models:` entry (kind `model`): the dotted path of the model name inside the YAML/JSON file. */
+  modelPath?: string[];
+  /** For a `models:` entry: input tokens of one call made with that model. */
+  inputTokens?: number;
   /** Model the prompts are sent to; a model named in a prompt's own front matter wins. */
   model?: string;
   /** Calls per month of each matching prompt; measured volume from `usage` wins over it. */
@@ -37,6 +41,11 @@ export interface UsageSource {
 
 export interface CheckConfig {
   prompts: PromptRule[];
+  /**
+   * `models:` entries: a model name kept in a YAML/JSON file of the repository (`agents.triage.model`). A change of
+   * that value is priced at the entry's volume and tokens; these entries match before `prompts`.
+   */
+  models?: PromptRule[];
   /** Default model for rules that name none. */
   model?: string;
   variables: Record<string, number>;
@@ -46,8 +55,17 @@ export interface CheckConfig {
   usage?: UsageSource;
 }
 
-const TOP_LEVEL_KEYS = new Set(['prompts', 'model', 'variables', 'default-variable-tokens', 'plans', 'usage']);
+const TOP_LEVEL_KEYS = new Set([
+  'prompts',
+  'models',
+  'model',
+  'variables',
+  'default-variable-tokens',
+  'plans',
+  'usage',
+]);
 const RULE_KEYS = new Set(['files', 'code', 'model', 'calls-per-month', 'output-tokens', 'variables']);
+const MODEL_KEYS = new Set(['file', 'path', 'calls-per-month', 'input-tokens', 'output-tokens']);
 const PLAN_KEYS = new Set(['name', 'monthly-usd']);
 const USAGE_KEYS = new Set(['file', 'format']);
 
@@ -101,6 +119,49 @@ export function parseCheckConfig(yamlText: string): CheckConfig {
     } satisfies PromptRule;
   });
 
+  const models =
+    root.models === undefined || root.models === null
+      ? []
+      : asArray(root.models, 'models').map((value, index): PromptRule => {
+          const field = `models[${index}]`;
+          const entry = asObject(value, field);
+          rejectUnknownKeys(entry, MODEL_KEYS, field);
+          const file = optionalString(entry.file, `${field}.file`);
+          if (file === undefined) throw new InvalidConfigError(`${field}.file`, 'is required (a YAML or JSON file)');
+          if (!/\.(ya?ml|json)$/i.test(file))
+            throw new InvalidConfigError(`${field}.file`, 'must be a .yml, .yaml or .json file');
+          const path = optionalString(entry.path, `${field}.path`);
+          if (path === undefined || path.split('.').some((key) => key === '')) {
+            throw new InvalidConfigError(
+              `${field}.path`,
+              'is required: the dotted path of the model, e.g. agents.triage.model',
+            );
+          }
+          const inputTokens = optionalCount(entry['input-tokens'], `${field}.input-tokens`);
+          if (inputTokens === undefined) {
+            throw new InvalidConfigError(
+              `${field}.input-tokens`,
+              'is required: input tokens of one call with that model',
+            );
+          }
+          const callsPerMonth = optionalCount(entry['calls-per-month'], `${field}.calls-per-month`);
+          if (callsPerMonth === undefined && usage === undefined) {
+            throw new InvalidConfigError(
+              `${field}.calls-per-month`,
+              'is required when no `usage` file gives measured volume',
+            );
+          }
+          return {
+            files: [file.replace(/^\.\//, '')],
+            kind: 'model',
+            modelPath: path.split('.'),
+            inputTokens,
+            ...(callsPerMonth === undefined ? {} : { callsPerMonth }),
+            ...optionalField('outputTokens', optionalCount(entry['output-tokens'], `${field}.output-tokens`)),
+            variables: {},
+          };
+        });
+
   const plans =
     root.plans === undefined || root.plans === null
       ? []
@@ -128,6 +189,7 @@ export function parseCheckConfig(yamlText: string): CheckConfig {
 
   return {
     prompts,
+    ...(models.length === 0 ? {} : { models }),
     ...(model === undefined ? {} : { model }),
     variables,
     defaultVariableTokens,
@@ -138,7 +200,9 @@ export function parseCheckConfig(yamlText: string): CheckConfig {
 
 /** The first rule whose globs match `path` (forward slashes, relative to the repository root). */
 export function matchPromptRule(config: CheckConfig, path: string): PromptRule | undefined {
-  return config.prompts.find((rule) => compiledGlobs(rule)(path));
+  return (
+    config.models?.find((rule) => rule.files[0] === path) ?? config.prompts.find((rule) => compiledGlobs(rule)(path))
+  );
 }
 
 const matcherCache = new WeakMap<PromptRule, (path: string) => boolean>();

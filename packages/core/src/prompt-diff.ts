@@ -10,6 +10,7 @@ import {
   parsePromptFile,
 } from './prompt-parse';
 import type { UsageVolume } from './prompt-usage';
+import { safeYaml } from './safe-yaml';
 
 export type PromptFileStatus = 'added' | 'modified' | 'renamed' | 'removed';
 
@@ -269,12 +270,93 @@ export function diffPrompts(input: DiffPromptsInput): PromptDiff {
     return changes;
   };
 
+  /**
+   * A `models:` entry: the model name at a dotted path of a YAML/JSON file. Only a changed value is a row, priced
+   * at the entry's input/output tokens and volume on each side.
+   */
+  const diffModelFile = (
+    file: ChangedFile,
+    beforeRule: PromptRule | undefined,
+    afterRule: PromptRule | undefined,
+  ): PromptChange | undefined => {
+    const rule = (afterRule ?? beforeRule) as PromptRule;
+    const dotted = (rule.modelPath ?? []).join('.');
+    const name = `${file.path} (${dotted})`;
+    const notes: string[] = [];
+    const read = (sideRule: PromptRule | undefined, path: string, content: PromptFileContent | undefined) => {
+      if (sideRule?.kind !== 'model' || content === undefined) return undefined;
+      if (typeof content === 'object' && !(content instanceof Uint8Array)) return { skipped: content.skipped };
+      const decoded = decodeContent(content);
+      if ('skipped' in decoded) return { skipped: decoded.skipped };
+      let value: unknown;
+      try {
+        value = /\.json$/i.test(path) ? JSON.parse(decoded.text) : safeYaml(decoded.text);
+      } catch {
+        notes.push(`${path} is not valid ${/\.json$/i.test(path) ? 'JSON' : 'YAML'}`);
+        return undefined;
+      }
+      for (const key of sideRule.modelPath ?? []) {
+        value = typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[key] : undefined;
+      }
+      if (typeof value === 'string' && value.trim() !== '') return { model: value.trim() };
+      notes.push(`${path} has no model name at ${dotted}`);
+      return undefined;
+    };
+    const beforePath = file.previousPath ?? file.path;
+    const before = read(beforeRule, beforePath, file.before);
+    const after = read(afterRule, file.path, file.after);
+    const base = { path: name, status: file.status, perCallDelta: Money.ZERO, tokensDelta: 0 };
+    const zero = { monthlyBefore: Money.ZERO, monthlyAfter: Money.ZERO, monthlyDelta: Money.ZERO };
+    const skipped = [before, after].find((side) => side !== undefined && 'skipped' in side);
+    if (skipped && 'skipped' in skipped) return { ...base, ...zero, skipped: skipped.skipped, priced: false };
+    const beforeModel = before && 'model' in before ? before.model : undefined;
+    const afterModel = after && 'model' in after ? after.model : undefined;
+    if (beforeModel === afterModel && notes.length === 0) return undefined;
+    const side = (sideRule: PromptRule | undefined, model: string | undefined, volumePaths: string[]) => {
+      if (!sideRule || model === undefined) return undefined;
+      const parsed: ParsedPrompt = {
+        path: `${file.path}#${dotted}`,
+        format: 'model-config',
+        model,
+        modelSource: 'file',
+        tokens: sideRule.inputTokens ?? 0,
+        encoding: 'estimate',
+        estimated: true,
+        variables: [],
+        notes: [`input tokens per call from the config's input-tokens (${sideRule.inputTokens ?? 0})`, ...notes],
+      };
+      return registerSide(priceSide(parsed, sideRule, volumePaths, usage, engine));
+    };
+    const beforeSide = side(beforeRule, beforeModel, [`${beforePath}#${dotted}`]);
+    const afterSide = side(afterRule, afterModel, [`${file.path}#${dotted}`, `${beforePath}#${dotted}`]);
+    if (!beforeSide && !afterSide) return { ...base, ...zero, skipped: notes.join('; ') || 'no model', priced: false };
+    const monthlyBefore = beforeSide?.monthly ?? Money.ZERO;
+    const monthlyAfter = afterSide?.monthly ?? Money.ZERO;
+    return {
+      ...base,
+      status: beforeSide && afterSide ? 'modified' : afterSide ? 'added' : 'removed',
+      ...(beforeSide ? { before: beforeSide } : {}),
+      ...(afterSide ? { after: afterSide } : {}),
+      priced: (beforeSide?.priced ?? true) && (afterSide?.priced ?? true),
+      monthlyBefore,
+      monthlyAfter,
+      monthlyDelta: monthlyAfter.minus(monthlyBefore),
+      perCallDelta: (afterSide?.costPerCall ?? Money.ZERO).minus(beforeSide?.costPerCall ?? Money.ZERO),
+      tokensDelta: (afterSide?.tokens ?? 0) - (beforeSide?.tokens ?? 0),
+    };
+  };
+
   const sortedFiles = [...input.files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   for (const file of sortedFiles) {
     const beforePath = file.previousPath ?? file.path;
     const beforeRule = file.status === 'added' ? undefined : matchPromptRule(config, beforePath);
     const afterRule = file.status === 'removed' ? undefined : matchPromptRule(config, file.path);
     if (!beforeRule && !afterRule) continue;
+    if (beforeRule?.kind === 'model' || afterRule?.kind === 'model') {
+      const change = diffModelFile(file, beforeRule, afterRule);
+      if (change) prompts.push(change);
+      continue;
+    }
     if (beforeRule?.kind === 'code' || afterRule?.kind === 'code') {
       prompts.push(...diffCodeFile(file, beforeRule, afterRule));
       continue;

@@ -11,7 +11,8 @@ export type PromptFormat =
   | 'dotprompt'
   | 'chat-json'
   | 'chat-yaml'
-  | 'code';
+  | 'code'
+  | 'model-config';
 
 /** Counts tokens for the prompt parser; `defaultPromptCounter()` uses tiktoken through @tokenmeter/core. */
 export interface PromptCounter {
