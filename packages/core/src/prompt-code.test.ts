@@ -258,6 +258,40 @@ describe('diffPrompts with `code:` entries', () => {
     expect(moved.prompts).toEqual([]);
   });
 
+  it('adds no rows for any edit outside the prompts: blank lines and comments inserted anywhere between statements', () => {
+    for (const path of [TRIAGE, ESCALATE]) {
+      const lines = fixture(path).split('\n');
+      const comment = path.endsWith('.py') ? '# reviewed' : '// reviewed';
+      // Statement starts only: a line inside a multi-line prompt literal is prompt text, not code.
+      const starts = lines.flatMap((line, index) =>
+        /^\s*(export|const|import|from|def|return|\}|$)/.test(line) ? [index] : [],
+      );
+      fc.assert(
+        fc.property(fc.uniqueArray(fc.constantFrom(...starts), { maxLength: 6 }), (positions) => {
+          const edited = lines.flatMap((line, index) =>
+            positions.includes(index) ? ['', `${comment}`, line] : [line],
+          );
+          const result = diffPrompts({
+            files: [{ path, status: 'modified', before: fixture(path), after: edited.join('\n') }],
+            config,
+            engine,
+          });
+          expect(result.prompts).toEqual([]);
+        }),
+        { numRuns: 40 },
+      );
+    }
+  });
+
+  it('prices an edit of a constant at the call that references it', () => {
+    const before = fixture(TRIAGE);
+    const after = before.replace('Answer with the label only.', 'Answer with the label only, in lower case.');
+    const rows = diffPrompts({ files: [{ path: TRIAGE, status: 'modified', before, after }], config, engine }).prompts;
+    expect(rows.map((row) => [row.path, row.tokensDelta])).toEqual([
+      ['src/agents/triage.ts:21 (system prompt of triage)', 3],
+    ]);
+  });
+
   it('lists a new call as added and a deleted call as removed, at the config volume', () => {
     // 3 + (3 + 1 + 2) = 9 tokens.
     const source =
