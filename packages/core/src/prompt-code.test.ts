@@ -94,6 +94,11 @@ describe('extractCodePrompts: TypeScript', () => {
       }),
       { numRuns: 300 },
     );
+    // Hostile nesting deeper than any parser's stack: a note, never an exception.
+    for (const path of ['deep.ts', 'deep.py']) {
+      const deep = `x = ${'['.repeat(50_000)}${']'.repeat(50_000)}\nclient.messages.create(system=${'"a" + '.repeat(20_000)}"b")`;
+      expect(extractCodePrompts(path, deep).notes.length).toBeGreaterThan(0);
+    }
     // Truncations of the real fixtures: error recovery, never an exception.
     for (const path of [TRIAGE, ESCALATE]) {
       const text = fixture(path);

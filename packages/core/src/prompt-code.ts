@@ -49,9 +49,14 @@ export function codeLanguage(path: string): CodeLanguage | undefined {
  */
 export function extractCodePrompts(path: string, text: string): { calls: CodeCallSite[]; notes: string[] } {
   const language = codeLanguage(path);
-  if (language === 'python') return extractPython(text);
-  if (language) return extractJavaScript(text, path.toLowerCase());
-  return { calls: [], notes: [`${path}: not a TypeScript, JavaScript or Python file`] };
+  if (!language) return { calls: [], notes: [`${path}: not a TypeScript, JavaScript or Python file`] };
+  try {
+    return language === 'python' ? extractPython(text) : extractJavaScript(text, path.toLowerCase());
+  } catch (error) {
+    // The readers recurse over the syntax tree: hostile nesting must cost a note, not the whole check.
+    if (error instanceof RangeError) return { calls: [], notes: ['nested too deeply to read: no calls counted'] };
+    throw error;
+  }
 }
 
 /** Calls whose first object argument (or keyword arguments) carries the prompt. */
