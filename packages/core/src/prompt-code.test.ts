@@ -76,6 +76,22 @@ describe('extractCodePrompts: TypeScript', () => {
     ]);
   });
 
+  it('reads Anthropic system blocks with cache_control and a typed constant', () => {
+    const source = [
+      "const SYS: string = 'You are terse.';",
+      'await anthropic.messages.create({',
+      "  model: 'claude-sonnet-4-5',",
+      '  max_tokens: 100,',
+      "  system: [{ type: 'text', text: SYS, cache_control: { type: 'ephemeral' } }, { type: 'text', text: 'Two.' }],",
+      "  messages: [{ role: 'user', content: 'Hi' }],",
+      '});',
+    ].join('\n');
+    expect(extractCodePrompts('x.ts', source).calls[0]?.messages).toEqual([
+      { role: 'system', content: 'You are terse.Two.', holes: [] },
+      { role: 'user', content: 'Hi', holes: [] },
+    ]);
+  });
+
   it('says so when the model is not a literal, and ignores calls that are not LLM SDK calls', () => {
     const source =
       "fetch('/x', { model: 'gpt-4o' });\nawait openai.chat.completions.create({ model: pickModel(), messages });";
@@ -137,6 +153,18 @@ describe('extractCodePrompts: Python', () => {
         holes: [],
       },
       { role: 'user', content: 'The customer is .', holes: ['customer_name'] },
+    ]);
+  });
+
+  it('follows annotated and chained assignments', () => {
+    const source = [
+      'SYSTEM: str = "Be kind."',
+      'A = B = "Hello"',
+      'client.chat.completions.create(model="gpt-4o", messages=[{"role": "system", "content": SYSTEM}, {"role": "user", "content": A + B}])',
+    ].join('\n');
+    expect(extractCodePrompts('x.py', source).calls[0]?.messages).toEqual([
+      { role: 'system', content: 'Be kind.', holes: [] },
+      { role: 'user', content: 'HelloHello', holes: [] },
     ]);
   });
 

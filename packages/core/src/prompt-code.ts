@@ -439,9 +439,14 @@ function extractPython(text: string): { calls: CodeCallSite[]; notes: string[] }
   const walk = (node: PyNode, functionName: string | undefined): void => {
     let scopeName = functionName;
     if (node.name === 'AssignStatement') {
-      const [target, op, value] = node.children;
-      if (target?.name === 'VariableName' && op?.name === 'AssignOp' && value && node.children.length === 3) {
-        constants.set(source(target), value);
+      // `NAME = value`, `NAME: str = value`, `A = B = value`: every plain name before an `=` gets the last value.
+      const value = node.children.at(-1);
+      const parts = node.children.filter((child) => child.name !== 'TypeDef');
+      if (value && parts.every((child, index) => (index % 2 === 1 ? child.name === 'AssignOp' : true))) {
+        for (let index = 0; index + 1 < parts.length; index += 2) {
+          const target = parts[index] as PyNode;
+          if (target.name === 'VariableName') constants.set(source(target), value);
+        }
       }
     }
     if (node.name === 'FunctionDefinition') {
