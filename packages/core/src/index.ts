@@ -103,6 +103,13 @@ export {
   projectWorkload,
 } from './projection';
 export {
+  type CodeCallSite,
+  type CodeLanguage,
+  type CodeMessage,
+  codeLanguage,
+  extractCodePrompts,
+} from './prompt-code';
+export {
   type CheckConfig,
   type CheckConfigPlan,
   matchPromptRule,
@@ -137,6 +144,7 @@ export {
   type PromptCounter,
   type PromptFormat,
   type PromptVariableUse,
+  parseCodeCall,
   parsePromptFile,
   stripTemplate,
 } from './prompt-parse';

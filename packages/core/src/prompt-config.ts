@@ -5,8 +5,17 @@ import { safeYaml } from './safe-yaml';
 
 /** One `prompts:` entry of `.tokenmeter.yml`: which files are prompts and how often each is called. */
 export interface PromptRule {
-  /** Glob(s) relative to the repository root. */
+  /** Glob(s) relative to the repository root (of `files:`, or of `code:` for source files). */
   files: string[];
+  /**
+   * `code` for a `code:` entry: the matching files are TypeScript/JavaScript/Python source whose OpenAI, Anthropic
+   * and Vercel AI SDK calls are each priced as one prompt. `files` otherwise.
+   */
+  kind?: 'files' | 'code' | 'model';
+  /** For a `models:` entry (kind `model`): the dotted path of the model name inside the YAML/JSON file. */
+  modelPath?: string[];
+  /** For a `models:` entry: input tokens of one call made with that model. */
+  inputTokens?: number;
   /** Model the prompts are sent to; a model named in a prompt's own front matter wins. */
   model?: string;
   /** Calls per month of each matching prompt; measured volume from `usage` wins over it. */
@@ -32,6 +41,11 @@ export interface UsageSource {
 
 export interface CheckConfig {
   prompts: PromptRule[];
+  /**
+   * `models:` entries: a model name kept in a YAML/JSON file of the repository (`agents.triage.model`). A change of
+   * that value is priced at the entry's volume and tokens; these entries match before `prompts`.
+   */
+  models?: PromptRule[];
   /** Default model for rules that name none. */
   model?: string;
   variables: Record<string, number>;
@@ -48,6 +62,7 @@ export interface CheckConfig {
 
 const TOP_LEVEL_KEYS = new Set([
   'prompts',
+  'models',
   'model',
   'variables',
   'default-variable-tokens',
@@ -55,7 +70,8 @@ const TOP_LEVEL_KEYS = new Set([
   'usage',
   'prices',
 ]);
-const RULE_KEYS = new Set(['files', 'model', 'calls-per-month', 'output-tokens', 'variables']);
+const RULE_KEYS = new Set(['files', 'code', 'model', 'calls-per-month', 'output-tokens', 'variables']);
+const MODEL_KEYS = new Set(['file', 'path', 'calls-per-month', 'input-tokens', 'output-tokens']);
 const PLAN_KEYS = new Set(['name', 'monthly-usd']);
 const USAGE_KEYS = new Set(['file', 'format']);
 
@@ -84,9 +100,13 @@ export function parseCheckConfig(yamlText: string): CheckConfig {
     const field = `prompts[${index}]`;
     const rule = asObject(value, field);
     rejectUnknownKeys(rule, RULE_KEYS, field);
-    const files = parseGlobs(rule.files, `${field}.files`);
+    if (rule.files !== undefined && rule.code !== undefined) {
+      throw new InvalidConfigError(`${field}.code`, 'cannot be combined with `files` in one entry: use two entries');
+    }
+    const isCode = rule.code !== undefined;
+    const files = isCode ? parseGlobs(rule.code, `${field}.code`) : parseGlobs(rule.files, `${field}.files`);
     const ruleModel = optionalString(rule.model, `${field}.model`);
-    if (ruleModel === undefined && model === undefined) {
+    if (!isCode && ruleModel === undefined && model === undefined) {
       throw new InvalidConfigError(`${field}.model`, 'is required (or set a top-level `model`)');
     }
     const callsPerMonth = optionalCount(rule['calls-per-month'], `${field}.calls-per-month`);
@@ -98,12 +118,56 @@ export function parseCheckConfig(yamlText: string): CheckConfig {
     }
     return {
       files,
+      ...(isCode ? { kind: 'code' as const } : {}),
       ...(ruleModel === undefined ? {} : { model: ruleModel }),
       ...(callsPerMonth === undefined ? {} : { callsPerMonth }),
       ...optionalField('outputTokens', optionalCount(rule['output-tokens'], `${field}.output-tokens`)),
       variables: parseVariables(rule.variables, `${field}.variables`),
     } satisfies PromptRule;
   });
+
+  const models =
+    root.models === undefined || root.models === null
+      ? []
+      : asArray(root.models, 'models').map((value, index): PromptRule => {
+          const field = `models[${index}]`;
+          const entry = asObject(value, field);
+          rejectUnknownKeys(entry, MODEL_KEYS, field);
+          const file = optionalString(entry.file, `${field}.file`);
+          if (file === undefined) throw new InvalidConfigError(`${field}.file`, 'is required (a YAML or JSON file)');
+          if (!/\.(ya?ml|json)$/i.test(file))
+            throw new InvalidConfigError(`${field}.file`, 'must be a .yml, .yaml or .json file');
+          const path = optionalString(entry.path, `${field}.path`);
+          if (path === undefined || path.split('.').some((key) => key === '')) {
+            throw new InvalidConfigError(
+              `${field}.path`,
+              'is required: the dotted path of the model, e.g. agents.triage.model',
+            );
+          }
+          const inputTokens = optionalCount(entry['input-tokens'], `${field}.input-tokens`);
+          if (inputTokens === undefined) {
+            throw new InvalidConfigError(
+              `${field}.input-tokens`,
+              'is required: input tokens of one call with that model',
+            );
+          }
+          const callsPerMonth = optionalCount(entry['calls-per-month'], `${field}.calls-per-month`);
+          if (callsPerMonth === undefined && usage === undefined) {
+            throw new InvalidConfigError(
+              `${field}.calls-per-month`,
+              'is required when no `usage` file gives measured volume',
+            );
+          }
+          return {
+            files: [file.replace(/^\.\//, '')],
+            kind: 'model',
+            modelPath: path.split('.'),
+            inputTokens,
+            ...(callsPerMonth === undefined ? {} : { callsPerMonth }),
+            ...optionalField('outputTokens', optionalCount(entry['output-tokens'], `${field}.output-tokens`)),
+            variables: {},
+          };
+        });
 
   const plans =
     root.plans === undefined || root.plans === null
@@ -132,6 +196,7 @@ export function parseCheckConfig(yamlText: string): CheckConfig {
 
   return {
     prompts,
+    ...(models.length === 0 ? {} : { models }),
     ...(model === undefined ? {} : { model }),
     variables,
     defaultVariableTokens,
@@ -155,7 +220,10 @@ export function matchPromptRule(config: CheckConfig, path: string): PromptRule |
   // picomatch's `.` stops at line terminators, so `prompts/**` would silently miss "prompts/a\nb.md"; a NUL
   // (never in a glob, never in a git path) stands in for them so `*` and `?` match them like any character.
   const matchable = /[\n\r\u2028\u2029]/.test(path) ? path.replace(/[\n\r\u2028\u2029]/g, '\0') : path;
-  return config.prompts.find((rule) => compiledGlobs(rule)(matchable));
+  return (
+    config.models?.find((rule) => rule.files[0] === path) ??
+    config.prompts.find((rule) => compiledGlobs(rule)(matchable))
+  );
 }
 
 const matcherCache = new WeakMap<PromptRule, (path: string) => boolean>();

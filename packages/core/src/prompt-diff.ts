@@ -1,7 +1,16 @@
 import { divideRoundHalfEven, formatScaled, formatUsd, Money } from './money';
+import { type CodeCallSite, extractCodePrompts } from './prompt-code';
 import { type CheckConfig, type CheckConfigPlan, matchPromptRule, type PromptRule } from './prompt-config';
-import { type ParsedPrompt, type PromptCounter, type PromptFormat, parsePromptFile } from './prompt-parse';
+import {
+  decodeContent,
+  type ParsedPrompt,
+  type PromptCounter,
+  type PromptFormat,
+  parseCodeCall,
+  parsePromptFile,
+} from './prompt-parse';
 import type { UsageVolume } from './prompt-usage';
+import { safeYaml } from './safe-yaml';
 
 export type PromptFileStatus = 'added' | 'modified' | 'renamed' | 'removed';
 
@@ -62,7 +71,10 @@ export interface PromptSide {
 }
 
 export interface PromptChange {
+  /** The file, or for a call in source code `file:line (label)`, e.g. `src/agents/triage.ts:42 (system prompt of triage)`. */
   path: string;
+  /** For a call in source code: the file, the call's line (head side, else base) and what the call is. */
+  code?: { file: string; line: number; label: string; callee: string };
   previousPath?: string;
   status: PromptFileStatus;
   before?: PromptSide;
@@ -143,12 +155,212 @@ export function diffPrompts(input: DiffPromptsInput): PromptDiff {
   const models = new Map<string, ModelAssumption>();
   const volumeSources = new Set<VolumeSource>();
 
+  const registerSide = (side: PromptSide): PromptSide => {
+    volumeSources.add(side.volumeSource);
+    if (!models.has(side.model)) {
+      const price = engine.priceCall(side.model, 0, 0);
+      models.set(side.model, {
+        model: side.model,
+        modelId: price.modelId,
+        priced: price.priced,
+        ...pick(price, ['inputPerMillion', 'outputPerMillion', 'pricesEffectiveFrom']),
+      });
+    }
+    return side;
+  };
+
+  /**
+   * A source file under a `code:` entry: every SDK call is one prompt, paired between base and head by its
+   * enclosing function, callee and order (lines move with unrelated edits). Calls whose text and model did not
+   * change are left out, so an edit elsewhere in the file adds no rows.
+   */
+  const diffCodeFile = (
+    file: ChangedFile,
+    beforeRule: PromptRule | undefined,
+    afterRule: PromptRule | undefined,
+  ): PromptChange[] => {
+    const beforePath = file.previousPath ?? file.path;
+    const read = (rule: PromptRule | undefined, path: string, content: PromptFileContent | undefined) => {
+      if (rule?.kind !== 'code' || content === undefined) return undefined;
+      if (typeof content === 'object' && !(content instanceof Uint8Array)) return { skipped: content.skipped };
+      const decoded = decodeContent(content);
+      if ('skipped' in decoded) return { skipped: decoded.skipped };
+      return extractCodePrompts(path, decoded.text.replace(/^\uFEFF/, ''));
+    };
+    const before = read(beforeRule, beforePath, file.before);
+    const after = read(afterRule, file.path, file.after);
+    const empty = { monthlyBefore: Money.ZERO, monthlyAfter: Money.ZERO, monthlyDelta: Money.ZERO };
+    const skipped = [before, after].find((side) => side !== undefined && 'skipped' in side);
+    if (skipped && 'skipped' in skipped) {
+      return [
+        {
+          path: file.path,
+          status: file.status,
+          skipped: skipped.skipped,
+          priced: false,
+          ...empty,
+          perCallDelta: Money.ZERO,
+          tokensDelta: 0,
+        },
+      ];
+    }
+    const beforeCalls = new Map((before && 'calls' in before ? before.calls : []).map((call) => [call.key, call]));
+    const afterCalls = after && 'calls' in after ? after.calls : [];
+    const fileNotes = [
+      ...(before && 'notes' in before ? before.notes : []),
+      ...(after && 'notes' in after ? after.notes : []),
+    ];
+    const pairs: [CodeCallSite | undefined, CodeCallSite | undefined][] = afterCalls.map((call) => [
+      beforeCalls.get(call.key),
+      call,
+    ]);
+    const paired = new Set(afterCalls.map((call) => call.key));
+    for (const call of beforeCalls.values()) if (!paired.has(call.key)) pairs.push([call, undefined]);
+
+    const side = (
+      rule: PromptRule | undefined,
+      path: string,
+      call: CodeCallSite | undefined,
+      volumePaths: string[],
+    ) => {
+      if (!rule || !call) return undefined;
+      const parsed = parseCodeCall(`${path}:${call.line}`, call, {
+        model: rule.model ?? config.model ?? '',
+        variables: { ...config.variables, ...rule.variables },
+        defaultVariableTokens: config.defaultVariableTokens,
+        counter: engine,
+      });
+      if (parsed.model === '') parsed.notes.push('the model is not a literal and the config names none');
+      parsed.notes.push(...fileNotes);
+      return registerSide(priceSide(parsed, rule, volumePaths, usage, engine));
+    };
+
+    const changes: PromptChange[] = [];
+    for (const [beforeCall, afterCall] of pairs) {
+      if (
+        beforeCall &&
+        afterCall &&
+        beforeCall.model === afterCall.model &&
+        JSON.stringify(beforeCall.messages) === JSON.stringify(afterCall.messages)
+      ) {
+        continue;
+      }
+      const call = (afterCall ?? beforeCall) as CodeCallSite;
+      const path = afterCall ? file.path : beforePath;
+      // Measured volume per call site is keyed `file:label` (lines move); the file's volume is the fallback.
+      const volumeKeys = (sidePath: string) => [`${sidePath}:${call.label}`, sidePath];
+      const beforeSide = side(beforeRule, beforePath, beforeCall, volumeKeys(beforePath));
+      const afterSide = side(afterRule, file.path, afterCall, [...volumeKeys(file.path), ...volumeKeys(beforePath)]);
+      const monthlyBefore = beforeSide?.monthly ?? Money.ZERO;
+      const monthlyAfter = afterSide?.monthly ?? Money.ZERO;
+      changes.push({
+        path: `${path}:${call.line} (${call.label})`,
+        code: { file: path, line: call.line, label: call.label, callee: call.callee },
+        status: beforeSide && afterSide ? 'modified' : afterSide ? 'added' : 'removed',
+        ...(beforeSide ? { before: beforeSide } : {}),
+        ...(afterSide ? { after: afterSide } : {}),
+        priced: (beforeSide?.priced ?? true) && (afterSide?.priced ?? true),
+        monthlyBefore,
+        monthlyAfter,
+        monthlyDelta: monthlyAfter.minus(monthlyBefore),
+        perCallDelta: (afterSide?.costPerCall ?? Money.ZERO).minus(beforeSide?.costPerCall ?? Money.ZERO),
+        tokensDelta: (afterSide?.tokens ?? 0) - (beforeSide?.tokens ?? 0),
+      });
+    }
+    return changes;
+  };
+
+  /**
+   * A `models:` entry: the model name at a dotted path of a YAML/JSON file. Only a changed value is a row, priced
+   * at the entry's input/output tokens and volume on each side.
+   */
+  const diffModelFile = (
+    file: ChangedFile,
+    beforeRule: PromptRule | undefined,
+    afterRule: PromptRule | undefined,
+  ): PromptChange | undefined => {
+    const rule = (afterRule ?? beforeRule) as PromptRule;
+    const dotted = (rule.modelPath ?? []).join('.');
+    const name = `${file.path} (${dotted})`;
+    const notes: string[] = [];
+    const read = (sideRule: PromptRule | undefined, path: string, content: PromptFileContent | undefined) => {
+      if (sideRule?.kind !== 'model' || content === undefined) return undefined;
+      if (typeof content === 'object' && !(content instanceof Uint8Array)) return { skipped: content.skipped };
+      const decoded = decodeContent(content);
+      if ('skipped' in decoded) return { skipped: decoded.skipped };
+      let value: unknown;
+      try {
+        value = /\.json$/i.test(path) ? JSON.parse(decoded.text) : safeYaml(decoded.text);
+      } catch {
+        notes.push(`${path} is not valid ${/\.json$/i.test(path) ? 'JSON' : 'YAML'}`);
+        return undefined;
+      }
+      for (const key of sideRule.modelPath ?? []) {
+        value = typeof value === 'object' && value !== null ? (value as Record<string, unknown>)[key] : undefined;
+      }
+      if (typeof value === 'string' && value.trim() !== '') return { model: value.trim() };
+      notes.push(`${path} has no model name at ${dotted}`);
+      return undefined;
+    };
+    const beforePath = file.previousPath ?? file.path;
+    const before = read(beforeRule, beforePath, file.before);
+    const after = read(afterRule, file.path, file.after);
+    const base = { path: name, status: file.status, perCallDelta: Money.ZERO, tokensDelta: 0 };
+    const zero = { monthlyBefore: Money.ZERO, monthlyAfter: Money.ZERO, monthlyDelta: Money.ZERO };
+    const skipped = [before, after].find((side) => side !== undefined && 'skipped' in side);
+    if (skipped && 'skipped' in skipped) return { ...base, ...zero, skipped: skipped.skipped, priced: false };
+    const beforeModel = before && 'model' in before ? before.model : undefined;
+    const afterModel = after && 'model' in after ? after.model : undefined;
+    if (beforeModel === afterModel && notes.length === 0) return undefined;
+    const side = (sideRule: PromptRule | undefined, model: string | undefined, volumePaths: string[]) => {
+      if (!sideRule || model === undefined) return undefined;
+      const parsed: ParsedPrompt = {
+        path: `${file.path}#${dotted}`,
+        format: 'model-config',
+        model,
+        modelSource: 'file',
+        tokens: sideRule.inputTokens ?? 0,
+        encoding: 'estimate',
+        estimated: true,
+        variables: [],
+        notes: [`input tokens per call from the config's input-tokens (${sideRule.inputTokens ?? 0})`, ...notes],
+      };
+      return registerSide(priceSide(parsed, sideRule, volumePaths, usage, engine));
+    };
+    const beforeSide = side(beforeRule, beforeModel, [`${beforePath}#${dotted}`]);
+    const afterSide = side(afterRule, afterModel, [`${file.path}#${dotted}`, `${beforePath}#${dotted}`]);
+    if (!beforeSide && !afterSide) return { ...base, ...zero, skipped: notes.join('; ') || 'no model', priced: false };
+    const monthlyBefore = beforeSide?.monthly ?? Money.ZERO;
+    const monthlyAfter = afterSide?.monthly ?? Money.ZERO;
+    return {
+      ...base,
+      status: beforeSide && afterSide ? 'modified' : afterSide ? 'added' : 'removed',
+      ...(beforeSide ? { before: beforeSide } : {}),
+      ...(afterSide ? { after: afterSide } : {}),
+      priced: (beforeSide?.priced ?? true) && (afterSide?.priced ?? true),
+      monthlyBefore,
+      monthlyAfter,
+      monthlyDelta: monthlyAfter.minus(monthlyBefore),
+      perCallDelta: (afterSide?.costPerCall ?? Money.ZERO).minus(beforeSide?.costPerCall ?? Money.ZERO),
+      tokensDelta: (afterSide?.tokens ?? 0) - (beforeSide?.tokens ?? 0),
+    };
+  };
+
   const sortedFiles = [...input.files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   for (const file of sortedFiles) {
     const beforePath = file.previousPath ?? file.path;
     const beforeRule = file.status === 'added' ? undefined : matchPromptRule(config, beforePath);
     const afterRule = file.status === 'removed' ? undefined : matchPromptRule(config, file.path);
     if (!beforeRule && !afterRule) continue;
+    if (beforeRule?.kind === 'model' || afterRule?.kind === 'model') {
+      const change = diffModelFile(file, beforeRule, afterRule);
+      if (change) prompts.push(change);
+      continue;
+    }
+    if (beforeRule?.kind === 'code' || afterRule?.kind === 'code') {
+      prompts.push(...diffCodeFile(file, beforeRule, afterRule));
+      continue;
+    }
 
     const readSide = (
       rule: PromptRule | undefined,
@@ -166,18 +378,7 @@ export function diffPrompts(input: DiffPromptsInput): PromptDiff {
         counter: engine,
       });
       if (parsed.skipped) return { skipped: parsed.skipped };
-      const side = priceSide(parsed, rule, volumePaths, usage, engine);
-      volumeSources.add(side.volumeSource);
-      if (!models.has(side.model)) {
-        const price = engine.priceCall(side.model, 0, 0);
-        models.set(side.model, {
-          model: side.model,
-          modelId: price.modelId,
-          priced: price.priced,
-          ...pick(price, ['inputPerMillion', 'outputPerMillion', 'pricesEffectiveFrom']),
-        });
-      }
-      return side;
+      return registerSide(priceSide(parsed, rule, volumePaths, usage, engine));
     };
 
     const before = readSide(beforeRule, beforePath, file.before, [beforePath]);

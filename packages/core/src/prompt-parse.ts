@@ -1,8 +1,18 @@
+import type { CodeCallSite } from './prompt-code';
 import { safeYaml } from './safe-yaml';
 import type { ChatMessage, TokenCount } from './types';
 
 /** How a prompt file was read. */
-export type PromptFormat = 'text' | 'markdown' | 'front-matter' | 'prompty' | 'dotprompt' | 'chat-json' | 'chat-yaml';
+export type PromptFormat =
+  | 'text'
+  | 'markdown'
+  | 'front-matter'
+  | 'prompty'
+  | 'dotprompt'
+  | 'chat-json'
+  | 'chat-yaml'
+  | 'code'
+  | 'model-config';
 
 /** Counts tokens for the prompt parser; `defaultPromptCounter()` uses tiktoken through @tokenmeter/core. */
 export interface PromptCounter {
@@ -125,6 +135,35 @@ export function parsePromptFile(path: string, content: string | Uint8Array, opti
   return finish(base, { format, model: options.model, modelSource: 'config', count, placeholders, notes: [] });
 }
 
+/**
+ * Counts one LLM call found in source code as a chat: its literal text exactly, each template hole at the
+ * `variables:` estimate for its name (`conversation`, `ticket.subject` or its root `ticket`). A literal `model`
+ * argument wins over the config model.
+ */
+export function parseCodeCall(path: string, call: CodeCallSite, options: ParsePromptOptions): ParsedPrompt {
+  const placeholders = new PlaceholderCounter(options);
+  const model = call.model ?? options.model;
+  const messages: ChatMessage[] = call.messages.map((message) => {
+    for (const hole of message.holes) placeholders.record(hole);
+    return { role: message.role, content: message.content };
+  });
+  const count = safeCount(() => options.counter.countChat(messages, model), JSON.stringify(messages));
+  return finish(
+    {
+      path,
+      format: 'code',
+      model,
+      modelSource: 'config',
+      tokens: 0,
+      encoding: 'estimate',
+      estimated: false,
+      variables: [],
+      notes: [],
+    },
+    { format: 'code', model, modelSource: call.model ? 'file' : 'config', count, placeholders, notes: call.notes },
+  );
+}
+
 function finish(
   base: ParsedPrompt,
   result: {
@@ -156,7 +195,8 @@ function finish(
   };
 }
 
-function decodeContent(content: string | Uint8Array): { text: string } | { skipped: string } {
+/** The text of a prompt or source file, or why it is skipped (binary, not UTF-8, larger than 1 MB). */
+export function decodeContent(content: string | Uint8Array): { text: string } | { skipped: string } {
   if (typeof content === 'string') {
     if (Buffer.byteLength(content, 'utf8') > MAX_PROMPT_BYTES) return { skipped: 'larger than 1 MB' };
     if (content.includes('\u0000')) return { skipped: 'binary file' };
@@ -338,6 +378,10 @@ class PlaceholderCounter {
   private readonly counts = new Map<string, number>();
 
   constructor(private readonly options: ParsePromptOptions) {}
+
+  record(name: string): void {
+    this.counts.set(name, (this.counts.get(name) ?? 0) + 1);
+  }
 
   /** Removes template syntax from `text`, remembering each variable occurrence. */
   strip(text: string): string {
