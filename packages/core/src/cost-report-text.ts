@@ -1,10 +1,15 @@
-import { costHeadline, groupDigits, wholeUp } from './cost-report';
+import { costHeadline, groupDigits, modelErrorSentence, wholeUp } from './cost-report';
 import { formatUsd, type Money } from './money';
 import type { PromptDiff, PromptSide } from './prompt-diff';
 
 /** The cost report for a terminal: headline, aligned table, totals, flat-rate lines, notes. */
 export function renderCostReportText(diff: PromptDiff): string {
   const lines = [costHeadline(diff), ''];
+  if (diff.modelErrors.length > 0) {
+    lines.push('Configuration error: this check fails. The totals are incomplete:');
+    for (const error of diff.modelErrors) lines.push(`- ${oneLine(modelErrorSentence(error))}`);
+    lines.push('');
+  }
   if (diff.prompts.length === 0) {
     lines.push('No prompt files matched the configured globs in this change.');
     return `${lines.join('\n')}\n`;
@@ -90,6 +95,16 @@ export interface CostReportJson {
   }>;
   catalogDate: string | null;
   notes: string[];
+  /** Unknown model names: the check fails when this is not empty. */
+  modelErrors: Array<{
+    model: string;
+    file: string;
+    line: number | null;
+    source: 'config' | 'file';
+    suggestions: string[];
+    prompts: string[];
+    message: string;
+  }>;
 }
 
 export function costReportJson(diff: PromptDiff): CostReportJson {
@@ -126,6 +141,15 @@ export function costReportJson(diff: PromptDiff): CostReportJson {
     })),
     catalogDate: diff.catalogDate ?? null,
     notes: diff.notes,
+    modelErrors: diff.modelErrors.map((error) => ({
+      model: error.model,
+      file: error.file,
+      line: error.line ?? null,
+      source: error.source,
+      suggestions: error.suggestions,
+      prompts: error.prompts,
+      message: modelErrorSentence(error),
+    })),
   };
 }
 

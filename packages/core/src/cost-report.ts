@@ -1,7 +1,7 @@
 import { markdownCode, markdownText } from './cost-report-escape';
 import { COST_REPORT_MARKER, formatRunStamp, type RunStamp } from './cost-report-stamp';
 import { formatUsd, type Money } from './money';
-import type { PromptChange, PromptDiff, PromptSide, VolumeSource } from './prompt-diff';
+import type { ModelError, PromptChange, PromptDiff, PromptSide, VolumeSource } from './prompt-diff';
 
 /** GitHub rejects comment bodies longer than this. */
 export const MAX_COMMENT_LENGTH = 65_536;
@@ -52,6 +52,22 @@ export function costHeadline(diff: PromptDiff): string {
   return `Monthly cost ${delta} (${percent})`;
 }
 
+/**
+ * One model error as a sentence, with `code` wrapping names (identity for plain text, a code span for markdown):
+ * "model gpt4o (.tokenmeter.yml line 4) is not in the price catalog; did you mean gpt-4o? …".
+ */
+export function modelErrorSentence(error: ModelError, code: (text: string) => string = (text) => text): string {
+  const where = `${code(error.file)}${error.line === undefined ? '' : ` line ${error.line}`}`;
+  const hint =
+    error.suggestions.length > 0 ? `; did you mean ${error.suggestions.slice(0, 3).map(code).join(', ')}?` : '.';
+  const count = error.prompts.length;
+  const uses =
+    count === 0
+      ? ''
+      : ` ${count} changed prompt${count === 1 ? ' uses' : 's use'} it and ${count === 1 ? 'is' : 'are'} left out of the totals.`;
+  return `model ${code(error.model)} (${where}) is not in the price catalog${hint}${uses}`;
+}
+
 function compose(
   diff: PromptDiff,
   options: CostReportOptions,
@@ -62,6 +78,12 @@ function compose(
   const lines: string[] = [COST_REPORT_MARKER];
   if (options.stamp) lines.push(formatRunStamp(options.stamp));
   lines.push(`## ${usd(costHeadline(diff))}`, '');
+  if (diff.modelErrors.length > 0) {
+    // Before the numbers: a typo drops prompts out of the totals, so the headline above is too low.
+    lines.push('> [!CAUTION]', '> **Configuration error: this check fails.** The totals are incomplete:', '>');
+    for (const error of diff.modelErrors) lines.push(`> - ${usd(capitalize(modelErrorSentence(error, markdownCode)))}`);
+    lines.push('');
+  }
   if (diff.prompts.length === 0) {
     lines.push('No prompt files matched the configured globs in this change.', '');
   } else {
@@ -247,6 +269,10 @@ function orderForDisplay(prompts: PromptChange[]): PromptChange[] {
     if (difference !== 0) return difference;
     return a.path < b.path ? -1 : a.path > b.path ? 1 : 0;
   });
+}
+
+function capitalize(text: string): string {
+  return text.charAt(0).toUpperCase() + text.slice(1);
 }
 
 function signedUsd(amount: Money): string {

@@ -30,6 +30,8 @@ export interface CallPrice {
   inputPerMillion?: string;
   outputPerMillion?: string;
   pricesEffectiveFrom?: string;
+  /** True when the catalog does not know the name at all (a typo), as opposed to a known model without prices. */
+  unknown?: boolean;
 }
 
 /** Counting and pricing behind the diff; `defaultPromptEngine()` wires tiktoken and the shipped catalog. */
@@ -37,6 +39,24 @@ export interface PromptEngine extends PromptCounter {
   priceCall(model: string, inputTokens: number, outputTokens: number): CallPrice;
   /** ISO date the catalog's prices were taken. */
   catalogDate?: string;
+  /** Known model ids closest to an unknown name, for "did you mean". */
+  suggestModels?(model: string): string[];
+}
+
+/**
+ * A model name the catalog does not know, written in the config or a prompt file. It is a configuration error,
+ * not a quiet "unpriced": every prompt priced with it would drop out of the totals and lower the headline.
+ */
+export interface ModelError {
+  model: string;
+  /** The file the name is written in: the config or the prompt. */
+  file: string;
+  /** 1-based line of the name in `file`, when it could be found. */
+  line?: number;
+  source: 'config' | 'file';
+  suggestions: string[];
+  /** Changed prompts that use it (their rows are unpriced and left out of the totals). */
+  prompts: string[];
 }
 
 export type VolumeSource = 'usage-per-prompt' | 'usage-daily-series' | 'config' | 'none';
@@ -59,6 +79,8 @@ export interface PromptSide {
   /** Cost per call × calls per month; undefined when the model is not priced. */
   monthly?: Money;
   notes: string[];
+  /** The catalog does not know the model name (see `PromptDiff.modelErrors`). */
+  unknownModel?: boolean;
 }
 
 export interface PromptChange {
@@ -122,6 +144,8 @@ export interface PromptDiff {
   catalogDate?: string;
   /** Notes about the whole run (files cap reached…). */
   notes: string[];
+  /** Unknown model names in the config or the changed prompts: the check must fail on them. */
+  modelErrors: ModelError[];
 }
 
 export interface DiffPromptsInput {
@@ -131,6 +155,9 @@ export interface DiffPromptsInput {
   usage?: UsageVolume;
   /** Notes from the caller to carry into the report (e.g. "GitHub lists at most 3000 files"). */
   notes?: string[];
+  /** Path and text of the config, to point a model error at its line. */
+  configPath?: string;
+  configText?: string;
 }
 
 /**
@@ -142,6 +169,31 @@ export function diffPrompts(input: DiffPromptsInput): PromptDiff {
   const prompts: PromptChange[] = [];
   const models = new Map<string, ModelAssumption>();
   const volumeSources = new Set<VolumeSource>();
+  const configPath = input.configPath ?? '.tokenmeter.yml';
+  const modelErrors = new Map<string, ModelError>();
+  const addModelError = (model: string, file: string, source: ModelError['source'], text?: string) => {
+    const key = `${source}\u0000${file}\u0000${model}`;
+    let error = modelErrors.get(key);
+    if (!error) {
+      const line = text === undefined ? undefined : lineOfModel(text, model);
+      error = {
+        model,
+        file,
+        ...(line === undefined ? {} : { line }),
+        source,
+        suggestions: engine.suggestModels?.(model) ?? [],
+        prompts: [],
+      };
+      modelErrors.set(key, error);
+    }
+    return error;
+  };
+  // Every model the config names is checked, used by this change or not: the typo bites on the next one.
+  for (const model of [config.model, ...config.prompts.map((rule) => rule.model)]) {
+    if (model !== undefined && engine.priceCall(model, 0, 0).unknown) {
+      addModelError(model, configPath, 'config', input.configText);
+    }
+  }
 
   const sortedFiles = [...input.files].sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   for (const file of sortedFiles) {
@@ -168,6 +220,14 @@ export function diffPrompts(input: DiffPromptsInput): PromptDiff {
       if (parsed.skipped) return { skipped: parsed.skipped };
       const side = priceSide(parsed, rule, volumePaths, usage, engine);
       volumeSources.add(side.volumeSource);
+      if (side.unknownModel) {
+        // A base file's own model is history this change cannot fix; the head's and the config's it can.
+        if (side.modelSource === 'config') {
+          addModelError(side.model, configPath, 'config', input.configText).prompts.push(file.path);
+        } else if (path === file.path && content === file.after) {
+          addModelError(side.model, path, 'file', textOf(content)).prompts.push(file.path);
+        }
+      }
       if (!models.has(side.model)) {
         const price = engine.priceCall(side.model, 0, 0);
         models.set(side.model, {
@@ -252,7 +312,27 @@ export function diffPrompts(input: DiffPromptsInput): PromptDiff {
     ...(usage ? { usageSource: usage.source } : {}),
     ...(engine.catalogDate ? { catalogDate: engine.catalogDate } : {}),
     notes: [...(input.notes ?? [])],
+    modelErrors: [...modelErrors.values()].map((error) => ({ ...error, prompts: [...new Set(error.prompts)] })),
   };
+}
+
+/** The first line that names `model` as a `model:` value (YAML front matter, config, chat JSON), else any mention. */
+function lineOfModel(text: string, model: string): number | undefined {
+  const name = model.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const lines = text.split(/\r?\n/);
+  const patterns = [
+    new RegExp(`["']?\\bmodel["']?\\s*:\\s*["']?${name}["']?\\s*(,|#.*)?$`),
+    new RegExp(`(^|[\\s:"'])${name}($|[\\s,"'}])`),
+  ];
+  for (const pattern of patterns) {
+    const index = lines.findIndex((line) => pattern.test(line.trim()));
+    if (index >= 0) return index + 1;
+  }
+  return undefined;
+}
+
+function textOf(content: string | Uint8Array): string {
+  return typeof content === 'string' ? content : new TextDecoder().decode(content);
 }
 
 function priceSide(
@@ -281,6 +361,7 @@ function priceSide(
   if (volumeSource === 'none') notes.push('no volume for this prompt in the usage file or config: 0 calls assumed');
   if (!price.priced) notes.push(`model ${parsed.model} is not in the price catalog`);
   return {
+    ...(price.unknown ? { unknownModel: true } : {}),
     path: parsed.path,
     format: parsed.format,
     model: parsed.model,
