@@ -8,6 +8,7 @@ import {
   diffPrompts,
   exceededThreshold,
   matchPromptRule,
+  modelErrorSentence,
   type PromptDiff,
   type PromptFileContent,
   parseCheckConfig,
@@ -79,7 +80,7 @@ async function checkWith(
   const baseSha = pullRequest.base.sha;
   const headSha = pullRequest.head.sha;
 
-  const config = await readConfig(source, inputs.configPath, headSha, baseSha);
+  const { config, text: configText } = await readConfig(source, inputs.configPath, headSha, baseSha);
   const usage = config.usage ? await readUsage(source, config, headSha) : undefined;
 
   const listing = await listPullRequestFiles(octokit, { owner, repo }, pullRequest.number);
@@ -110,7 +111,15 @@ async function checkWith(
     };
   });
 
-  const diff = diffPrompts({ files, config, engine: createPromptEngine(), ...(usage ? { usage } : {}), notes });
+  const diff = diffPrompts({
+    files,
+    config,
+    engine: createPromptEngine(),
+    ...(usage ? { usage } : {}),
+    notes,
+    configPath: inputs.configPath,
+    configText,
+  });
   const stamp: RunStamp = {
     headSha,
     ...(process.env.GITHUB_RUN_ID ? { runId: process.env.GITHUB_RUN_ID } : {}),
@@ -131,11 +140,31 @@ async function checkWith(
   );
   reportOutcome(outcome);
 
+  for (const error of diff.modelErrors) {
+    // An annotation on the line with the typo, in the pull request's "Files changed" view.
+    core.error(`tokenmeter: ${modelErrorSentence(error)}`, {
+      title: 'Unknown model',
+      file: error.file,
+      ...(error.line === undefined ? {} : { startLine: error.line }),
+    });
+  }
   const failure = exceededThreshold(diff, inputs);
   if (failure) core.setFailed(`tokenmeter: ${failure}`);
+  if (diff.modelErrors.length > 0) {
+    core.setFailed(
+      `tokenmeter: ${diff.modelErrors.length} unknown model name${diff.modelErrors.length === 1 ? '' : 's'}: the projection is incomplete.`,
+    );
+    // 2 = configuration error, as `tokenmeter diff` exits; 1 stays "a threshold was exceeded".
+    process.exitCode = 2;
+  }
 }
 
-async function readConfig(source: FileSource, path: string, headSha: string, baseSha: string): Promise<CheckConfig> {
+async function readConfig(
+  source: FileSource,
+  path: string,
+  headSha: string,
+  baseSha: string,
+): Promise<{ config: CheckConfig; text: string }> {
   // The head's config, so a pull request that adds prompts can say how to price them; the base's as a fallback.
   const content = (await source.read(path, headSha)) ?? (await source.read(path, baseSha));
   if (content === undefined) {
@@ -144,7 +173,8 @@ async function readConfig(source: FileSource, path: string, headSha: string, bas
   if (!(content instanceof Uint8Array) && typeof content !== 'string') {
     throw new TokenmeterError('CONFIG_NOT_FOUND', `${path} cannot be read: ${content.skipped}`);
   }
-  return parseCheckConfig(typeof content === 'string' ? content : Buffer.from(content).toString('utf8'));
+  const text = typeof content === 'string' ? content : Buffer.from(content).toString('utf8');
+  return { config: parseCheckConfig(text), text };
 }
 
 async function readUsage(source: FileSource, config: CheckConfig, headSha: string): Promise<UsageVolume | undefined> {

@@ -143,4 +143,21 @@ describe('tokenmeter diff', { timeout: 60_000 }, () => {
     const notRepo = await runCli('diff', '--repo', tmpdir(), '--base', 'HEAD');
     expect(notRepo.code).toBe(2);
   });
+
+  it('exits 2 on an unknown model, with the line and a suggestion, and still prints the report', async () => {
+    const config = join(repo, 'typo.yml');
+    writeFileSync(config, '# typo\nprompts:\n  - files: "prompts/**"\n    model: gpt4o\n    calls-per-month: 1000\n');
+    try {
+      const result = await runCli('diff', '--repo', repo, '--base', base, '--config', config, '--format', 'json');
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain(
+        `model gpt4o (${config} line 4) is not in the price catalog; did you mean gpt-4o`,
+      );
+      const report = JSON.parse(result.stdout);
+      expect(report.complete).toBe(false);
+      expect(report.modelErrors[0]).toMatchObject({ model: 'gpt4o', line: 4 });
+    } finally {
+      rmSync(config);
+    }
+  });
 });

@@ -13,6 +13,7 @@ import {
   MAX_PROMPT_BYTES,
   Money,
   matchPromptRule,
+  modelErrorSentence,
   type PromptFileContent,
   type PromptFileStatus,
   parseCheckConfig,
@@ -22,7 +23,7 @@ import {
   type UsageVolume,
 } from '@tokenmeter/core';
 import { type Command, Option } from 'commander';
-import { CliInputError, EXIT_FAILED_CHECK, printJson } from './output';
+import { CliInputError, EXIT_BAD_INPUT, EXIT_FAILED_CHECK, printJson } from './output';
 
 interface DiffCommandOptions {
   base: string;
@@ -83,11 +84,12 @@ async function runDiff(options: DiffCommandOptions): Promise<void> {
 
   const blobs = new GitBlobReader(repository, MAX_PROMPT_BYTES);
   let config: CheckConfig;
+  let configText: string;
   let usage: UsageVolume | undefined;
   let files: ChangedFile[];
   try {
     const read = (revision: Revision, path: string, blob?: string) => readAt(repository, blobs, revision, path, blob);
-    config = await loadConfig(options.config, (path) => readFirst([head, base], path, read));
+    ({ config, text: configText } = await loadConfig(options.config, (path) => readFirst([head, base], path, read)));
     usage = config.usage ? await loadUsage(config, (path) => read(head, path)) : undefined;
 
     const changes = await changedFiles(repository, base, head);
@@ -111,7 +113,14 @@ async function runDiff(options: DiffCommandOptions): Promise<void> {
     blobs.close();
   }
 
-  const diff = diffPrompts({ files, config, engine: createPromptEngine(), ...(usage ? { usage } : {}) });
+  const diff = diffPrompts({
+    files,
+    config,
+    engine: createPromptEngine(),
+    ...(usage ? { usage } : {}),
+    configPath: options.config ?? '.tokenmeter.yml',
+    configText,
+  });
   if (options.format === 'json') printJson(costReportJson(diff));
   else if (options.format === 'text') process.stdout.write(renderCostReportText(diff));
   else {
@@ -127,6 +136,11 @@ async function runDiff(options: DiffCommandOptions): Promise<void> {
   if (failure) {
     process.stderr.write(`tokenmeter: ${failure}\n`);
     process.exitCode = EXIT_FAILED_CHECK;
+  }
+  if (diff.modelErrors.length > 0) {
+    // A typo is a configuration error (exit 2), never a quietly lower total that passes the gate.
+    for (const error of diff.modelErrors) process.stderr.write(`tokenmeter: ${modelErrorSentence(error)}\n`);
+    process.exitCode = EXIT_BAD_INPUT;
   }
 }
 
@@ -254,7 +268,7 @@ async function readFirst(
 async function loadConfig(
   path: string | undefined,
   readInRepository: (path: string) => Promise<PromptFileContent | undefined>,
-): Promise<CheckConfig> {
+): Promise<{ config: CheckConfig; text: string }> {
   let text: string;
   if (path !== undefined) {
     try {
@@ -269,7 +283,7 @@ async function loadConfig(
     }
     text = Buffer.from(content).toString('utf8');
   }
-  return parseCheckConfig(text);
+  return { config: parseCheckConfig(text), text };
 }
 
 async function loadUsage(config: CheckConfig, read: (path: string) => Promise<PromptFileContent | undefined>) {
