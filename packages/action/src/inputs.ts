@@ -11,6 +11,8 @@ export interface ActionInputs {
   maxIncreaseUsd?: Money;
   /** Percent as a decimal string (`"10"`, `"2.5"`). */
   maxIncreasePercent?: string;
+  /** Show the flat-rate comparison in the comment; the config's `plans-in-comment` also turns it on. */
+  plansInComment: boolean;
 }
 
 /** Reads and validates the step's `with:` inputs (`INPUT_<NAME>` variables). */
@@ -24,7 +26,12 @@ export function readInputs(): ActionInputs {
   if (token) core.setSecret(token);
   const maxIncreaseUsd = decimalInput('max-increase-usd');
   const maxIncreasePercent = decimalInput('max-increase-percent');
+  const plans = core.getInput('plans-in-comment').trim().toLowerCase();
+  if (plans !== '' && plans !== 'true' && plans !== 'false') {
+    throw new ActionInputError('plans-in-comment', `must be true or false, got ${JSON.stringify(plans)}`);
+  }
   return {
+    plansInComment: plans === 'true',
     token,
     configPath: configPath.replace(/^\.\//, ''),
     commentMode: mode,

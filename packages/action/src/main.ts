@@ -126,7 +126,14 @@ async function checkWith(
     ...(process.env.GITHUB_RUN_ATTEMPT ? { runAttempt: process.env.GITHUB_RUN_ATTEMPT } : {}),
     ...(pullRequest.updated_at ? { at: pullRequest.updated_at } : {}),
   };
-  const body = renderCostReport(diff, { stamp, baseLabel: baseSha.slice(0, 7), headLabel: headSha.slice(0, 7) });
+  const failure = exceededThreshold(diff, inputs);
+  const body = renderCostReport(diff, {
+    stamp,
+    baseLabel: baseSha.slice(0, 7),
+    headLabel: headSha.slice(0, 7),
+    plans: inputs.plansInComment || config.plansInComment,
+    ...(failure ? { failure } : {}),
+  });
 
   setOutputs(diff);
   await writeSummary(body);
@@ -148,7 +155,6 @@ async function checkWith(
       ...(error.line === undefined ? {} : { startLine: error.line }),
     });
   }
-  const failure = exceededThreshold(diff, inputs);
   if (failure) core.setFailed(`tokenmeter: ${failure}`);
   if (diff.modelErrors.length > 0) {
     core.setFailed(

@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildBundle } from './build-bundle';
 import { FakeGitHub } from './fake-github';
 
 /**
@@ -60,6 +61,9 @@ const BASE_CONFIG = `prompts:
   - files: "prompts/billing/**"
     model: gpt-4o-mini
     calls-per-month: 1000000
+plans:
+  - name: Flat 20
+    monthly-usd: 20
 `;
 // The reported bug: a typo in the head's config that 3 of the 4 changed prompts are priced with.
 const TYPO_CONFIG = `prompts:
@@ -88,11 +92,7 @@ describe('the Action built from source: what the PR comment shows', { timeout: 1
 
   beforeAll(async () => {
     root = mkdtempSync(join(tmpdir(), 'tokenmeter-action-src-'));
-    const out = join(root, 'dist');
-    const require = createRequire(join(packageDirectory, 'package.json'));
-    const tsup = join(dirname(require.resolve('tsup/package.json')), 'dist', 'cli-default.js');
-    execFileSync(process.execPath, [tsup, '--out-dir', out, '--silent'], { cwd: packageDirectory, stdio: 'pipe' });
-    bundle = join(out, 'index.js');
+    bundle = buildBundle(join(root, 'dist'));
     repo = join(root, 'repo');
     mkdirSync(repo);
     git(repo, 'init', '-q', '-b', 'main');
@@ -109,7 +109,10 @@ describe('the Action built from source: what the PR comment shows', { timeout: 1
       'prompts/support/a.md': 'Hello world, how are you?',
       'prompts/support/b.md': 'Goodbye, see you',
       'prompts/support/c.md': 'Say hello again',
-      'prompts/billing/refund.md': 'Hello world, how are you?',
+      // Moves to gpt-4o in its own front matter: the row splits the change into the text's part and the model's.
+      'prompts/billing/refund.md': '---\nmodel: gpt-4o\n---\nHello world, how are you?',
+      // A new template whose variable has no estimate under `variables:`: its tokens are a floor.
+      'prompts/support/summarize.md': 'Summarize {{conversation}} for the agent.',
     });
     sha.typo = commit(repo, 'mistype a model');
     write(repo, { '.tokenmeter.yml': BASE_CONFIG });
@@ -206,17 +209,48 @@ describe('the Action built from source: what the PR comment shows', { timeout: 1
     expect(body).toMatch(
       /> - Model ` gpt4o ` \(` \.tokenmeter\.yml ` line 3\) is not in the price catalog; did you mean ` gpt-4o `/,
     );
-    expect(body).toContain('3 changed prompts use it and are left out of the totals.');
+    expect(body).toContain('4 changed prompts use it and are left out of the totals.');
     expect(result.summary).toContain('Configuration error');
   });
 
-  it('passes once the model is fixed', async () => {
+  it('passes once the model is fixed, showing the model switch, its split and the floor', async () => {
     const result = await runAction({ pull: 1, head: sha.fixed ?? '', runId: '11' });
     expect(result.code, result.stdout).toBe(0);
     expect(result.stdout).not.toContain('::error');
     const body = api.comments.get(1)?.[0]?.body ?? '';
-    expect(body).not.toContain('Configuration error');
     expect(api.comments.get(1)).toHaveLength(1);
+    expect(body).not.toContain('Configuration error');
+    // refund.md: 2 tokens at gpt-4o-mini ($0.30) → 7 at gpt-4o ($2.50 per million: $17.50). The new text at the
+    // old model would cost 7 × $0.15 = $1.05: prompt +$0.75, model +$16.45.
+    expect(body).toContain(
+      '| ` prompts/billing/refund.md `  | ` gpt-4o-mini ` → ` gpt-4o ` | 2 → 7 | +\\$0.000017 | \\$0.30 | \\$17.50 | +\\$17.20 (prompt +\\$0.75 · model +\\$16.45) |',
+    );
+    expect(body).toContain(
+      '> Input is a floor: ` {{conversation}} ` (` prompts/support/summarize.md `) has no estimate — add one under `variables:`.',
+    );
+    expect(body).toMatch(
+      /\| ` prompts\/support\/summarize\.md ` \(added\) \| ` gpt-4o-mini ` \| — → ≈\d+ \(floor\) \|/,
+    );
+    expect(body).not.toContain('flat rate');
+  });
+
+  it('names the failed limit under the headline and shows the plans when asked', async () => {
+    const result = await runAction({
+      pull: 1,
+      head: sha.fixed ?? '',
+      runId: '12',
+      inputs: { 'max-increase-usd': '5', 'plans-in-comment': 'true' },
+    });
+    expect(result.code, result.stdout).toBe(1);
+    const body = api.comments.get(1)?.[0]?.body ?? '';
+    const lines = body.split('\n');
+    const headline = lines.findIndex((line) => line.startsWith('## Monthly cost'));
+    expect(lines[headline + 2]).toBe('> [!WARNING]');
+    expect(lines[headline + 3]).toMatch(
+      /^> \*\*Check failed:\*\* monthly cost increase \\\+\\\$[\d\\.]+ exceeds max\\-increase\\-usd \\\$5\\\.00\\\.$/,
+    );
+    expect(body).toContain('### Pay-per-token vs flat rate');
+    expect(body).toContain('**Flat 20**');
   });
 });
 

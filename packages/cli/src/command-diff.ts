@@ -121,18 +121,21 @@ async function runDiff(options: DiffCommandOptions): Promise<void> {
     configPath: options.config ?? '.tokenmeter.yml',
     configText,
   });
-  if (options.format === 'json') printJson(costReportJson(diff));
-  else if (options.format === 'text') process.stdout.write(renderCostReportText(diff));
-  else {
+  const failure = exceededThreshold(diff, thresholds);
+  if (options.format === 'json') printJson(costReportJson(diff, failure ? { failure } : {}));
+  else if (options.format === 'text') {
+    process.stdout.write(renderCostReportText(diff, { plans: config.plansInComment, ...(failure ? { failure } : {}) }));
+  } else {
     process.stdout.write(
       renderCostReport(diff, {
         ...(head.kind === 'commit' ? { stamp: { headSha: head.sha } } : {}),
         baseLabel: base.label,
         headLabel: head.label,
+        plans: config.plansInComment,
+        ...(failure ? { failure } : {}),
       }),
     );
   }
-  const failure = exceededThreshold(diff, thresholds);
   if (failure) {
     process.stderr.write(`tokenmeter: ${failure}\n`);
     process.exitCode = EXIT_FAILED_CHECK;

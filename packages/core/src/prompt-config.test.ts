@@ -60,6 +60,7 @@ plans:
     ],
     ['model: m\nprompts:\n  files: "*.md"\n  calls-per-month: 1\nvariables:\n  a: many', 'variables.a'],
     ['prompts: [unclosed', ''],
+    ['model: m\nprompts:\n  files: "*.md"\n  calls-per-month: 1\nplans-in-comment: yes please', 'plans-in-comment'],
   ])('rejects %j naming %s', (yaml, field) => {
     try {
       parseCheckConfig(yaml);
@@ -69,6 +70,12 @@ plans:
       expect((error as InvalidConfigError).code).toBe('INVALID_CONFIG');
       expect((error as InvalidConfigError).field).toBe(field);
     }
+  });
+
+  it('shows the flat-rate plans in the comment only when asked', () => {
+    const base = 'model: m\nprompts:\n  files: "*.md"\n  calls-per-month: 1\n';
+    expect(parseCheckConfig(base).plansInComment).toBe(false);
+    expect(parseCheckConfig(`${base}plans-in-comment: true\n`).plansInComment).toBe(true);
   });
 
   it('suggests the kebab-case spelling', () => {

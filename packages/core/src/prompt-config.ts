@@ -38,10 +38,20 @@ export interface CheckConfig {
   /** Tokens assumed for a template variable without an estimate. Default 0 (and the count says so). */
   defaultVariableTokens: number;
   plans: CheckConfigPlan[];
+  /** Show the flat-rate comparison in the report (`plans-in-comment`). Default false: plans are computed, not shown. */
+  plansInComment: boolean;
   usage?: UsageSource;
 }
 
-const TOP_LEVEL_KEYS = new Set(['prompts', 'model', 'variables', 'default-variable-tokens', 'plans', 'usage']);
+const TOP_LEVEL_KEYS = new Set([
+  'prompts',
+  'model',
+  'variables',
+  'default-variable-tokens',
+  'plans',
+  'plans-in-comment',
+  'usage',
+]);
 const RULE_KEYS = new Set(['files', 'model', 'calls-per-month', 'output-tokens', 'variables']);
 const PLAN_KEYS = new Set(['name', 'monthly-usd']);
 const USAGE_KEYS = new Set(['file', 'format']);
@@ -116,12 +126,16 @@ export function parseCheckConfig(yamlText: string): CheckConfig {
           return { name, monthlyUsd };
         });
 
+  const plansInComment = root['plans-in-comment'] ?? false;
+  if (typeof plansInComment !== 'boolean') throw new InvalidConfigError('plans-in-comment', 'must be true or false');
+
   return {
     prompts,
     ...(model === undefined ? {} : { model }),
     variables,
     defaultVariableTokens,
     plans,
+    plansInComment,
     ...(usage === undefined ? {} : { usage }),
   };
 }

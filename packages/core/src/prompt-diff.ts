@@ -81,6 +81,8 @@ export interface PromptSide {
   notes: string[];
   /** The catalog does not know the model name (see `PromptDiff.modelErrors`). */
   unknownModel?: boolean;
+  /** Template variables without a token estimate: `tokens` is then a floor, not an estimate. */
+  unestimated: string[];
 }
 
 export interface PromptChange {
@@ -100,6 +102,12 @@ export interface PromptChange {
   /** Change of the cost of one call. */
   perCallDelta: Money;
   tokensDelta: number;
+  /**
+   * `monthlyDelta` split in two when both sides are priced: `promptDelta` is the new text (and volume) at the old
+   * model, `modelDelta` the switch to the new model at the new text. They add up to `monthlyDelta` exactly.
+   */
+  promptDelta?: Money;
+  modelDelta?: Money;
 }
 
 export interface PlanComparison {
@@ -273,6 +281,7 @@ export function diffPrompts(input: DiffPromptsInput): PromptDiff {
     const priced = (beforeSide?.priced ?? true) && (afterSide?.priced ?? true);
     const monthlyBefore = beforeSide?.monthly ?? Money.ZERO;
     const monthlyAfter = afterSide?.monthly ?? Money.ZERO;
+    const split = priced ? splitChange(beforeSide, afterSide, monthlyBefore, monthlyAfter, engine) : undefined;
     prompts.push({
       ...change,
       ...(beforeSide ? { before: beforeSide } : {}),
@@ -283,6 +292,7 @@ export function diffPrompts(input: DiffPromptsInput): PromptDiff {
       monthlyDelta: monthlyAfter.minus(monthlyBefore),
       perCallDelta: (afterSide?.costPerCall ?? Money.ZERO).minus(beforeSide?.costPerCall ?? Money.ZERO),
       tokensDelta: (afterSide?.tokens ?? 0) - (beforeSide?.tokens ?? 0),
+      ...split,
     });
   }
 
@@ -335,6 +345,21 @@ function textOf(content: string | Uint8Array): string {
   return typeof content === 'string' ? content : new TextDecoder().decode(content);
 }
 
+function splitChange(
+  before: PromptSide | undefined,
+  after: PromptSide | undefined,
+  monthlyBefore: Money,
+  monthlyAfter: Money,
+  engine: PromptEngine,
+): { promptDelta: Money; modelDelta: Money } | undefined {
+  const delta = monthlyAfter.minus(monthlyBefore);
+  if (!before || !after || before.modelId === after.modelId) return { promptDelta: delta, modelDelta: Money.ZERO };
+  const atOldModel = engine.priceCall(before.model, after.tokens, after.outputTokens);
+  if (!atOldModel.priced || !atOldModel.total) return undefined;
+  const middle = atOldModel.total.times(after.callsPerMonth);
+  return { promptDelta: middle.minus(monthlyBefore), modelDelta: monthlyAfter.minus(middle) };
+}
+
 function priceSide(
   parsed: ParsedPrompt,
   rule: PromptRule,
@@ -375,6 +400,7 @@ function priceSide(
     volumeSource,
     ...(price.total ? { costPerCall: price.total, monthly: price.total.times(callsPerMonth) } : {}),
     notes,
+    unestimated: parsed.variables.filter((use) => !use.configured).map((use) => use.name),
   };
 }
 
