@@ -1,4 +1,12 @@
-import { costHeadline, groupDigits, modelErrorSentence, splitNote, unestimatedVariables, wholeUp } from './cost-report';
+import {
+  costHeadline,
+  groupDigits,
+  modelErrorSentence,
+  splitNote,
+  unestimatedVariables,
+  volumeLabel,
+  wholeUp,
+} from './cost-report';
 import { formatUsd, type Money } from './money';
 import type { PromptDiff, PromptSide } from './prompt-diff';
 
@@ -66,6 +74,13 @@ export function renderCostReportText(diff: PromptDiff, options: { plans?: boolea
     signed(diff.costDelta),
   ]);
   lines.push(alignTable(headers, rows), '');
+  if (diff.volumeSources.includes('usage-per-prompt')) {
+    for (const prompt of diff.prompts) {
+      const volume = volumeLabel(prompt, diff);
+      if (volume) lines.push(`${oneLine(prompt.path)}: ${volume}`);
+    }
+    lines.push('');
+  }
   for (const plan of options.plans ? diff.plans : []) {
     const breakEven = plan.breakEvenTokensPerMonth
       ? `; break-even at ${groupDigits(wholeUp(plan.breakEvenTokensPerMonth))} tokens/month`
@@ -117,7 +132,11 @@ export interface CostReportJson {
     modelDelta: string | null;
     /** Template variables without a token estimate: the input tokens are a floor. */
     unestimated: string[];
+    /** `usage-per-prompt` (measured), `usage-daily-series`, `config` or `none`. */
+    volumeSource: string | null;
   }>;
+  /** Days the measured usage covers, when known. */
+  usageDays: number | null;
   plans: Array<{
     name: string;
     monthlyUsd: string;
@@ -170,7 +189,9 @@ export function costReportJson(diff: PromptDiff, options: { failure?: string } =
       promptDelta: prompt.promptDelta?.toString() ?? null,
       modelDelta: prompt.modelDelta?.toString() ?? null,
       unestimated: (prompt.after ?? prompt.before)?.unestimated ?? [],
+      volumeSource: (prompt.after ?? prompt.before)?.volumeSource ?? null,
     })),
+    usageDays: diff.usageDays ?? null,
     plans: diff.plans.map((plan) => ({
       name: plan.name,
       monthlyUsd: plan.monthlyUsd.toString(),

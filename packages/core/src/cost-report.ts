@@ -108,7 +108,8 @@ function compose(
       '| Prompt | Model | Tokens per call | Change per call | Monthly before | Monthly after | Monthly change |',
       '| :-- | :-- | --: | --: | --: | --: | --: |',
     );
-    for (const prompt of rows) lines.push(tableRow(prompt));
+    const perRowVolume = diff.volumeSources.includes('usage-per-prompt');
+    for (const prompt of rows) lines.push(tableRow(prompt, perRowVolume ? volumeLabel(prompt, diff) : ''));
     lines.push(
       `| **Total** | | | | **${usd(formatUsd(diff.costBefore))}** | **${usd(formatUsd(diff.costAfter))}** | **${usd(signedUsd(diff.costDelta))}** |`,
       '',
@@ -141,12 +142,27 @@ function summaryCounts(diff: PromptDiff): string {
   return parts.join(' · ');
 }
 
-function tableRow(prompt: PromptChange): string {
+/**
+ * "volume: measured over the last 30 days" for a row priced at measured per-prompt volume, "volume: config" for one
+ * that fell back to the config's numbers: shown per row once some prompt is measured.
+ */
+export function volumeLabel(prompt: PromptChange, diff: PromptDiff): string {
+  const source = (prompt.after ?? prompt.before)?.volumeSource;
+  if (source === undefined) return '';
+  if (source === 'usage-per-prompt') {
+    return diff.usageDays === undefined
+      ? 'volume: measured'
+      : `volume: measured over the last ${diff.usageDays} day${diff.usageDays === 1 ? '' : 's'}`;
+  }
+  return source === 'config' ? 'volume: config (not measured)' : `volume: ${VOLUME_LABEL[source]}`;
+}
+
+function tableRow(prompt: PromptChange, volume = ''): string {
   const name =
     prompt.previousPath && prompt.status === 'renamed'
       ? `${markdownCode(prompt.previousPath)} → ${markdownCode(prompt.path)}`
       : markdownCode(prompt.path);
-  const label = `${name} ${STATUS_LABEL[prompt.status]}`;
+  const label = `${name} ${STATUS_LABEL[prompt.status]}${volume ? `<br><sub>${volume}</sub>` : ''}`;
   if (prompt.skipped) return `| ${label} | — | skipped: ${markdownText(prompt.skipped)} | — | — | — | — |`;
   const model = modelCell(prompt);
   const floor = [prompt.before, prompt.after].some((side) => (side?.unestimated.length ?? 0) > 0) ? ' (floor)' : '';

@@ -83,6 +83,10 @@ export interface PromptSide {
   unknownModel?: boolean;
   /** Template variables without a token estimate: `tokens` is then a floor, not an estimate. */
   unestimated: string[];
+  /** The template's own tokens, without any variable (estimated or measured). */
+  templateTokens: number;
+  /** True when `tokens` is the template plus the variables' measured mean size (usage export). */
+  measuredTokens?: boolean;
 }
 
 export interface PromptChange {
@@ -149,6 +153,8 @@ export interface PromptDiff {
   models: ModelAssumption[];
   volumeSources: VolumeSource[];
   usageSource?: string;
+  /** Days the measured usage covers, when the usage file says. */
+  usageDays?: number;
   catalogDate?: string;
   /** Notes about the whole run (files cap reached…). */
   notes: string[];
@@ -215,6 +221,7 @@ export function diffPrompts(input: DiffPromptsInput): PromptDiff {
       path: string,
       content: PromptFileContent | undefined,
       volumePaths: string[],
+      baseTemplateTokens?: number,
     ): PromptSide | { skipped: string } | undefined => {
       if (!rule) return undefined;
       if (content === undefined) return undefined;
@@ -226,7 +233,7 @@ export function diffPrompts(input: DiffPromptsInput): PromptDiff {
         counter: engine,
       });
       if (parsed.skipped) return { skipped: parsed.skipped };
-      const side = priceSide(parsed, rule, volumePaths, usage, engine);
+      const side = priceSide(parsed, rule, volumePaths, usage, engine, baseTemplateTokens);
       volumeSources.add(side.volumeSource);
       if (side.unknownModel) {
         // A base file's own model is history this change cannot fix; the head's and the config's it can.
@@ -249,7 +256,9 @@ export function diffPrompts(input: DiffPromptsInput): PromptDiff {
     };
 
     const before = readSide(beforeRule, beforePath, file.before, [beforePath]);
-    const after = readSide(afterRule, file.path, file.after, [file.path, beforePath]);
+    // Measured input sizes come from the base template running in production: the head reuses its variables' size.
+    const baseTemplate = before !== undefined && !('skipped' in before) ? before.templateTokens : undefined;
+    const after = readSide(afterRule, file.path, file.after, [file.path, beforePath], baseTemplate);
     // A file that moved into or out of the prompt globs is an added or removed prompt.
     const status: PromptFileStatus =
       before === undefined && after !== undefined
@@ -320,6 +329,7 @@ export function diffPrompts(input: DiffPromptsInput): PromptDiff {
     models: [...models.values()].sort((a, b) => (a.model < b.model ? -1 : a.model > b.model ? 1 : 0)),
     volumeSources: [...volumeSources].sort(),
     ...(usage ? { usageSource: usage.source } : {}),
+    ...(usage?.days !== undefined ? { usageDays: usage.days } : {}),
     ...(engine.catalogDate ? { catalogDate: engine.catalogDate } : {}),
     notes: [...(input.notes ?? [])],
     modelErrors: [...modelErrors.values()].map((error) => ({ ...error, prompts: [...new Set(error.prompts)] })),
@@ -366,6 +376,7 @@ function priceSide(
   volumePaths: string[],
   usage: UsageVolume | undefined,
   engine: PromptEngine,
+  baseTemplateTokens?: number,
 ): PromptSide {
   let callsPerMonth = 0;
   let volumeSource: VolumeSource = 'none';
@@ -380,8 +391,20 @@ function priceSide(
     callsPerMonth = rule.callsPerMonth;
     volumeSource = 'config';
   }
-  const outputTokens = rule.outputTokens ?? usage?.outputTokensPerCall ?? 0;
-  const price = engine.priceCall(parsed.model, parsed.tokens, outputTokens);
+  const templateTokens =
+    parsed.tokens - parsed.variables.reduce((sum, use) => sum + use.occurrences * use.tokensEach, 0);
+  const sizes = volumePaths.map((path) => usage?.perPromptTokens?.[path]).find((found) => found !== undefined);
+  let tokens = parsed.tokens;
+  let unestimated = parsed.variables.filter((use) => !use.configured).map((use) => use.name);
+  const measuredTokens = sizes?.meanInputTokens !== undefined;
+  if (sizes?.meanInputTokens !== undefined) {
+    // Mean input minus the template that produced it is what the variables really weigh; never below zero.
+    tokens = templateTokens + Math.max(0, sizes.meanInputTokens - (baseTemplateTokens ?? templateTokens));
+    unestimated = [];
+  }
+  // Measured output wins over the config's guess, which wins over the daily series' average.
+  const outputTokens = sizes?.meanOutputTokens ?? rule.outputTokens ?? usage?.outputTokensPerCall ?? 0;
+  const price = engine.priceCall(parsed.model, tokens, outputTokens);
   const notes = [...parsed.notes];
   if (volumeSource === 'none') notes.push('no volume for this prompt in the usage file or config: 0 calls assumed');
   if (!price.priced) notes.push(`model ${parsed.model} is not in the price catalog`);
@@ -393,14 +416,16 @@ function priceSide(
     modelSource: parsed.modelSource,
     modelId: price.modelId,
     priced: price.priced && price.total !== undefined,
-    tokens: parsed.tokens,
-    estimated: parsed.estimated,
+    tokens,
+    estimated: parsed.estimated || measuredTokens,
     outputTokens,
     callsPerMonth,
     volumeSource,
     ...(price.total ? { costPerCall: price.total, monthly: price.total.times(callsPerMonth) } : {}),
     notes,
-    unestimated: parsed.variables.filter((use) => !use.configured).map((use) => use.name),
+    unestimated,
+    templateTokens,
+    ...(measuredTokens ? { measuredTokens } : {}),
   };
 }
 
