@@ -13,6 +13,8 @@ export interface ActionInputs {
   maxIncreasePercent?: string;
   /** Show the flat-rate comparison in the comment; the config's `plans-in-comment` also turns it on. */
   plansInComment: boolean;
+  /** A usage export in the repository (`tokenmeter usage export --by prompt`); wins over the config's `usage`. */
+  usageFile?: string;
 }
 
 /** Reads and validates the step's `with:` inputs (`INPUT_<NAME>` variables). */
@@ -30,8 +32,10 @@ export function readInputs(): ActionInputs {
   if (plans !== '' && plans !== 'true' && plans !== 'false') {
     throw new ActionInputError('plans-in-comment', `must be true or false, got ${JSON.stringify(plans)}`);
   }
+  const usageFile = core.getInput('usage-file').trim().replace(/^\.\//, '');
   return {
     plansInComment: plans === 'true',
+    ...(usageFile === '' ? {} : { usageFile }),
     token,
     configPath: configPath.replace(/^\.\//, ''),
     commentMode: mode,

@@ -81,7 +81,8 @@ async function checkWith(
   const headSha = pullRequest.head.sha;
 
   const { config, text: configText } = await readConfig(source, inputs.configPath, headSha, baseSha);
-  const usage = config.usage ? await readUsage(source, config, headSha) : undefined;
+  const usageSource = inputs.usageFile ? { file: inputs.usageFile } : config.usage;
+  const usage = usageSource ? await readUsage(source, usageSource, headSha) : undefined;
 
   const listing = await listPullRequestFiles(octokit, { owner, repo }, pullRequest.number);
   const notes: string[] = [];
@@ -183,9 +184,11 @@ async function readConfig(
   return { config: parseCheckConfig(text), text };
 }
 
-async function readUsage(source: FileSource, config: CheckConfig, headSha: string): Promise<UsageVolume | undefined> {
-  const usage = config.usage;
-  if (!usage) return undefined;
+async function readUsage(
+  source: FileSource,
+  usage: NonNullable<CheckConfig['usage']>,
+  headSha: string,
+): Promise<UsageVolume | undefined> {
   const content = await source.read(usage.file, headSha);
   if (content === undefined || (typeof content === 'object' && !(content instanceof Uint8Array))) {
     core.warning(`Usage file ${usage.file} not found at the head commit: using calls-per-month from the config.`);

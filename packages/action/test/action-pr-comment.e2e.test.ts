@@ -117,6 +117,15 @@ describe('the Action built from source: what the PR comment shows', { timeout: 1
     sha.typo = commit(repo, 'mistype a model');
     write(repo, { '.tokenmeter.yml': BASE_CONFIG });
     sha.fixed = commit(repo, 'fix the model');
+    // A usage export from the demo app, as `tokenmeter usage export --by prompt --days 30` writes it.
+    write(repo, {
+      'usage/prompts.json': JSON.stringify({
+        by: 'prompt',
+        days: 30,
+        prompts: { 'prompts/support/a.md': { callsPerMonth: 2000000, meanInputTokens: 2, meanOutputTokens: 0 } },
+      }),
+    });
+    sha.measured = commit(repo, 'add a usage export');
 
     api = new FakeGitHub(REPOSITORY, repo);
     apiUrl = await api.start();
@@ -234,11 +243,28 @@ describe('the Action built from source: what the PR comment shows', { timeout: 1
     expect(body).not.toContain('flat rate');
   });
 
+  it('prices rows at the measured volumes from a usage export, the rest at the config', async () => {
+    const result = await runAction({
+      pull: 1,
+      head: sha.measured ?? '',
+      runId: '13',
+      inputs: { 'usage-file': 'usage/prompts.json' },
+    });
+    expect(result.code, result.stdout).toBe(0);
+    const body = api.comments.get(1)?.[0]?.body ?? '';
+    // a.md: 2 → 7 tokens at gpt-4o-mini, measured 2,000,000 calls a month (the config says 1,000,000):
+    // 2 × $0.15 × 2 = $0.60 → 7 × $0.15 × 2 = $2.10 (≈: a measured mean size).
+    expect(body).toContain(
+      '| ` prompts/support/a.md ` <br><sub>volume: measured over the last 30 days</sub> | ` gpt-4o-mini ` | ≈2 → ≈7 | +\\$0.000001 | \\$0.60 | \\$2.10 | +\\$1.50 |',
+    );
+    expect(body).toContain('| ` prompts/billing/refund.md ` <br><sub>volume: config (not measured)</sub> |');
+  });
+
   it('names the failed limit under the headline and shows the plans when asked', async () => {
     const result = await runAction({
       pull: 1,
       head: sha.fixed ?? '',
-      runId: '12',
+      runId: '14',
       inputs: { 'max-increase-usd': '5', 'plans-in-comment': 'true' },
     });
     expect(result.code, result.stdout).toBe(1);
