@@ -72,6 +72,18 @@ plans:
     }
   });
 
+  it('reads `volumes: measured` as a per-prompt usage export, and not together with `usage`', () => {
+    const base = 'model: m\nprompts:\n  files: "*.md"\n';
+    expect(parseCheckConfig(`${base}volumes:\n  measured: ./usage/prompts.json\n`).usage).toEqual({
+      file: 'usage/prompts.json',
+      format: 'per-prompt',
+    });
+    expect(() => parseCheckConfig(`${base}volumes:\n  measured: a.json\nusage: b.json\n`)).toThrow(
+      'give either `usage` or `volumes: { measured }`',
+    );
+    expect(() => parseCheckConfig(`${base}volumes:\n  guessed: a.json\n`)).toThrow(InvalidConfigError);
+  });
+
   it('shows the flat-rate plans in the comment only when asked', () => {
     const base = 'model: m\nprompts:\n  files: "*.md"\n  calls-per-month: 1\n';
     expect(parseCheckConfig(base).plansInComment).toBe(false);

@@ -51,10 +51,12 @@ const TOP_LEVEL_KEYS = new Set([
   'plans',
   'plans-in-comment',
   'usage',
+  'volumes',
 ]);
 const RULE_KEYS = new Set(['files', 'model', 'calls-per-month', 'output-tokens', 'variables']);
 const PLAN_KEYS = new Set(['name', 'monthly-usd']);
 const USAGE_KEYS = new Set(['file', 'format']);
+const VOLUMES_KEYS = new Set(['measured']);
 
 /** Parses `.tokenmeter.yml`; throws `InvalidConfigError` (code `INVALID_CONFIG`) naming the field on bad input. */
 export function parseCheckConfig(yamlText: string): CheckConfig {
@@ -71,7 +73,11 @@ export function parseCheckConfig(yamlText: string): CheckConfig {
   const model = optionalString(root.model, 'model');
   const variables = parseVariables(root.variables, 'variables');
   const defaultVariableTokens = optionalCount(root['default-variable-tokens'], 'default-variable-tokens') ?? 0;
-  const usage = root.usage === undefined || root.usage === null ? undefined : parseUsageSource(root.usage);
+  const usage =
+    root.usage === undefined || root.usage === null ? parseVolumes(root.volumes) : parseUsageSource(root.usage);
+  if (root.usage !== undefined && root.usage !== null && root.volumes !== undefined && root.volumes !== null) {
+    throw new InvalidConfigError('volumes', 'give either `usage` or `volumes: { measured }`, not both');
+  }
 
   if (root.prompts === undefined || root.prompts === null) throw new InvalidConfigError('prompts', 'is required');
   const ruleList = Array.isArray(root.prompts) ? root.prompts : [root.prompts];
@@ -168,6 +174,16 @@ function parseUsageSource(value: unknown): UsageSource {
     throw new InvalidConfigError('usage.format', 'must be `daily-series` or `per-prompt`');
   }
   return { file, ...(format === undefined ? {} : { format }) };
+}
+
+/** `volumes: { measured: usage/prompts.json }`: a per-prompt usage export (`tokenmeter usage export --by prompt`). */
+function parseVolumes(value: unknown): UsageSource | undefined {
+  if (value === undefined || value === null) return undefined;
+  const volumes = asObject(value, 'volumes');
+  rejectUnknownKeys(volumes, VOLUMES_KEYS, 'volumes');
+  const file = optionalString(volumes.measured, 'volumes.measured');
+  if (file === undefined) throw new InvalidConfigError('volumes.measured', 'is required (the path of a usage export)');
+  return { file: file.replace(/^\.\//, ''), format: 'per-prompt' };
 }
 
 function parseGlobs(value: unknown, field: string): string[] {
