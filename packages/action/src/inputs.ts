@@ -13,6 +13,10 @@ export interface ActionInputs {
   maxIncreasePercent?: string;
   /** Price files (paths in the repository) or URLs layered over the catalog after the config's `prices:`. */
   prices: string[];
+  /** Show the flat-rate comparison in the comment; the config's `plans-in-comment` also turns it on. */
+  plansInComment: boolean;
+  /** A usage export in the repository (`tokenmeter usage export --by prompt`); wins over the config's `usage`. */
+  usageFile?: string;
 }
 
 /** Reads and validates the step's `with:` inputs (`INPUT_<NAME>` variables). */
@@ -32,7 +36,14 @@ export function readInputs(): ActionInputs {
     .split(/[\n,]/)
     .map((source) => source.trim().replace(/^\.\//, ''))
     .filter((source) => source !== '');
+  const plans = core.getInput('plans-in-comment').trim().toLowerCase();
+  if (plans !== '' && plans !== 'true' && plans !== 'false') {
+    throw new ActionInputError('plans-in-comment', `must be true or false, got ${JSON.stringify(plans)}`);
+  }
+  const usageFile = core.getInput('usage-file').trim().replace(/^\.\//, '');
   return {
+    plansInComment: plans === 'true',
+    ...(usageFile === '' ? {} : { usageFile }),
     token,
     configPath: configPath.replace(/^\.\//, ''),
     prices,

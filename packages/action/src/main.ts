@@ -9,6 +9,7 @@ import {
   displaySource,
   exceededThreshold,
   matchPromptRule,
+  modelErrorSentence,
   PriceCatalog,
   type PromptDiff,
   type PromptFileContent,
@@ -83,8 +84,9 @@ async function checkWith(
   const baseSha = pullRequest.base.sha;
   const headSha = pullRequest.head.sha;
 
-  const config = await readConfig(source, inputs.configPath, headSha, baseSha);
-  const usage = config.usage ? await readUsage(source, config, headSha) : undefined;
+  const { config, text: configText } = await readConfig(source, inputs.configPath, headSha, baseSha);
+  const usageSource = inputs.usageFile ? { file: inputs.usageFile } : config.usage;
+  const usage = usageSource ? await readUsage(source, usageSource, headSha) : undefined;
 
   const listing = await listPullRequestFiles(octokit, { owner, repo }, pullRequest.number);
   const notes: string[] = [];
@@ -132,6 +134,8 @@ async function checkWith(
     engine: createPromptEngine({ catalog }),
     ...(usage ? { usage } : {}),
     notes,
+    configPath: inputs.configPath,
+    configText,
   });
   const stamp: RunStamp = {
     headSha,
@@ -139,7 +143,14 @@ async function checkWith(
     ...(process.env.GITHUB_RUN_ATTEMPT ? { runAttempt: process.env.GITHUB_RUN_ATTEMPT } : {}),
     ...(pullRequest.updated_at ? { at: pullRequest.updated_at } : {}),
   };
-  const body = renderCostReport(diff, { stamp, baseLabel: baseSha.slice(0, 7), headLabel: headSha.slice(0, 7) });
+  const failure = exceededThreshold(diff, inputs);
+  const body = renderCostReport(diff, {
+    stamp,
+    baseLabel: baseSha.slice(0, 7),
+    headLabel: headSha.slice(0, 7),
+    plans: inputs.plansInComment || config.plansInComment,
+    ...(failure ? { failure } : {}),
+  });
 
   setOutputs(diff);
   await writeSummary(body);
@@ -153,8 +164,22 @@ async function checkWith(
   );
   reportOutcome(outcome);
 
-  const failure = exceededThreshold(diff, inputs);
+  for (const error of diff.modelErrors) {
+    // An annotation on the line with the typo, in the pull request's "Files changed" view.
+    core.error(`tokenmeter: ${modelErrorSentence(error)}`, {
+      title: 'Unknown model',
+      file: error.file,
+      ...(error.line === undefined ? {} : { startLine: error.line }),
+    });
+  }
   if (failure) core.setFailed(`tokenmeter: ${failure}`);
+  if (diff.modelErrors.length > 0) {
+    core.setFailed(
+      `tokenmeter: ${diff.modelErrors.length} unknown model name${diff.modelErrors.length === 1 ? '' : 's'}: the projection is incomplete.`,
+    );
+    // 2 = configuration error, as `tokenmeter diff` exits; 1 stays "a threshold was exceeded".
+    process.exitCode = 2;
+  }
 }
 
 /**
@@ -181,7 +206,12 @@ async function priceCatalog(
   });
 }
 
-async function readConfig(source: FileSource, path: string, headSha: string, baseSha: string): Promise<CheckConfig> {
+async function readConfig(
+  source: FileSource,
+  path: string,
+  headSha: string,
+  baseSha: string,
+): Promise<{ config: CheckConfig; text: string }> {
   // The head's config, so a pull request that adds prompts can say how to price them; the base's as a fallback.
   const content = (await source.read(path, headSha)) ?? (await source.read(path, baseSha));
   if (content === undefined) {
@@ -190,12 +220,15 @@ async function readConfig(source: FileSource, path: string, headSha: string, bas
   if (!(content instanceof Uint8Array) && typeof content !== 'string') {
     throw new TokenmeterError('CONFIG_NOT_FOUND', `${path} cannot be read: ${content.skipped}`);
   }
-  return parseCheckConfig(typeof content === 'string' ? content : Buffer.from(content).toString('utf8'));
+  const text = typeof content === 'string' ? content : Buffer.from(content).toString('utf8');
+  return { config: parseCheckConfig(text), text };
 }
 
-async function readUsage(source: FileSource, config: CheckConfig, headSha: string): Promise<UsageVolume | undefined> {
-  const usage = config.usage;
-  if (!usage) return undefined;
+async function readUsage(
+  source: FileSource,
+  usage: NonNullable<CheckConfig['usage']>,
+  headSha: string,
+): Promise<UsageVolume | undefined> {
   const content = await source.read(usage.file, headSha);
   if (content === undefined || (typeof content === 'object' && !(content instanceof Uint8Array))) {
     core.warning(`Usage file ${usage.file} not found at the head commit: using calls-per-month from the config.`);

@@ -5,10 +5,10 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildBundle } from './build-bundle';
 import { FakeGitHub } from './fake-github';
 
 const packageDirectory = join(dirname(fileURLToPath(import.meta.url)), '..');
-const bundle = join(packageDirectory, 'dist', 'index.js');
 const REPOSITORY = 'octo/prompts';
 const HOSTILE = 'prompts/<img src=x onerror=alert(1)>.md';
 
@@ -70,16 +70,17 @@ interface RunResult {
 }
 
 // Every run starts a Node process that loads a 1.6 MB bundle and tiktoken's WASM: allow for slow machines.
-describe('the bundled Action, run as GitHub runs it', { timeout: 180_000 }, () => {
+describe('the Action bundled from source, run as GitHub runs it', { timeout: 180_000 }, () => {
   let root: string;
   let repo: string;
+  let bundle: string;
   let api: FakeGitHub;
   let apiUrl: string;
   const sha: Record<string, string> = {};
 
   beforeAll(async () => {
-    expect(existsSync(bundle), 'dist/index.js is missing: run `pnpm --filter @tokenmeter/action build`').toBe(true);
     root = mkdtempSync(join(tmpdir(), 'tokenmeter-action-'));
+    bundle = buildBundle(join(root, 'dist'));
     repo = join(root, 'repo');
     mkdirSync(repo);
     git(repo, 'init', '-q', '-b', 'main');
@@ -217,9 +218,13 @@ describe('the bundled Action, run as GitHub runs it', { timeout: 180_000 }, () =
     expect(body.split('\n')[0]).toBe('<!-- tokenmeter-cost-report -->');
     expect(body).toContain(`<!-- tokenmeter-run: sha=${sha.head1} run=100 attempt=1 at=2026-11-27T10:00:00Z -->`);
     expect(body).toContain('## Monthly cost +\\$1.05 (+116.7 %)');
-    expect(body).toContain('| ` prompts/support.md `  | 2 → 7 |');
-    expect(body).toContain('| ` prompts/to-rename.md ` → ` prompts/renamed.md ` (renamed) | 2 → 2 | \\$0.00 |');
-    expect(body).toContain('| ` prompts/legacy.md ` (removed) | 2 → — |');
+    expect(body).toContain('| ` prompts/support.md `  | ` gpt-4o-mini ` | 2 → 7 |');
+    expect(body).toContain(
+      '| ` prompts/to-rename.md ` → ` prompts/renamed.md ` (renamed) | ` gpt-4o-mini ` | 2 → 2 | \\$0.00 |',
+    );
+    expect(body).toContain('| ` prompts/legacy.md ` (removed) | ` gpt-4o-mini ` | 2 → — |');
+    // The config has a plan, but the flat-rate section is shown only when asked for.
+    expect(body).not.toContain('flat rate');
     expect(body).not.toContain('src/app.ts');
     expect(result.summary).toContain('## Monthly cost +\\$1.05 (+116.7 %)');
   });

@@ -81,7 +81,23 @@ describe('tokenmeter diff', { timeout: 60_000 }, () => {
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout.split('\n')[0]).toBe('<!-- tokenmeter-cost-report -->');
     expect(result.stdout).toContain('## Monthly cost +\\$0.75 (+83.3 %)');
-    expect(result.stdout).toContain('| ` prompts/move-me.md ` → ` prompts/moved.md ` (renamed) | 2 → 2 | \\$0.00 |');
+    expect(result.stdout).toContain(
+      '| ` prompts/move-me.md ` → ` prompts/moved.md ` (renamed) | ` gpt-4o-mini ` | 2 → 2 | \\$0.00 |',
+    );
+  });
+
+  it('states the failed limit under the headline in text and JSON, as in the comment', async () => {
+    const text = await runCli('diff', '--repo', repo, '--base', base, '--format', 'text', '--max-increase-usd', '0.5');
+    expect(text.code).toBe(1);
+    const lines = text.stdout.split('\n');
+    expect(lines.slice(0, 3)).toEqual([
+      'Monthly cost +$0.75 (+83.3 %)',
+      '',
+      'Check failed: monthly cost increase +$0.75 exceeds max-increase-usd $0.50.',
+    ]);
+    expect(text.stdout).toMatch(/prompts\/support\.md\s+modified\s+gpt-4o-mini\s+2\s+7/);
+    const json = await runCli('diff', '--repo', repo, '--base', base, '--format', 'json', '--max-increase-usd', '0.5');
+    expect(JSON.parse(json.stdout).failure).toBe('monthly cost increase +$0.75 exceeds max-increase-usd $0.50.');
   });
 
   it('compares with the working tree, untracked files included, and renders text', async () => {
@@ -177,6 +193,23 @@ describe('tokenmeter diff', { timeout: 60_000 }, () => {
       expect(missing.stderr).toContain('Cannot load price feed prices/missing.yaml: not found');
     } finally {
       rmSync(priced, { recursive: true, force: true });
+    }
+  });
+
+  it('exits 2 on an unknown model, with the line and a suggestion, and still prints the report', async () => {
+    const config = join(repo, 'typo.yml');
+    writeFileSync(config, '# typo\nprompts:\n  - files: "prompts/**"\n    model: gpt4o\n    calls-per-month: 1000\n');
+    try {
+      const result = await runCli('diff', '--repo', repo, '--base', base, '--config', config, '--format', 'json');
+      expect(result.code).toBe(2);
+      expect(result.stderr).toContain(
+        `model gpt4o (${config} line 4) is not in the price catalog; did you mean gpt-4o`,
+      );
+      const report = JSON.parse(result.stdout);
+      expect(report.complete).toBe(false);
+      expect(report.modelErrors[0]).toMatchObject({ model: 'gpt4o', line: 4 });
+    } finally {
+      rmSync(config);
     }
   });
 });

@@ -14,6 +14,7 @@ import {
   MAX_PROMPT_BYTES,
   Money,
   matchPromptRule,
+  modelErrorSentence,
   neutralizeInvisible,
   PriceCatalog,
   type PromptFileContent,
@@ -27,7 +28,7 @@ import {
 } from '@tokenmeter/core';
 import { type Command, Option } from 'commander';
 import { activeOverrides } from './command-prices';
-import { CliInputError, EXIT_FAILED_CHECK, printJson } from './output';
+import { CliInputError, EXIT_BAD_INPUT, EXIT_FAILED_CHECK, printJson } from './output';
 
 interface DiffCommandOptions {
   base: string;
@@ -91,12 +92,13 @@ async function runDiff(options: DiffCommandOptions): Promise<void> {
 
   const blobs = new GitBlobReader(repository, MAX_PROMPT_BYTES);
   let config: CheckConfig;
+  let configText: string;
   let usage: UsageVolume | undefined;
   let catalog: PriceCatalog;
   let files: ChangedFile[];
   try {
     const read = (revision: Revision, path: string, blob?: string) => readAt(repository, blobs, revision, path, blob);
-    config = await loadConfig(options.config, (path) => readFirst([head, base], path, read));
+    ({ config, text: configText } = await loadConfig(options.config, (path) => readFirst([head, base], path, read)));
     usage = config.usage ? await loadUsage(config, (path) => read(head, path)) : undefined;
     catalog = await configCatalog(config, (path) => readFirst([head, base], path, read));
 
@@ -140,22 +142,37 @@ async function runDiff(options: DiffCommandOptions): Promise<void> {
     );
   }
 
-  const diff = diffPrompts({ files, config, engine: createPromptEngine({ catalog }), ...(usage ? { usage } : {}) });
-  if (options.format === 'json') printJson(costReportJson(diff));
-  else if (options.format === 'text') process.stdout.write(renderCostReportText(diff));
-  else {
+  const diff = diffPrompts({
+    files,
+    config,
+    engine: createPromptEngine({ catalog }),
+    ...(usage ? { usage } : {}),
+    configPath: options.config ?? '.tokenmeter.yml',
+    configText,
+  });
+  const failure = exceededThreshold(diff, thresholds);
+  if (options.format === 'json') printJson(costReportJson(diff, failure ? { failure } : {}));
+  else if (options.format === 'text') {
+    process.stdout.write(renderCostReportText(diff, { plans: config.plansInComment, ...(failure ? { failure } : {}) }));
+  } else {
     process.stdout.write(
       renderCostReport(diff, {
         ...(head.kind === 'commit' ? { stamp: { headSha: head.sha } } : {}),
         baseLabel: base.label,
         headLabel: head.label,
+        plans: config.plansInComment,
+        ...(failure ? { failure } : {}),
       }),
     );
   }
-  const failure = exceededThreshold(diff, thresholds);
   if (failure) {
     process.stderr.write(`tokenmeter: ${failure}\n`);
     process.exitCode = EXIT_FAILED_CHECK;
+  }
+  if (diff.modelErrors.length > 0) {
+    // A typo is a configuration error (exit 2), never a quietly lower total that passes the gate.
+    for (const error of diff.modelErrors) process.stderr.write(`tokenmeter: ${modelErrorSentence(error)}\n`);
+    process.exitCode = EXIT_BAD_INPUT;
   }
 }
 
@@ -375,7 +392,7 @@ async function configCatalog(
 async function loadConfig(
   path: string | undefined,
   readInRepository: (path: string) => Promise<PromptFileContent | undefined>,
-): Promise<CheckConfig> {
+): Promise<{ config: CheckConfig; text: string }> {
   let text: string;
   if (path !== undefined) {
     try {
@@ -393,7 +410,7 @@ async function loadConfig(
     }
     text = Buffer.from(content).toString('utf8');
   }
-  return parseCheckConfig(text);
+  return { config: parseCheckConfig(text), text };
 }
 
 async function loadUsage(config: CheckConfig, read: (path: string) => Promise<PromptFileContent | undefined>) {

@@ -37,7 +37,7 @@ describe('renderCostReport', () => {
     { path: 'prompts/support.md', status: 'modified', before: 'a b c', after: 'a b c d e f g' },
     { path: 'prompts/new.md', previousPath: 'prompts/old.md', status: 'renamed', before: 'a', after: 'a' },
   ];
-  const body = report(files, { stamp: { headSha: 'abc123', runId: '42', runAttempt: '1' } });
+  const body = report(files, { stamp: { headSha: 'abc123', runId: '42', runAttempt: '1' }, plans: true });
 
   it('starts with the exact marker and a run stamp', () => {
     expect(body.startsWith(`${COST_REPORT_MARKER}\n<!-- tokenmeter-run: sha=abc123 run=42 attempt=1 -->\n`)).toBe(true);
@@ -46,11 +46,13 @@ describe('renderCostReport', () => {
   it('leads with the headline and has a row per prompt and totals', () => {
     // Before 120.225 + 120.075 = 240.30, after 120.525 + 120.075 = 240.60: +$0.30, +0.1 %.
     expect(body).toContain('## Monthly cost +\\$0.30 (+0.1 %)');
-    expect(body).toContain('| ` prompts/support.md `  | 3 → 7 | +\\$0.00001 | \\$120.22 | \\$120.52 | +\\$0.30 |');
     expect(body).toContain(
-      '| ` prompts/old.md ` → ` prompts/new.md ` (renamed) | 1 → 1 | \\$0.00 | \\$120.08 | \\$120.08 | \\$0.00 |',
+      '| ` prompts/support.md `  | ` gpt-4o ` | 3 → 7 | +\\$0.00001 | \\$120.22 | \\$120.52 | +\\$0.30 |',
     );
-    expect(body).toContain('| **Total** | | | **\\$240.30** | **\\$240.60** | **+\\$0.30** |');
+    expect(body).toContain(
+      '| ` prompts/old.md ` → ` prompts/new.md ` (renamed) | ` gpt-4o ` | 1 → 1 | \\$0.00 | \\$120.08 | \\$120.08 | \\$0.00 |',
+    );
+    expect(body).toContain('| **Total** | | | | **\\$240.30** | **\\$240.60** | **+\\$0.30** |');
   });
 
   it('states the assumptions and compares with the flat-rate plan, with a chart', () => {
@@ -67,10 +69,15 @@ describe('renderCostReport', () => {
     expect(body).toContain('<details><summary>Details per prompt</summary>');
   });
 
-  it('has no chart or plan section without plans', () => {
-    const plain = renderCostReport(diffPrompts({ files, config: { ...config, plans: [] }, engine }));
+  it('has no chart or plan section without plans, or unless asked for', () => {
+    const plain = renderCostReport(diffPrompts({ files, config: { ...config, plans: [] }, engine }), { plans: true });
     expect(plain).not.toContain('mermaid');
     expect(plain).not.toContain('flat rate');
+    const notAsked = report(files);
+    expect(notAsked).not.toContain('mermaid');
+    expect(notAsked).not.toContain('flat rate');
+    expect(renderCostReportText(diffPrompts({ files, config, engine }))).not.toContain('Flat 25');
+    expect(renderCostReportText(diffPrompts({ files, config, engine }), { plans: true })).toContain('Flat 25');
   });
 
   it('renders a hostile file name inert', () => {
@@ -80,9 +87,9 @@ describe('renderCostReport', () => {
     expect(outsideCode).not.toMatch(/<img|\]\(|@octocat|\$x\$/);
     expect(hostile).toContain(markdownCode(hostileName));
     expect(markdownCode('a`b|c\nd')).toBe('`` a`b\\|c d ``');
-    // Every table row still has its 7 pipes (6 cells): the name's pipe is escaped.
+    // Every table row still has its 8 pipes (7 cells): the name's pipe is escaped.
     const row = hostile.split('\n').find((line) => line.includes('onerror')) ?? '';
-    expect(row.replaceAll('\\|', '').split('|')).toHaveLength(8);
+    expect(row.replaceAll('\\|', '').split('|')).toHaveLength(9);
   });
 
   it('escapes prose from the pull request', () => {

@@ -26,7 +26,13 @@ export {
   TOKEN_BUCKETS,
   tokensTowardThreshold,
 } from './cost';
-export { type CostReportOptions, costHeadline, MAX_COMMENT_LENGTH, renderCostReport } from './cost-report';
+export {
+  type CostReportOptions,
+  costHeadline,
+  MAX_COMMENT_LENGTH,
+  modelErrorSentence,
+  renderCostReport,
+} from './cost-report';
 export { htmlText, markdownCode, markdownText, neutralizeInvisible } from './cost-report-escape';
 export {
   COST_REPORT_MARKER,
@@ -126,6 +132,7 @@ export {
   diffPrompts,
   exceededThreshold,
   type ModelAssumption,
+  type ModelError,
   type PlanComparison,
   type PromptChange,
   type PromptDiff,

@@ -94,6 +94,7 @@ plans:
     ],
     ['model: m\nprompts:\n  files: "*.md"\n  calls-per-month: 1\nvariables:\n  a: many', 'variables.a'],
     ['prompts: [unclosed', ''],
+    ['model: m\nprompts:\n  files: "*.md"\n  calls-per-month: 1\nplans-in-comment: yes please', 'plans-in-comment'],
   ])('rejects %j naming %s', (yaml, field) => {
     try {
       parseCheckConfig(yaml);
@@ -103,6 +104,24 @@ plans:
       expect((error as InvalidConfigError).code).toBe('INVALID_CONFIG');
       expect((error as InvalidConfigError).field).toBe(field);
     }
+  });
+
+  it('reads `volumes: measured` as a per-prompt usage export, and not together with `usage`', () => {
+    const base = 'model: m\nprompts:\n  files: "*.md"\n';
+    expect(parseCheckConfig(`${base}volumes:\n  measured: ./usage/prompts.json\n`).usage).toEqual({
+      file: 'usage/prompts.json',
+      format: 'per-prompt',
+    });
+    expect(() => parseCheckConfig(`${base}volumes:\n  measured: a.json\nusage: b.json\n`)).toThrow(
+      'give either `usage` or `volumes: { measured }`',
+    );
+    expect(() => parseCheckConfig(`${base}volumes:\n  guessed: a.json\n`)).toThrow(InvalidConfigError);
+  });
+
+  it('shows the flat-rate plans in the comment only when asked', () => {
+    const base = 'model: m\nprompts:\n  files: "*.md"\n  calls-per-month: 1\n';
+    expect(parseCheckConfig(base).plansInComment).toBe(false);
+    expect(parseCheckConfig(`${base}plans-in-comment: true\n`).plansInComment).toBe(true);
   });
 
   it('suggests the kebab-case spelling', () => {

@@ -52,6 +52,8 @@ export interface CheckConfig {
   /** Tokens assumed for a template variable without an estimate. Default 0 (and the count says so). */
   defaultVariableTokens: number;
   plans: CheckConfigPlan[];
+  /** Show the flat-rate comparison in the report (`plans-in-comment`). Default false: plans are computed, not shown. */
+  plansInComment: boolean;
   usage?: UsageSource;
   /**
    * Price files or feeds layered over the catalog, in order (later wins): negotiated prices, private models.
@@ -67,13 +69,16 @@ const TOP_LEVEL_KEYS = new Set([
   'variables',
   'default-variable-tokens',
   'plans',
+  'plans-in-comment',
   'usage',
   'prices',
+  'volumes',
 ]);
 const RULE_KEYS = new Set(['files', 'code', 'model', 'calls-per-month', 'output-tokens', 'variables']);
 const MODEL_KEYS = new Set(['file', 'path', 'calls-per-month', 'input-tokens', 'output-tokens']);
 const PLAN_KEYS = new Set(['name', 'monthly-usd']);
 const USAGE_KEYS = new Set(['file', 'format']);
+const VOLUMES_KEYS = new Set(['measured']);
 
 /** Parses `.tokenmeter.yml`; throws `InvalidConfigError` (code `INVALID_CONFIG`) naming the field on bad input. */
 export function parseCheckConfig(yamlText: string): CheckConfig {
@@ -90,7 +95,11 @@ export function parseCheckConfig(yamlText: string): CheckConfig {
   const model = optionalString(root.model, 'model');
   const variables = parseVariables(root.variables, 'variables');
   const defaultVariableTokens = optionalCount(root['default-variable-tokens'], 'default-variable-tokens') ?? 0;
-  const usage = root.usage === undefined || root.usage === null ? undefined : parseUsageSource(root.usage);
+  const usage =
+    root.usage === undefined || root.usage === null ? parseVolumes(root.volumes) : parseUsageSource(root.usage);
+  if (root.usage !== undefined && root.usage !== null && root.volumes !== undefined && root.volumes !== null) {
+    throw new InvalidConfigError('volumes', 'give either `usage` or `volumes: { measured }`, not both');
+  }
   const prices = root.prices === undefined || root.prices === null ? undefined : parsePriceSources(root.prices);
 
   if (root.prompts === undefined || root.prompts === null) throw new InvalidConfigError('prompts', 'is required');
@@ -194,6 +203,9 @@ export function parseCheckConfig(yamlText: string): CheckConfig {
           return { name, monthlyUsd };
         });
 
+  const plansInComment = root['plans-in-comment'] ?? false;
+  if (typeof plansInComment !== 'boolean') throw new InvalidConfigError('plans-in-comment', 'must be true or false');
+
   return {
     prompts,
     ...(models.length === 0 ? {} : { models }),
@@ -201,6 +213,7 @@ export function parseCheckConfig(yamlText: string): CheckConfig {
     variables,
     defaultVariableTokens,
     plans,
+    plansInComment,
     ...(usage === undefined ? {} : { usage }),
     ...(prices === undefined ? {} : { prices }),
   };
@@ -266,6 +279,16 @@ function repositoryPath(path: string, field: string): string {
     if (depth < 0) throw outside;
   }
   return path;
+}
+
+/** `volumes: { measured: usage/prompts.json }`: a per-prompt usage export (`tokenmeter usage export --by prompt`). */
+function parseVolumes(value: unknown): UsageSource | undefined {
+  if (value === undefined || value === null) return undefined;
+  const volumes = asObject(value, 'volumes');
+  rejectUnknownKeys(volumes, VOLUMES_KEYS, 'volumes');
+  const file = optionalString(volumes.measured, 'volumes.measured');
+  if (file === undefined) throw new InvalidConfigError('volumes.measured', 'is required (the path of a usage export)');
+  return { file: file.replace(/^\.\//, ''), format: 'per-prompt' };
 }
 
 function parseGlobs(value: unknown, field: string): string[] {

@@ -39,6 +39,8 @@ export interface CallPrice {
   inputPerMillion?: string;
   outputPerMillion?: string;
   pricesEffectiveFrom?: string;
+  /** True when the catalog does not know the name at all (a typo), as opposed to a known model without prices. */
+  unknown?: boolean;
 }
 
 /** Counting and pricing behind the diff; `defaultPromptEngine()` wires tiktoken and the shipped catalog. */
@@ -46,6 +48,24 @@ export interface PromptEngine extends PromptCounter {
   priceCall(model: string, inputTokens: number, outputTokens: number): CallPrice;
   /** ISO date the catalog's prices were taken. */
   catalogDate?: string;
+  /** Known model ids closest to an unknown name, for "did you mean". */
+  suggestModels?(model: string): string[];
+}
+
+/**
+ * A model name the catalog does not know, written in the config or a prompt file. It is a configuration error,
+ * not a quiet "unpriced": every prompt priced with it would drop out of the totals and lower the headline.
+ */
+export interface ModelError {
+  model: string;
+  /** The file the name is written in: the config or the prompt. */
+  file: string;
+  /** 1-based line of the name in `file`, when it could be found. */
+  line?: number;
+  source: 'config' | 'file';
+  suggestions: string[];
+  /** Changed prompts that use it (their rows are unpriced and left out of the totals). */
+  prompts: string[];
 }
 
 export type VolumeSource = 'usage-per-prompt' | 'usage-daily-series' | 'config' | 'none';
@@ -68,6 +88,14 @@ export interface PromptSide {
   /** Cost per call × calls per month; undefined when the model is not priced. */
   monthly?: Money;
   notes: string[];
+  /** The catalog does not know the model name (see `PromptDiff.modelErrors`). */
+  unknownModel?: boolean;
+  /** Template variables without a token estimate: `tokens` is then a floor, not an estimate. */
+  unestimated: string[];
+  /** The template's own tokens, without any variable (estimated or measured). */
+  templateTokens: number;
+  /** True when `tokens` is the template plus the variables' measured mean size (usage export). */
+  measuredTokens?: boolean;
 }
 
 export interface PromptChange {
@@ -90,6 +118,12 @@ export interface PromptChange {
   /** Change of the cost of one call. */
   perCallDelta: Money;
   tokensDelta: number;
+  /**
+   * `monthlyDelta` split in two when both sides are priced: `promptDelta` is the new text (and volume) at the old
+   * model, `modelDelta` the switch to the new model at the new text. They add up to `monthlyDelta` exactly.
+   */
+  promptDelta?: Money;
+  modelDelta?: Money;
 }
 
 export interface PlanComparison {
@@ -131,9 +165,13 @@ export interface PromptDiff {
   models: ModelAssumption[];
   volumeSources: VolumeSource[];
   usageSource?: string;
+  /** Days the measured usage covers, when the usage file says. */
+  usageDays?: number;
   catalogDate?: string;
   /** Notes about the whole run (files cap reached…). */
   notes: string[];
+  /** Unknown model names in the config or the changed prompts: the check must fail on them. */
+  modelErrors: ModelError[];
 }
 
 export interface DiffPromptsInput {
@@ -143,6 +181,9 @@ export interface DiffPromptsInput {
   usage?: UsageVolume;
   /** Notes from the caller to carry into the report (e.g. "GitHub lists at most 3000 files"). */
   notes?: string[];
+  /** Path and text of the config, to point a model error at its line. */
+  configPath?: string;
+  configText?: string;
 }
 
 /**
@@ -154,6 +195,31 @@ export function diffPrompts(input: DiffPromptsInput): PromptDiff {
   const prompts: PromptChange[] = [];
   const models = new Map<string, ModelAssumption>();
   const volumeSources = new Set<VolumeSource>();
+  const configPath = input.configPath ?? '.tokenmeter.yml';
+  const modelErrors = new Map<string, ModelError>();
+  const addModelError = (model: string, file: string, source: ModelError['source'], text?: string) => {
+    const key = `${source}\u0000${file}\u0000${model}`;
+    let error = modelErrors.get(key);
+    if (!error) {
+      const line = text === undefined ? undefined : lineOfModel(text, model);
+      error = {
+        model,
+        file,
+        ...(line === undefined ? {} : { line }),
+        source,
+        suggestions: engine.suggestModels?.(model) ?? [],
+        prompts: [],
+      };
+      modelErrors.set(key, error);
+    }
+    return error;
+  };
+  // Every model the config names is checked, used by this change or not: the typo bites on the next one.
+  for (const model of [config.model, ...config.prompts.map((rule) => rule.model)]) {
+    if (model !== undefined && engine.priceCall(model, 0, 0).unknown) {
+      addModelError(model, configPath, 'config', input.configText);
+    }
+  }
 
   const registerSide = (side: PromptSide): PromptSide => {
     volumeSources.add(side.volumeSource);
@@ -367,6 +433,7 @@ export function diffPrompts(input: DiffPromptsInput): PromptDiff {
       path: string,
       content: PromptFileContent | undefined,
       volumePaths: string[],
+      baseTemplateTokens?: number,
     ): PromptSide | { skipped: string } | undefined => {
       if (!rule) return undefined;
       if (content === undefined) return undefined;
@@ -378,11 +445,22 @@ export function diffPrompts(input: DiffPromptsInput): PromptDiff {
         counter: engine,
       });
       if (parsed.skipped) return { skipped: parsed.skipped };
-      return registerSide(priceSide(parsed, rule, volumePaths, usage, engine));
+      const side = registerSide(priceSide(parsed, rule, volumePaths, usage, engine, baseTemplateTokens));
+      if (side.unknownModel) {
+        // A base file's own model is history this change cannot fix; the head's and the config's it can.
+        if (side.modelSource === 'config') {
+          addModelError(side.model, configPath, 'config', input.configText).prompts.push(file.path);
+        } else if (path === file.path && content === file.after) {
+          addModelError(side.model, path, 'file', textOf(content)).prompts.push(file.path);
+        }
+      }
+      return side;
     };
 
     const before = readSide(beforeRule, beforePath, file.before, [beforePath]);
-    const after = readSide(afterRule, file.path, file.after, [file.path, beforePath]);
+    // Measured input sizes come from the base template running in production: the head reuses its variables' size.
+    const baseTemplate = before !== undefined && !('skipped' in before) ? before.templateTokens : undefined;
+    const after = readSide(afterRule, file.path, file.after, [file.path, beforePath], baseTemplate);
     // A file that moved into or out of the prompt globs is an added or removed prompt.
     const status: PromptFileStatus =
       before === undefined && after !== undefined
@@ -414,6 +492,7 @@ export function diffPrompts(input: DiffPromptsInput): PromptDiff {
     const priced = (beforeSide?.priced ?? true) && (afterSide?.priced ?? true);
     const monthlyBefore = beforeSide?.monthly ?? Money.ZERO;
     const monthlyAfter = afterSide?.monthly ?? Money.ZERO;
+    const split = priced ? splitChange(beforeSide, afterSide, monthlyBefore, monthlyAfter, engine) : undefined;
     prompts.push({
       ...change,
       ...(beforeSide ? { before: beforeSide } : {}),
@@ -424,6 +503,7 @@ export function diffPrompts(input: DiffPromptsInput): PromptDiff {
       monthlyDelta: monthlyAfter.minus(monthlyBefore),
       perCallDelta: (afterSide?.costPerCall ?? Money.ZERO).minus(beforeSide?.costPerCall ?? Money.ZERO),
       tokensDelta: (afterSide?.tokens ?? 0) - (beforeSide?.tokens ?? 0),
+      ...split,
     });
   }
 
@@ -451,9 +531,45 @@ export function diffPrompts(input: DiffPromptsInput): PromptDiff {
     models: [...models.values()].sort((a, b) => (a.model < b.model ? -1 : a.model > b.model ? 1 : 0)),
     volumeSources: [...volumeSources].sort(),
     ...(usage ? { usageSource: usage.source } : {}),
+    ...(usage?.days !== undefined ? { usageDays: usage.days } : {}),
     ...(engine.catalogDate ? { catalogDate: engine.catalogDate } : {}),
     notes: [...(input.notes ?? [])],
+    modelErrors: [...modelErrors.values()].map((error) => ({ ...error, prompts: [...new Set(error.prompts)] })),
   };
+}
+
+/** The first line that names `model` as a `model:` value (YAML front matter, config, chat JSON), else any mention. */
+function lineOfModel(text: string, model: string): number | undefined {
+  const name = model.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  const lines = text.split(/\r?\n/);
+  const patterns = [
+    new RegExp(`["']?\\bmodel["']?\\s*:\\s*["']?${name}["']?\\s*(,|#.*)?$`),
+    new RegExp(`(^|[\\s:"'])${name}($|[\\s,"'}])`),
+  ];
+  for (const pattern of patterns) {
+    const index = lines.findIndex((line) => pattern.test(line.trim()));
+    if (index >= 0) return index + 1;
+  }
+  return undefined;
+}
+
+function textOf(content: string | Uint8Array): string {
+  return typeof content === 'string' ? content : new TextDecoder().decode(content);
+}
+
+function splitChange(
+  before: PromptSide | undefined,
+  after: PromptSide | undefined,
+  monthlyBefore: Money,
+  monthlyAfter: Money,
+  engine: PromptEngine,
+): { promptDelta: Money; modelDelta: Money } | undefined {
+  const delta = monthlyAfter.minus(monthlyBefore);
+  if (!before || !after || before.modelId === after.modelId) return { promptDelta: delta, modelDelta: Money.ZERO };
+  const atOldModel = engine.priceCall(before.model, after.tokens, after.outputTokens);
+  if (!atOldModel.priced || !atOldModel.total) return undefined;
+  const middle = atOldModel.total.times(after.callsPerMonth);
+  return { promptDelta: middle.minus(monthlyBefore), modelDelta: monthlyAfter.minus(middle) };
 }
 
 function priceSide(
@@ -462,6 +578,7 @@ function priceSide(
   volumePaths: string[],
   usage: UsageVolume | undefined,
   engine: PromptEngine,
+  baseTemplateTokens?: number,
 ): PromptSide {
   let callsPerMonth = 0;
   let volumeSource: VolumeSource = 'none';
@@ -476,25 +593,41 @@ function priceSide(
     callsPerMonth = rule.callsPerMonth;
     volumeSource = 'config';
   }
-  const outputTokens = rule.outputTokens ?? usage?.outputTokensPerCall ?? 0;
-  const price = engine.priceCall(parsed.model, parsed.tokens, outputTokens);
+  const templateTokens =
+    parsed.tokens - parsed.variables.reduce((sum, use) => sum + use.occurrences * use.tokensEach, 0);
+  const sizes = volumePaths.map((path) => usage?.perPromptTokens?.[path]).find((found) => found !== undefined);
+  let tokens = parsed.tokens;
+  let unestimated = parsed.variables.filter((use) => !use.configured).map((use) => use.name);
+  const measuredTokens = sizes?.meanInputTokens !== undefined;
+  if (sizes?.meanInputTokens !== undefined) {
+    // Mean input minus the template that produced it is what the variables really weigh; never below zero.
+    tokens = templateTokens + Math.max(0, sizes.meanInputTokens - (baseTemplateTokens ?? templateTokens));
+    unestimated = [];
+  }
+  // Measured output wins over the config's guess, which wins over the daily series' average.
+  const outputTokens = sizes?.meanOutputTokens ?? rule.outputTokens ?? usage?.outputTokensPerCall ?? 0;
+  const price = engine.priceCall(parsed.model, tokens, outputTokens);
   const notes = [...parsed.notes];
   if (volumeSource === 'none') notes.push('no volume for this prompt in the usage file or config: 0 calls assumed');
   if (!price.priced) notes.push(`model ${parsed.model} is not in the price catalog`);
   return {
+    ...(price.unknown ? { unknownModel: true } : {}),
     path: parsed.path,
     format: parsed.format,
     model: parsed.model,
     modelSource: parsed.modelSource,
     modelId: price.modelId,
     priced: price.priced && price.total !== undefined,
-    tokens: parsed.tokens,
-    estimated: parsed.estimated,
+    tokens,
+    estimated: parsed.estimated || measuredTokens,
     outputTokens,
     callsPerMonth,
     volumeSource,
     ...(price.total ? { costPerCall: price.total, monthly: price.total.times(callsPerMonth) } : {}),
     notes,
+    unestimated,
+    templateTokens,
+    ...(measuredTokens ? { measuredTokens } : {}),
   };
 }
 

@@ -1,3 +1,4 @@
+import { closestIds } from './model-suggestions';
 import { costOfTokens, parsePricePerMillion } from './money';
 import type { PromptEngine } from './prompt-diff';
 import type { ChatMessage, TokenCount } from './types';
@@ -12,6 +13,7 @@ export function fakePromptEngine(): PromptEngine {
   const count = (tokens: number): TokenCount => ({ tokens, encoding: 'o200k_base', estimated: false });
   return {
     catalogDate: '2026-11-01',
+    suggestModels: (model) => closestIds(model, ['gpt-4o']),
     countText: (text) => count(words(text)),
     countChat: (messages: ChatMessage[]) =>
       count(
@@ -22,7 +24,7 @@ export function fakePromptEngine(): PromptEngine {
         ),
       ),
     priceCall: (model, inputTokens, outputTokens) => {
-      if (model !== 'gpt-4o' && model !== 'openai/gpt-4o') return { priced: false, modelId: model };
+      if (model !== 'gpt-4o' && model !== 'openai/gpt-4o') return { priced: false, modelId: model, unknown: true };
       const input = parsePricePerMillion('2.5');
       const output = parsePricePerMillion('10');
       return {

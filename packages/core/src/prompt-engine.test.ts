@@ -18,7 +18,11 @@ describe('createPromptEngine', () => {
     // 2 × 2.5/1e6 + 100 × 10/1e6 = 0.000005 + 0.001 = 0.001005
     expect(price).toMatchObject({ priced: true, modelId: 'gpt-4o', inputPerMillion: '2.5', outputPerMillion: '10' });
     expect(price.total?.toString()).toBe('0.001005');
-    expect(engine.priceCall('no-such-model-xyz', 10, 10)).toEqual({ priced: false, modelId: 'no-such-model-xyz' });
+    expect(engine.priceCall('no-such-model-xyz', 10, 10)).toEqual({
+      priced: false,
+      modelId: 'no-such-model-xyz',
+      unknown: true,
+    });
     expect(engine.catalogDate).toMatch(/^\d{4}-\d{2}-\d{2}$/);
   });
 

@@ -23,9 +23,10 @@ export function createPromptEngine(options: PromptEngineOptions = {}): PromptEng
     catalogDate: catalog.generatedAt,
     countText: (text, model) => counter.countText(text, model),
     countChat: (messages, model) => counter.countChat(messages, model),
+    suggestModels: (model) => catalog.suggest(model),
     priceCall: (model, inputTokens, outputTokens): CallPrice => {
       const resolved = catalog.tryResolve(model);
-      if (!resolved) return { priced: false, modelId: model };
+      if (!resolved) return { priced: false, modelId: model, unknown: true };
       const cost = computeCost(
         {
           inputTokens,

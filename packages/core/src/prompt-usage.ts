@@ -13,6 +13,11 @@ export interface UsageVolume {
   days?: number;
   /** Per-prompt volume: calls per month by prompt path. */
   perPrompt?: Record<string, number>;
+  /**
+   * Per-prompt measured sizes (`tokenmeter usage export --by prompt`): mean input and output tokens per call by path.
+   * The diff subtracts the base template's own count from the mean input to get the real size of the variables.
+   */
+  perPromptTokens?: Record<string, { meanInputTokens?: number; meanOutputTokens?: number }>;
 }
 
 const DAYS_PER_MONTH = 30;
@@ -39,13 +44,38 @@ export function parseUsageVolume(text: string, source: string, format?: 'daily-s
       throw new InvalidConfigError('usage.file', `${source} has no \`prompts\` object of path → calls per month`);
     }
     const perPrompt: Record<string, number> = Object.create(null);
-    for (const [path, calls] of Object.entries(prompts)) {
+    const perPromptTokens: NonNullable<UsageVolume['perPromptTokens']> = Object.create(null);
+    for (const [path, entry] of Object.entries(prompts)) {
+      const key = path.replace(/^\.\//, '');
+      const record = typeof entry === 'object' && entry !== null && !Array.isArray(entry) ? entry : undefined;
+      const calls = record ? (record as Record<string, unknown>).callsPerMonth : entry;
       if (typeof calls !== 'number' || !Number.isFinite(calls) || calls < 0) {
         throw new InvalidConfigError('usage.file', `${source}: calls for ${JSON.stringify(path)} must be a number ≥ 0`);
       }
-      perPrompt[path.replace(/^\.\//, '')] = Math.round(calls);
+      perPrompt[key] = Math.round(calls);
+      if (!record) continue;
+      const sizes: { meanInputTokens?: number; meanOutputTokens?: number } = {};
+      for (const field of ['meanInputTokens', 'meanOutputTokens'] as const) {
+        const value = (record as Record<string, unknown>)[field];
+        if (value === undefined || value === null) continue;
+        if (typeof value !== 'number' || !Number.isFinite(value) || value < 0) {
+          throw new InvalidConfigError(
+            'usage.file',
+            `${source}: ${field} of ${JSON.stringify(path)} must be a number ≥ 0`,
+          );
+        }
+        sizes[field] = Math.round(value);
+      }
+      if (Object.keys(sizes).length > 0) perPromptTokens[key] = sizes;
     }
-    return { source, kind: 'per-prompt', perPrompt };
+    const days = toCount((json as { days?: unknown }).days);
+    return {
+      source,
+      kind: 'per-prompt',
+      perPrompt,
+      ...(Object.keys(perPromptTokens).length > 0 ? { perPromptTokens } : {}),
+      ...(days === undefined || days === 0 ? {} : { days }),
+    };
   }
   if (format === 'per-prompt') throw new InvalidConfigError('usage.file', `${source} is not per-prompt volume`);
   const rows = json === undefined ? parseCsv(trimmed, source) : (json as unknown[]);
