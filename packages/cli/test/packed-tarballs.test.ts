@@ -91,6 +91,11 @@ describe('packed tarballs', () => {
           "const server = app.listen(0, '127.0.0.1', async () => {\n  console.log('listening');\n  server.close();\n  await store.close();\n});",
         ),
       );
+      // A CommonJS file: under nodenext its imports resolve through the `require` condition (.cjs and .d.cts).
+      writeFileSync(
+        join(dir, 'check.cts'),
+        "import { meter } from '@tokenmeter/express';\nimport { createSqliteStore } from '@tokenmeter/express/sqlite';\nconst store = createSqliteStore({ path: ':memory:' });\nmeter({ store });\nconsole.log(typeof meter, store.name);\nvoid store.close();\n",
+      );
       writeFileSync(
         join(dir, 'tsconfig.json'),
         JSON.stringify({
@@ -102,12 +107,13 @@ describe('packed tarballs', () => {
             skipLibCheck: true,
             outDir: 'out',
           },
-          files: ['main.ts'],
+          files: ['main.ts', 'check.cts'],
         }),
       );
       await node(dir, [tsc, '-p', '.']);
       const out = await node(dir, ['out/main.js'], { OPENAI_API_KEY: 'sk-test-not-used' });
       expect(out).toContain('listening');
+      expect(await node(dir, ['out/check.cjs'])).toBe('function sqlite\n');
 
       // CommonJS and ESM, every entry whose peers are here; ioredis and prom-client are not.
       for (const [entry, name] of [
