@@ -6,6 +6,8 @@ import { packageBuild } from '../../tsup.config.base.ts';
 export default defineConfig(
   packageBuild({
     entry: ['src/main.ts'],
+    // An app, not a library: the base config's CommonJS twin is of no use here.
+    format: ['esm'],
     dts: false,
     noExternal: [/^@tokenmeter\//],
     external: ['better-sqlite3', 'tiktoken'],

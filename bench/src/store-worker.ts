@@ -3,14 +3,9 @@
  * settle pairs or event writes, bounded by count and time.
  */
 import { randomUUID } from 'node:crypto';
-import {
-  createMemoryStore,
-  createRedisStore,
-  createSqliteStore,
-  type RedisStore,
-  type Store,
-  type UsageEvent,
-} from '@tokenmeter/express';
+import { createMemoryStore, type Store, type UsageEvent } from '@tokenmeter/express';
+import { createRedisStore, type RedisStore } from '@tokenmeter/express/redis';
+import { createSqliteStore } from '@tokenmeter/express/sqlite';
 import { serveParent } from './child-process';
 
 const [kind, location] = process.argv.slice(2);

@@ -1,13 +1,10 @@
 import { defineConfig } from 'tsup';
 import { packageBuild } from '../../tsup.config.base.ts';
 
-// The CLI ships one self-contained bin; workspace packages are bundled so `pnpm tokenmeter` needs no publish.
-export default defineConfig(
-  packageBuild({
-    entry: ['src/bin.ts', 'src/index.ts'],
-    noExternal: [/^@tokenmeter\//],
-    banner: {
-      js: "import { createRequire as __createRequire } from 'node:module'; const require = __createRequire(import.meta.url);",
-    },
-  }),
-);
+// A normal package: @tokenmeter/core and @tokenmeter/express stay dependencies (external), never bundled in,
+// so each command loads only what it imports. The bin awaits at top level, which CommonJS cannot: ESM only.
+// The two builds run at once, so neither cleans dist/ (the build script empties it first).
+export default defineConfig([
+  packageBuild({ clean: false }),
+  packageBuild({ entry: ['src/bin.ts'], format: ['esm'], dts: false, clean: false }),
+]);

@@ -14,7 +14,7 @@ async function openKeyStore(options: StoreOption): Promise<KeyStore> {
   if (!options.store.startsWith('sqlite:') && !/^rediss?:\/\//.test(options.store)) {
     throw new CliInputError('--store must be sqlite:FILE or redis://… (the store the proxy runs with)');
   }
-  const { keyStoreFromSpec } = await import('@tokenmeter/express');
+  const { keyStoreFromSpec } = await import('@tokenmeter/express/server');
   return keyStoreFromSpec(options.store, options.prefix ? { prefix: options.prefix } : {});
 }
 

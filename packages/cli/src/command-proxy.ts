@@ -113,7 +113,7 @@ export function register(program: Command): void {
       if (!options.virtualKeys && options.providerKeys) throw new CliInputError('--provider-keys needs --virtual-keys');
       const unpricedPolicy =
         options.unpricedPolicy === undefined ? undefined : parseUnpricedPolicy(options.unpricedPolicy);
-      const { startProxy } = await import('@tokenmeter/express');
+      const { startProxy } = await import('@tokenmeter/express/server');
       const running = await startProxy({
         // The catalog the CLI loaded: refreshed prices when cached, with the --prices overrides on top.
         catalog: PriceCatalog.default(),

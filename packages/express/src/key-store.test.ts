@@ -5,13 +5,10 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
-import {
-  createMemoryKeyStore,
-  createRedisKeyStore,
-  createSqliteKeyStore,
-  type KeyStore,
-  keyStoreFromSpec,
-} from './key-store';
+import { createMemoryKeyStore, type KeyStore } from './key-store';
+import { createRedisKeyStore } from './key-store-redis';
+import { keyStoreFromSpec } from './key-store-spec';
+import { createSqliteKeyStore } from './key-store-sqlite';
 import { createVirtualKey, hashVirtualKey, modelAllowed, verifyVirtualKey } from './virtual-keys';
 
 const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';

@@ -1,6 +1,6 @@
 import type { Attributes, MeterProvider, Counter as OtelCounter, Histogram as OtelHistogram } from '@opentelemetry/api';
 import type { RequestHandler } from 'express';
-import { Counter, Histogram, Registry } from 'prom-client';
+import { Counter, Histogram, Registry } from './peer-prom-client';
 import type { UsageEvent } from './types';
 
 export interface MetricsOptions {

@@ -1,8 +1,8 @@
 import { randomUUID } from 'node:crypto';
-import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { DEFAULT_RESERVATION_TTL_MS, validateActualAmounts, validateReservationRequests } from './budget-ledger';
 import { currentWindow, ROLLING_SLICES, validateBudgetWindow, type WindowInstance } from './budget-window';
 import { InvalidMeterOptionsError } from './invalid-meter-options-error';
+import { Cluster, Redis, type RedisOptions } from './peer-ioredis';
 import { redisConfigurationHint, StoreConfigurationError } from './store-configuration-error';
 import { StoreUnavailableError } from './store-unavailable-error';
 import type {

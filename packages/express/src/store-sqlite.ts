@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
 import { mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import Database from 'better-sqlite3';
 import { DEFAULT_RESERVATION_TTL_MS, validateActualAmounts, validateReservationRequests } from './budget-ledger';
 import { currentWindow, retryAfterMs, sliceExpiresAt, validateBudgetWindow } from './budget-window';
+import Database from './peer-better-sqlite3';
 import type {
   BudgetReservationRequest,
   BudgetWindow,

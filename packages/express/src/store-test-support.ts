@@ -1,7 +1,7 @@
 import { expect } from 'vitest';
 import type { BudgetWindow, Store, UsageEvent } from './types';
 
-/** Test helpers shared by the store suites (not exported from the package). */
+/** Test helpers shared by the store suites, published as `@tokenmeter/express/testing`. */
 
 let counter = 0;
 
