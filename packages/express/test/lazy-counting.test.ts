@@ -5,7 +5,8 @@ import type { UsageEvent } from '../src/types';
 import { type FakeUpstream, startFakeUpstream } from './fake-upstream';
 import { type ProxyApp, startProxyApp } from './test-app';
 
-// A counting spy around core's tokenizer entry points: the real counters run, every call is tallied.
+// A counting spy around core's tokenizer entry points (counts and reservation bounds): the real counters run,
+// every call is tallied.
 const counted = vi.hoisted(() => ({ calls: 0 }));
 vi.mock('@tokenmeter/core', async (importOriginal) => {
   const core = await importOriginal<typeof import('@tokenmeter/core')>();
@@ -20,6 +21,9 @@ vi.mock('@tokenmeter/core', async (importOriginal) => {
     countTokens: spy(core.countTokens),
     countTokensAsync: spy(core.countTokensAsync),
     countChatTokens: spy(core.countChatTokens),
+    // Reservations bound the prompt instead of estimating it: the same tokenizer work, counted the same.
+    promptTokenBound: spy(core.promptTokenBound),
+    promptTokenBoundAsync: spy(core.promptTokenBoundAsync),
   };
 });
 
