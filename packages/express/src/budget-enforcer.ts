@@ -1,6 +1,6 @@
 import type { CostResult, Money, NormalizedUsage, ResolvedModel } from '@tokenmeter/core';
 import { type AiCall, maximumAmounts, totalTokens } from './ai-call';
-import { type BudgetRule, formatBudgetAmount, toNanoDollars } from './budget-rules';
+import { type BudgetRule, formatBudgetAmount, formatWait, toNanoDollars } from './budget-rules';
 import { describeError, type MeterConfig } from './meter-config';
 import type { BudgetScope, BudgetWarning, Identity } from './meter-options';
 import type { Store } from './types';
@@ -211,12 +211,13 @@ export async function reserveBudgets(
         retryAfterSeconds,
         message:
           `Budget ${budget.budgetId} exceeded: ${money(used)} of ${money(limit)} used this ${budget.rule.windowLabel} ` +
-          `window and this request may need up to ${money(requested)}. Retry after ${retryAfterSeconds} s or raise the budget.`,
+          `window (${money(remaining)} left) and this request may need up to ${money(requested)}. ` +
+          `Retry after ${formatWait(retryAfterSeconds)} (${retryAfterSeconds} s) or raise the budget.`,
       },
     };
   }
   const warnings: BudgetWarning[] = [];
-  let tightest: { budget: AppliedBudget; remaining: number; share: number } | undefined;
+  let tightest: { budget: AppliedBudget; remaining: number; share: number; reserved: number } | undefined;
   applied.forEach((budget, index) => {
     const remaining = result.remaining[index] ?? 0;
     if (budget.rule.soft) {
@@ -234,23 +235,38 @@ export async function reserveBudgets(
       return;
     }
     const share = remaining / budget.rule.limit;
-    if (tightest === undefined || share < tightest.share) tightest = { budget, remaining, share };
+    if (tightest === undefined || share < tightest.share) {
+      tightest = { budget, remaining, share, reserved: requests[index]?.amount ?? 0 };
+    }
   });
   const headers: Record<string, string> = {};
-  if (tightest) Object.assign(headers, budgetHeaders(tightest.budget, tightest.remaining));
+  if (tightest) Object.assign(headers, budgetHeaders(tightest.budget, tightest.remaining, tightest.reserved));
   if (warnings.length > 0)
     headers['x-tokenmeter-budget-warning'] = warnings.map((warning) => warning.budgetId).join(', ');
   const reserved = requests.map((request) => request.amount);
   return { ok: true, hold: { reservationId: result.reservationId, applied, warnings, headers, reserved } };
 }
 
-export function budgetHeaders(budget: AppliedBudget, remaining: number): Record<string, string> {
+/**
+ * The tightest budget's headers on a served call. `remaining` is what is left after this call's reservation
+ * (the most it can cost); `reserved` is that reservation, so what was left before the call is their sum. Both
+ * are named apart because a client deciding whether to send the next call needs the first, and one explaining
+ * this call's headroom the second.
+ */
+export function budgetHeaders(budget: AppliedBudget, remaining: number, reserved?: number): Record<string, string> {
   const unit = budget.rule.unit;
+  const left = Math.max(0, remaining);
   return {
     'x-tokenmeter-budget-id': headerSafe(budget.budgetId),
     'x-tokenmeter-budget-unit': unit,
     'x-tokenmeter-budget-limit': formatBudgetAmount(budget.rule.limit, unit),
-    'x-tokenmeter-budget-remaining': formatBudgetAmount(Math.max(0, remaining), unit),
+    'x-tokenmeter-budget-remaining': formatBudgetAmount(left, unit),
+    ...(reserved === undefined
+      ? {}
+      : {
+          'x-tokenmeter-budget-reserved': formatBudgetAmount(reserved, unit),
+          'x-tokenmeter-budget-remaining-before': formatBudgetAmount(left + reserved, unit),
+        }),
   };
 }
 

@@ -35,6 +35,22 @@ export function formatBudgetAmount(amount: number, unit: 'usd' | 'tokens'): stri
 }
 
 /** Parses the `budgets` option into rules; every problem is an `InvalidMeterOptionsError` naming the option. */
+/**
+ * A wait as a person reads it: `45 s`, `12 min`, `4 h 46 min`, `2 d 3 h` (the two largest units, rounded up so
+ * retrying at the stated time is never early).
+ */
+export function formatWait(seconds: number): string {
+  const total = Math.max(1, Math.ceil(seconds));
+  if (total < 60) return `${total} s`;
+  const minutes = Math.ceil(total / 60);
+  if (minutes < 60) return `${minutes} min`;
+  const hours = Math.floor(minutes / 60);
+  if (hours < 24) return minutes % 60 === 0 ? `${hours} h` : `${hours} h ${minutes % 60} min`;
+  const wholeHours = Math.ceil(minutes / 60);
+  const days = Math.floor(wholeHours / 24);
+  return wholeHours % 24 === 0 ? `${days} d` : `${days} d ${wholeHours % 24} h`;
+}
+
 export function parseBudgetRules(option: unknown, path = 'budgets'): BudgetRule[] {
   if (option === undefined || option === null) return [];
   const list = Array.isArray(option) ? option : [option];

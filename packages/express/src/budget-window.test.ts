@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { formatWait } from './budget-rules';
 import {
   calendarWindow,
   currentWindow,
@@ -115,5 +116,17 @@ describe('rolling windows', () => {
     expect(() => validateBudgetWindow({ kind: 'calendar', period: 'year' as 'day', timeZone: 'UTC' })).toThrow(
       /unknown calendar period/,
     );
+  });
+});
+
+describe('formatWait', () => {
+  it('says a wait in the two largest units, never earlier than the seconds it stands for', () => {
+    expect(formatWait(0.2)).toBe('1 s');
+    expect(formatWait(45)).toBe('45 s');
+    expect(formatWait(61)).toBe('2 min');
+    expect(formatWait(3600)).toBe('1 h');
+    // The README's example: a daily window that resets in 17,160 s.
+    expect(formatWait(17_160)).toBe('4 h 46 min');
+    expect(formatWait(86_400 * 2 + 3 * 3600)).toBe('2 d 3 h');
   });
 });

@@ -1,5 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { parseBudgetRules, parseBudgetShorthand } from '../src/budget-rules';
+import { formatWait, parseBudgetRules, parseBudgetShorthand } from '../src/budget-rules';
 import type { BudgetWarning } from '../src/meter-options';
 import { createMemoryStore } from '../src/store-memory';
 import type { BudgetWindow } from '../src/types';
@@ -97,6 +97,9 @@ describe('budget enforcement at the proxy', () => {
     expect(first.headers.get('x-tokenmeter-budget-id')).toBe('user:carol:tokens:day');
     expect(first.headers.get('x-tokenmeter-budget-limit')).toBe('150');
     expect(first.headers.get('x-tokenmeter-budget-remaining')).toBe('25');
+    // Before and after this call's reservation, named apart: 150 − 25 left after reserving 125.
+    expect(first.headers.get('x-tokenmeter-budget-reserved')).toBe('125');
+    expect(first.headers.get('x-tokenmeter-budget-remaining-before')).toBe('150');
     const second = await chat({ 'x-user': 'carol' }, { max_tokens: 120 });
     expect(second.status).toBe(429);
     const retryAfter = Number(second.headers.get('retry-after'));
@@ -107,7 +110,7 @@ describe('budget enforcement at the proxy', () => {
       error: {
         type: 'budget_exceeded',
         code: 'budget_exceeded',
-        message: `Budget user:carol:tokens:day exceeded: 25 tokens of 150 tokens used this day window and this request may need up to 145 tokens. Retry after ${retryAfter} s or raise the budget.`,
+        message: `Budget user:carol:tokens:day exceeded: 25 tokens of 150 tokens used this day window (125 tokens left) and this request may need up to 145 tokens. Retry after ${formatWait(retryAfter)} (${retryAfter} s) or raise the budget.`,
         param: null,
       },
     });
