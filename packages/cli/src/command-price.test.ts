@@ -39,3 +39,14 @@ describe('tokenmeter price', () => {
     expect(result.stderr).toMatch(/Unknown model "claude-sonet-4-5"\. Did you mean "claude-sonnet-4-5"/);
   });
 });
+
+describe('tokenmeter price: audio', () => {
+  // gpt-4o-audio-preview: text $2.50 / $10, audio $40 in / $80 out per million (https://openai.com/api/pricing/).
+  it('shows audio prices in their own rows when the model has them', async () => {
+    const result = await runCli('price', 'gpt-4o-audio-preview');
+    expect(result.code, result.stderr).toBe(0);
+    expect(result.stdout).toMatch(/Audio input\s+\$40\.00/);
+    expect(result.stdout).toMatch(/Audio output\s+\$80\.00/);
+    expect((await runCli('price', 'gpt-4o')).stdout).not.toContain('Audio');
+  });
+});

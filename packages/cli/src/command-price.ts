@@ -10,6 +10,9 @@ const BUCKETS: Array<[keyof TokenPrices, string]> = [
   ['cacheWrite1h', 'Cache write 1h'],
   ['output', 'Output'],
   ['reasoning', 'Reasoning'],
+  ['inputAudio', 'Audio input'],
+  ['cachedInputAudio', 'Audio cache read'],
+  ['outputAudio', 'Audio output'],
 ];
 
 function priceTable(set: PriceSet): string {

@@ -47,7 +47,11 @@ export function register(program: Command): void {
     .option('--host <host>', 'address to listen on (0.0.0.0 to serve other machines)', '127.0.0.1')
     .option('--upstream <url>', 'OpenAI-compatible base URL, /v1 included', 'https://api.openai.com/v1')
     .option('--anthropic-upstream <url>', 'Anthropic base URL', 'https://api.anthropic.com')
-    .option('--store <spec>', 'memory, sqlite:FILE or redis://host:port', 'memory')
+    .option(
+      '--store <spec>',
+      'memory, sqlite:FILE, redis://host:port, redis-cluster://host:port,… or postgres://…',
+      'memory',
+    )
     .option('--store-failure <mode>', 'when the store fails: open (serve, buffer events) or closed (503)', 'open')
     .option(
       '--trust-user-header <name>',

@@ -15,6 +15,7 @@ export const HELP_EXAMPLES: Record<string, readonly string[]> = {
     'tokenmeter count --model gpt-4o --messages request.json --tools tools.json --json',
   ],
   proxy: [
+    'tokenmeter proxy --store postgres://app@127.0.0.1/app --admin-token "$TOKENMETER_ADMIN_TOKEN" --budget user:5/day',
     'tokenmeter proxy --port 8787 --store sqlite:tokenmeter.db --budget 5/day',
     'OPENAI_BASE_URL=http://localhost:8787/v1 python my_app.py',
   ],
