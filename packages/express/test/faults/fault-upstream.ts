@@ -149,7 +149,7 @@ export async function startFaultUpstream(): Promise<FaultUpstream> {
   };
 }
 
-/** A chat request body whose reservation (counted prompt + max_tokens) equals what the upstream reports. */
+/** A chat request body; the fault upstream reports its counted prompt + max_tokens as the usage. */
 export function chatBody(index: number, extra: Record<string, unknown> = {}): string {
   return JSON.stringify({
     model: 'gpt-4o-mini',
@@ -160,6 +160,30 @@ export function chatBody(index: number, extra: Record<string, unknown> = {}): st
     max_tokens: 10,
     ...extra,
   });
+}
+
+/**
+ * The request the shared-budget tests send: output large next to the prompt, as in real calls, so the prompt's
+ * framing headroom in the reservation is a few percent.
+ */
+export function sharedBudgetBody(index: number): string {
+  return chatBody(index, { max_tokens: 1000 });
+}
+
+/**
+ * Sizes for the shared-budget tests: what one request costs (the upstream reports the counted prompt + max_tokens)
+ * and a limit with room for 150.5 reservations (the proxy reserves the prompt's bound + max_tokens, a little more),
+ * so 150 fit at once while 200 are sent at once; settled calls free the rest of their reservation.
+ */
+export async function sharedBudgetSizing(): Promise<{ perRequest: number; limit: number }> {
+  const { countChatTokens, promptTokenBound } = await import('@tokenmeter/core');
+  const body = JSON.parse(sharedBudgetBody(0)) as {
+    messages: Array<{ role: string; content: string }>;
+    max_tokens: number;
+  };
+  const perRequest = countChatTokens(body.messages, 'gpt-4o-mini').tokens + body.max_tokens;
+  const reservation = promptTokenBound(body, 'openai', 'gpt-4o-mini').tokens + body.max_tokens;
+  return { perRequest, limit: Math.floor(reservation * 150.5) };
 }
 
 /** POSTs to the proxy and reads the whole answer; never rejects (a network failure is status 0). */

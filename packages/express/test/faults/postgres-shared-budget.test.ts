@@ -5,7 +5,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createPostgresStore } from '../../src/store-postgres';
 import { spawnTypeScript } from '../spawn-typescript';
-import { chatBody, type FaultUpstream, post, startFaultUpstream } from './fault-upstream';
+import { type FaultUpstream, post, sharedBudgetBody, sharedBudgetSizing, startFaultUpstream } from './fault-upstream';
 
 const DATABASE_URL = process.env.DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/test';
 const INSTANCES = 4;
@@ -49,9 +49,6 @@ function stop(child: Child): Promise<void> {
   });
 }
 
-// Output large next to the prompt, as in real calls: the prompt's headroom is then a few percent.
-const MAX_TOKENS = 1000;
-
 describe('four Express processes sharing one PostgreSQL budget', { timeout: 120_000 }, () => {
   // A schema of this run's own: the database is shared with other test runs.
   const schema = `tokenmeter_faults_${randomBytes(6).toString('hex')}`;
@@ -63,18 +60,7 @@ describe('four Express processes sharing one PostgreSQL budget', { timeout: 120_
 
   beforeAll(async () => {
     upstream = await startFaultUpstream();
-    // What one request costs in tokens: the upstream reports the counted prompt + max_tokens. The proxy reserves
-    // the prompt's bound (counted plus framing headroom) + max_tokens: a little more. Output large next to the
-    // prompt, as in real calls.
-    const { countChatTokens, promptTokenBound } = await import('@tokenmeter/core');
-    const body = JSON.parse(chatBody(0, { max_tokens: MAX_TOKENS })) as {
-      messages: Array<{ role: string; content: string }>;
-      max_tokens: number;
-    };
-    perRequest = countChatTokens(body.messages, 'gpt-4o-mini').tokens + body.max_tokens;
-    const reservation = promptTokenBound(body, 'openai', 'gpt-4o-mini').tokens + body.max_tokens;
-    // Room for 150.5 reservations: 150 fit at once, 200 are sent at once; settled calls free the rest.
-    limit = Math.floor(reservation * 150.5);
+    ({ perRequest, limit } = await sharedBudgetSizing());
     // All four start at once and race to create the tables.
     instances = await Promise.all(
       Array.from({ length: INSTANCES }, () =>
@@ -95,10 +81,7 @@ describe('four Express processes sharing one PostgreSQL budget', { timeout: 120_
   it('never overspends with 200 concurrent requests, and records every served call once', async () => {
     const results = await Promise.all(
       Array.from({ length: REQUESTS }, (_, index) =>
-        post(
-          `${(instances[index % INSTANCES] as Child).url}/v1/chat/completions`,
-          chatBody(index, { max_tokens: MAX_TOKENS }),
-        ),
+        post(`${(instances[index % INSTANCES] as Child).url}/v1/chat/completions`, sharedBudgetBody(index)),
       ),
     );
     const statuses = results.map((result) => result.status);

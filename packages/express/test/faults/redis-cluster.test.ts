@@ -8,7 +8,7 @@ import { storeFromSpec } from '../../src/proxy-server';
 import { createRedisStore, type RedisStore } from '../../src/store-redis';
 import { checkStoreContract, DAY_UTC, usageEvent } from '../../src/store-test-support';
 import type { Store } from '../../src/types';
-import { chatBody, type FaultUpstream, post, startFaultUpstream } from './fault-upstream';
+import { type FaultUpstream, post, sharedBudgetBody, sharedBudgetSizing, startFaultUpstream } from './fault-upstream';
 import { keysPerNode, type LocalCluster, startLocalCluster } from './redis-cluster';
 import { type Instance, startInstance } from './spawn-instance';
 
@@ -237,17 +237,7 @@ describe('the Redis store on a local 3-primary Redis Cluster', { timeout: 120_00
 
     it('never overspends with 200 concurrent requests, and at least 95 % of the budget is usable', async () => {
       upstream = await startFaultUpstream();
-      // The upstream reports the counted prompt + max_tokens; the proxy reserves the prompt's bound (counted plus
-      // framing headroom) + max_tokens, a little more. Output large next to the prompt, as in real calls.
-      const { countChatTokens, promptTokenBound } = await import('@tokenmeter/core');
-      const body = JSON.parse(chatBody(0, { max_tokens: 1000 })) as {
-        messages: Array<{ role: string; content: string }>;
-        max_tokens: number;
-      };
-      const perRequest = countChatTokens(body.messages, 'gpt-4o-mini').tokens + body.max_tokens;
-      const reservation = promptTokenBound(body, 'openai', 'gpt-4o-mini').tokens + body.max_tokens;
-      // Room for 150.5 reservations: 150 fit at once, 200 are sent at once; settled calls free the rest.
-      const limit = Math.floor(reservation * 150.5);
+      const { perRequest, limit } = await sharedBudgetSizing();
       instances = await Promise.all(
         Array.from({ length: 4 }, () =>
           startInstance({
@@ -263,7 +253,7 @@ describe('the Redis store on a local 3-primary Redis Cluster', { timeout: 120_00
       );
       const results = await Promise.all(
         Array.from({ length: 200 }, (_, index) =>
-          post(`${(instances[index % 4] as Instance).url}/v1/chat/completions`, chatBody(index, { max_tokens: 1000 })),
+          post(`${(instances[index % 4] as Instance).url}/v1/chat/completions`, sharedBudgetBody(index)),
         ),
       );
       const statuses = results.map((result) => result.status);

@@ -1,15 +1,13 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createRedisStore } from '../../src/store-redis';
-import { chatBody, type FaultUpstream, post, startFaultUpstream } from './fault-upstream';
+import { type FaultUpstream, post, sharedBudgetBody, sharedBudgetSizing, startFaultUpstream } from './fault-upstream';
 import { deleteKeys } from './redis-keys';
 import { type Instance, startInstance } from './spawn-instance';
 
 const REDIS_URL = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
 const INSTANCES = 4;
 const REQUESTS = 200;
-// Output large next to the prompt, as in real calls: the prompt's headroom is then a few percent.
-const MAX_TOKENS = 1000;
 const DAY_UTC = { kind: 'calendar', period: 'day', timeZone: 'UTC' } as const;
 
 describe('four Express processes sharing one Redis budget', { timeout: 120_000 }, () => {
@@ -21,18 +19,7 @@ describe('four Express processes sharing one Redis budget', { timeout: 120_000 }
 
   beforeAll(async () => {
     upstream = await startFaultUpstream();
-    // What one request costs in tokens: the upstream reports the counted prompt + max_tokens. The proxy
-    // reserves the prompt's bound (counted plus framing headroom) + max_tokens: a little more.
-    const { countChatTokens, promptTokenBound } = await import('@tokenmeter/core');
-    const body = JSON.parse(chatBody(0, { max_tokens: MAX_TOKENS })) as {
-      messages: Array<{ role: string; content: string }>;
-      max_tokens: number;
-    };
-    perRequest = countChatTokens(body.messages, 'gpt-4o-mini').tokens + body.max_tokens;
-    const reservation = promptTokenBound(body, 'openai', 'gpt-4o-mini').tokens + body.max_tokens;
-    // Room for 150.5 reservations: 150 fit at once, and 200 are sent at once; settled calls free the rest
-    // of their reservation, so a few more may fit.
-    limit = Math.floor(reservation * 150.5);
+    ({ perRequest, limit } = await sharedBudgetSizing());
     instances = await Promise.all(
       Array.from({ length: INSTANCES }, () =>
         startInstance({
@@ -55,10 +42,7 @@ describe('four Express processes sharing one Redis budget', { timeout: 120_000 }
     // Request lengths differ only in the digit, which is one token either way: every request costs perRequest.
     const results = await Promise.all(
       Array.from({ length: REQUESTS }, (_, index) =>
-        post(
-          `${(instances[index % INSTANCES] as Instance).url}/v1/chat/completions`,
-          chatBody(index, { max_tokens: MAX_TOKENS }),
-        ),
+        post(`${(instances[index % INSTANCES] as Instance).url}/v1/chat/completions`, sharedBudgetBody(index)),
       ),
     );
     const statuses = results.map((result) => result.status);
